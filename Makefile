@@ -1,0 +1,43 @@
+# Every target sets itself up: a virtualenv in .venv with the pinned dependencies.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo serve test lint typecheck imports unit bench reliability clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "nodedc-gateway needs Python 3.11 or newer; run with PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+## Run the gateway on the embedded default (SQLite + sandbox Tasker) with a demo agent.
+demo: $(STAMP)
+	$(BIN)/nodedc-gateway demo
+
+serve: $(STAMP)
+	$(BIN)/nodedc-gateway serve
+
+## The whole test suite with its quality gates; CI runs exactly this.
+test: $(STAMP) lint typecheck imports unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest --hypothesis-profile=ci
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

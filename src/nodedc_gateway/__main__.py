@@ -1,0 +1,3 @@
+from nodedc_gateway.entrypoints.cli import main
+
+main()
