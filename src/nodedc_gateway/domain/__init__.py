@@ -1,0 +1,110 @@
+"""The gateway's rules, pure: no I/O, no frameworks, no clock or randomness of its own.
+
+Other services import this package to evaluate grants and apply the same policies
+(see docs/embedding.md).
+"""
+
+from nodedc_gateway.domain.agents import Agent, AgentStatus, owned_by
+from nodedc_gateway.domain.audit import (
+    AuditDecision,
+    AuditDraft,
+    AuditEvent,
+    ChainCheck,
+    ChainHead,
+    link,
+    verify_chain,
+)
+from nodedc_gateway.domain.entitlement import (
+    Entitlement,
+    EntitlementObservation,
+    entitlement_from,
+    needs_refresh,
+)
+from nodedc_gateway.domain.errors import ErrorCode, FieldError, GatewayError
+from nodedc_gateway.domain.evaluation import (
+    Coverage,
+    Decision,
+    GrantIndex,
+    covering_grants,
+    evaluate_grants,
+)
+from nodedc_gateway.domain.grants import (
+    WORKSPACE_LEVEL,
+    Grant,
+    GrantChange,
+    GrantMode,
+    GrantRef,
+    GrantStatus,
+    GrantVersion,
+    Target,
+)
+from nodedc_gateway.domain.idempotency import (
+    IdempotencyRecord,
+    StoredResponse,
+    Verdict,
+    judge,
+    request_fingerprint,
+)
+from nodedc_gateway.domain.operations import CATALOGUE, Operation, operation, tools_usable_with
+from nodedc_gateway.domain.pairing import PairingCode, PairingStatus, normalize_pairing_code
+from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy, gcra
+from nodedc_gateway.domain.scopes import ALLOWED_SCOPES, DENIED_SCOPES, Scope, parse_scopes
+from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.domain.tokens import AgentToken, IssuedToken, TokenStatus, is_well_formed_token
+
+__all__ = [
+    "ALLOWED_SCOPES",
+    "CATALOGUE",
+    "DENIED_SCOPES",
+    "WORKSPACE_LEVEL",
+    "Agent",
+    "AgentStatus",
+    "AgentToken",
+    "AuditDecision",
+    "AuditDraft",
+    "AuditEvent",
+    "ChainCheck",
+    "ChainHead",
+    "Coverage",
+    "Decision",
+    "Entitlement",
+    "EntitlementObservation",
+    "ErrorCode",
+    "FieldError",
+    "GatewayError",
+    "Grant",
+    "GrantChange",
+    "GrantIndex",
+    "GrantMode",
+    "GrantRef",
+    "GrantStatus",
+    "GrantVersion",
+    "IdempotencyRecord",
+    "IssuedToken",
+    "Operation",
+    "PairingCode",
+    "PairingStatus",
+    "RateDecision",
+    "RatePolicy",
+    "Scope",
+    "SecretStr",
+    "StoredResponse",
+    "Target",
+    "TokenStatus",
+    "Verdict",
+    "covering_grants",
+    "entitlement_from",
+    "evaluate_grants",
+    "gcra",
+    "is_well_formed_token",
+    "judge",
+    "link",
+    "needs_refresh",
+    "normalize_pairing_code",
+    "operation",
+    "owned_by",
+    "parse_scopes",
+    "request_fingerprint",
+    "tools_usable_with",
+    "verify_chain",
+]
