@@ -1,0 +1,29 @@
+"""Markdown to safe HTML. Raw HTML in the input is escaped, never passed to Tasker."""
+
+from __future__ import annotations
+
+import html
+
+from markdown_it import MarkdownIt
+
+
+class MarkdownRenderer:
+    """CommonMark with tables and strikethrough; HTML disabled, unsafe link schemes
+    (javascript:, vbscript:, file:, data:) refused by markdown-it's link validation."""
+
+    def __init__(self) -> None:
+        self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+            ["table", "strikethrough"]
+        )
+
+    def to_html(self, markdown: str) -> str:
+        rendered: str = self._md.render(markdown)
+        return rendered.strip()
+
+
+class PlainTextRenderer:
+    """No Markdown at all: each paragraph escaped into a `<p>`."""
+
+    def to_html(self, markdown: str) -> str:
+        paragraphs = [p.strip() for p in markdown.replace("\r\n", "\n").split("\n\n")]
+        return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs if p)

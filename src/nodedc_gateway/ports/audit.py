@@ -1,0 +1,44 @@
+"""The audit log: append-only, one hash chain per agent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from nodedc_gateway.domain.audit import AuditDecision, AuditDraft, AuditEvent, ChainHead
+
+
+@attrs.frozen
+class AuditQuery:
+    """Filters for reading one agent's events, newest first."""
+
+    agent_id: str
+    limit: int = 50
+    before_seq: int | None = None  # cursor: events older than this sequence number
+    operation: str | None = None
+    decision: AuditDecision | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AuditLog(Protocol):
+    async def append(self, drafts: Sequence[AuditDraft]) -> Sequence[AuditEvent]:
+        """Link each draft into its chain (in order) and store it. Safe under concurrency:
+        appends to one chain are serialized by the store."""
+        ...
+
+    async def query(self, query: AuditQuery) -> Sequence[AuditEvent]: ...
+
+    async def chain(
+        self, chain_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> Sequence[AuditEvent]:
+        """Events of one chain in sequence order, for verification."""
+        ...
+
+    async def head(self, chain_id: str) -> ChainHead | None: ...
+
+    async def chain_ids(self) -> Sequence[str]: ...

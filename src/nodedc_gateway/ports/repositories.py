@@ -1,0 +1,114 @@
+"""Repositories, shaped around the gateway's aggregates (not generic CRUD)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from nodedc_gateway.domain.agents import Agent
+from nodedc_gateway.domain.grants import Grant, GrantVersion
+from nodedc_gateway.domain.idempotency import IdempotencyRecord
+from nodedc_gateway.domain.pairing import PairingCode
+from nodedc_gateway.domain.tokens import AgentToken
+
+
+class AgentRepository(Protocol):
+    async def add(self, agent: Agent) -> None: ...
+
+    async def get(self, agent_id: str) -> Agent | None: ...
+
+    async def save(self, agent: Agent) -> None: ...
+
+    async def list_by_owner(
+        self, owner_user_id: str, *, limit: int, after_id: str | None = None
+    ) -> Sequence[Agent]:
+        """The owner's agents in id (creation) order, after the cursor id."""
+        ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: AgentToken) -> None: ...
+
+    async def get(self, token_id: str) -> AgentToken | None: ...
+
+    async def find_by_hash(self, token_hashes: Sequence[str]) -> AgentToken | None:
+        """The token whose stored hash is one of these (one indexed lookup)."""
+        ...
+
+    async def save(self, token: AgentToken) -> None: ...
+
+    async def record_use(self, token_id: str, at: datetime) -> None:
+        """Write `last_used_at` alone (callers throttle this to once a minute)."""
+        ...
+
+    async def list_by_agent(self, agent_id: str) -> Sequence[AgentToken]: ...
+
+    async def revoke_all(self, agent_id: str) -> int:
+        """Revoke every active token of the agent; returns how many changed."""
+        ...
+
+
+class GrantRepository(Protocol):
+    async def add(self, grant: Grant, version: GrantVersion) -> None: ...
+
+    async def get(self, grant_id: str) -> Grant | None: ...
+
+    async def save(self, grant: Grant, version: GrantVersion) -> None:
+        """Store the grant's new state and append its new version. Refuses (ValueError) a
+        version that is not exactly one more than the stored one: two concurrent edits
+        cannot both win."""
+        ...
+
+    async def list_by_agent(
+        self, agent_id: str, *, include_revoked: bool = False
+    ) -> Sequence[Grant]: ...
+
+    async def versions(self, grant_id: str) -> Sequence[GrantVersion]:
+        """The grant's history, oldest first."""
+        ...
+
+
+class PairingCodeRepository(Protocol):
+    async def add(self, code: PairingCode) -> None: ...
+
+    async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None: ...
+
+    async def save(self, code: PairingCode) -> None: ...
+
+    async def consume(self, code_id: str, at: datetime) -> bool:
+        """Atomically mark an active code used; False when it was no longer active
+        (another redeem won the race)."""
+        ...
+
+    async def revoke_all(self, agent_id: str) -> int:
+        """Revoke every active code of the agent; returns how many changed."""
+        ...
+
+    async def purge(self, now: datetime) -> int:
+        """Delete codes that expired or were used before `now`; returns how many."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert the in-flight record unless one exists for its (scope, key); return the
+        existing record in that case, None when this call claimed the key. Atomic."""
+        ...
+
+    async def take_over(self, previous: IdempotencyRecord, record: IdempotencyRecord) -> bool:
+        """Replace an expired or abandoned `previous` with `record`, only if it is still
+        exactly `previous` (compare-and-swap). True when replaced."""
+        ...
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        """Store the completed record over its in-flight claim."""
+        ...
+
+    async def release(self, record: IdempotencyRecord) -> None:
+        """Drop an in-flight claim whose outcome is not stored (the retry runs again)."""
+        ...
+
+    async def purge(self, now: datetime) -> int:
+        """Delete records that expired before `now`; returns how many."""
+        ...

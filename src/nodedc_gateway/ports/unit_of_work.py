@@ -1,0 +1,43 @@
+"""The unit of work: one transaction over every repository, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from nodedc_gateway.ports.audit import AuditLog
+from nodedc_gateway.ports.repositories import (
+    AgentRepository,
+    GrantRepository,
+    IdempotencyStore,
+    PairingCodeRepository,
+    TokenRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    agents: AgentRepository
+    tokens: TokenRepository
+    grants: GrantRepository
+    pairing_codes: PairingCodeRepository
+    idempotency: IdempotencyStore
+    audit: AuditLog
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
