@@ -1,0 +1,567 @@
+"""The agent's tools (CONTRACT §4) as pipeline actions.
+
+Each tool parses its arguments, locates its target (resolving `DEMO` and `DEMO-12` through
+Tasker only where the agent holds some grant, so nothing leaks about other workspaces),
+and acts through the Tasker port. Authorization, limits, idempotency and audit are the
+pipeline's; nothing here repeats them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from nodedc_gateway.application.arguments import Arguments
+from nodedc_gateway.application.pipeline import AgentAction, AgentCall, Located, RateLimits
+from nodedc_gateway.application.results import (
+    CommentWritten,
+    IssueView,
+    IssueWritten,
+    MemberAdded,
+    Page,
+    ProjectView,
+    WhoAmI,
+)
+from nodedc_gateway.domain import validation
+from nodedc_gateway.domain.errors import ErrorCode, NotFound, ValidationFailed
+from nodedc_gateway.domain.evaluation import Decision
+from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Target
+from nodedc_gateway.domain.operations import CATALOGUE, Operation, tools_usable_with
+from nodedc_gateway.domain.tasker import (
+    MAX_COMMENT,
+    MAX_DESCRIPTION,
+    MAX_QUERY,
+    MAX_REFS_PER_CALL,
+    UNSET,
+    Issue,
+    IssueChanges,
+    IssueDraft,
+    IssueKey,
+    IssueQuery,
+    Priority,
+    Project,
+    ProjectDetails,
+    Unset,
+    find_member,
+    iso_date,
+    issue_name,
+    parse_issue_ref,
+    parse_project_ref,
+    priority,
+    search_limit,
+    state_group,
+)
+from nodedc_gateway.ports.markup import MarkupRenderer
+from nodedc_gateway.ports.tasker import TaskerPort
+
+MAX_LISTED_PROJECTS = 500
+RECENT_COMMENTS = 10
+IDEMPOTENCY = "idempotency_key"
+
+
+@attrs.frozen
+class ToolDeps:
+    tasker: TaskerPort
+    markup: MarkupRenderer
+    limits: RateLimits = RateLimits()
+
+
+# --- locating targets ---------------------------------------------------------------
+
+
+async def locate_project(
+    deps: ToolDeps, call: AgentCall, workspace_raw: object, project_raw: object
+) -> tuple[Target, Project | None]:
+    """The project target. A UUID needs no lookup; an identifier is looked up only in a
+    workspace where the agent holds a grant. Unresolvable → the workspace itself, which
+    only a workspace-level grant covers (and `act` then reports not found)."""
+    workspace = validation.workspace_slug(workspace_raw)
+    ref = parse_project_ref(project_raw)
+    if validation.is_uuid(ref):
+        return Target(workspace, ref), None
+    if workspace not in call.caller.index.workspaces:
+        return Target(workspace, WORKSPACE_LEVEL), None
+    try:
+        project = await deps.tasker.find_project(workspace, ref)
+    except NotFound:
+        return Target(workspace, WORKSPACE_LEVEL), None
+    return Target(workspace, project.id), project
+
+
+async def locate_issue(
+    deps: ToolDeps, call: AgentCall, args: Arguments
+) -> tuple[Target, str | IssueKey]:
+    """The target of an issue tool: its `project_id`, else the project of a `DEMO-12`
+    key, else (a bare UUID) the project Tasker says the issue is in."""
+    issue_ref = parse_issue_ref(args.get("issue"))
+    if args.given("project_id"):
+        target, _ = await locate_project(
+            deps, call, args.get("workspace_slug"), args.get("project_id")
+        )
+        return target, issue_ref
+    if isinstance(issue_ref, IssueKey):
+        target, _ = await locate_project(
+            deps, call, args.get("workspace_slug"), issue_ref.project_identifier
+        )
+        return target, issue_ref
+    workspace = validation.workspace_slug(args.get("workspace_slug"))
+    if workspace not in call.caller.index.workspaces:
+        return Target(workspace, WORKSPACE_LEVEL), issue_ref
+    try:
+        issue = await deps.tasker.get_issue(workspace, issue_ref)
+    except NotFound:
+        return Target(workspace, WORKSPACE_LEVEL), issue_ref
+    return Target(workspace, issue.project_id), issue_ref
+
+
+def _project_id(target: Target | None) -> str:
+    """The located project, or not found (an identifier that did not resolve)."""
+    if target is None or target.project_id == WORKSPACE_LEVEL:
+        raise NotFound("No such project in this workspace (check list_projects).")
+    return target.project_id
+
+
+# --- tools ----------------------------------------------------------------------------
+
+
+class Tool(AgentAction[Any]):
+    """A tool built from its JSON arguments."""
+
+    accepted: ClassVar[frozenset[str]]
+
+    def __init__(self, deps: ToolDeps, raw: Mapping[str, Any] | None) -> None:
+        self.deps = deps
+        self.args = Arguments(raw, self.accepted)
+        self.idempotency_key = self.args.idempotency_key() if self.operation.is_write else None
+
+    def arguments(self) -> Mapping[str, Any]:
+        return self.args.without(IDEMPOTENCY)
+
+    async def issue_in(self, located: Located) -> tuple[str, str, Issue]:
+        target = located.target
+        project_id = _project_id(target)
+        assert target is not None
+        issue = await self.deps.tasker.get_issue(target.workspace_slug, located.found, project_id)
+        return target.workspace_slug, project_id, issue
+
+    async def project_details(self, located: Located) -> ProjectDetails:
+        target = located.target
+        project_id = _project_id(target)
+        assert target is not None
+        return await self.deps.tasker.get_project(target.workspace_slug, project_id)
+
+
+def _names(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+class WhoAmITool(Tool):
+    operation = CATALOGUE["whoami"]
+    accepted = _names()
+
+    async def locate(self, call: AgentCall) -> Located:
+        return Located(None)
+
+    async def act(self, call: AgentCall, located: Located) -> WhoAmI:
+        limits = self.deps.limits
+        return WhoAmI(
+            agent=call.agent,
+            grants=tuple(sorted(call.caller.grants, key=lambda g: g.id)),
+            limits=(limits.reads, limits.writes),
+            tools=tuple(op.name for op in tools_usable_with(call.caller.index.held_scopes)),
+        )
+
+
+class ListProjectsTool(Tool):
+    """Projects the agent may read: authorized project by project."""
+
+    operation = CATALOGUE["list_projects"]
+    accepted = _names("workspace_slug")
+
+    async def locate(self, call: AgentCall) -> Located:
+        held = call.caller.index.workspaces
+        if self.args.given("workspace_slug"):
+            workspace = validation.workspace_slug(self.args.get("workspace_slug"))
+            workspaces = [workspace] if workspace in held else []
+            target = Target(workspace)
+        else:
+            workspaces, target = sorted(held), None
+        decided: list[tuple[Project, Decision]] = []
+        for workspace in workspaces:
+            for project in await self.deps.tasker.list_projects(workspace):
+                decided.append(
+                    (project, call.decide(self.operation, Target(workspace, project.id)))
+                )
+                if len(decided) >= MAX_LISTED_PROJECTS:
+                    break
+        return Located(target, found=decided)
+
+    def authorize(self, call: AgentCall, located: Located) -> Decision:
+        decided: list[tuple[Project, Decision]] = located.found
+        allowed = [d for _, d in decided if d.allowed]
+        if allowed:
+            refs = tuple(sorted({r for d in allowed for r in d.grant_versions}))
+            return attrs.evolve(allowed[0], grant_versions=refs)
+        # Nothing readable: the most telling refusal (a missing scope over "no grant").
+        missing = [d for _, d in decided if d.reason is ErrorCode.SCOPE_MISSING]
+        return missing[0] if missing else call.decide(self.operation, located.target)
+
+    async def act(self, call: AgentCall, located: Located) -> Page:
+        decided: list[tuple[Project, Decision]] = located.found
+        return Page([project for project, decision in decided if decision.allowed])
+
+
+class GetProjectTool(Tool):
+    operation = CATALOGUE["get_project"]
+    accepted = _names("workspace_slug", "project_id")
+
+    async def locate(self, call: AgentCall) -> Located:
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return Located(target)
+
+    async def act(self, call: AgentCall, located: Located) -> ProjectView:
+        return ProjectView(await self.project_details(located))
+
+
+class SearchIssuesTool(Tool):
+    operation = CATALOGUE["search_issues"]
+    accepted = _names(
+        "workspace_slug",
+        "project_id",
+        "query",
+        "state_group",
+        "assignee",
+        "label",
+        "limit",
+        "cursor",
+    )
+
+    async def locate(self, call: AgentCall) -> Located:
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return Located(target)
+
+    async def act(self, call: AgentCall, located: Located) -> Page:
+        args = self.args
+        details = await self.project_details(located)
+        query = IssueQuery(
+            text=args.text("query", max_length=MAX_QUERY, required=False),
+            state_group=state_group(args.get("state_group")) if args.given("state_group") else None,
+            assignee_id=details.member(args.get("assignee"), "assignee").id
+            if args.given("assignee")
+            else None,
+            label_id=details.label(args.get("label"), "label").id if args.given("label") else None,
+            limit=search_limit(args.get("limit")),
+            cursor=args.text("cursor", max_length=200, required=False),
+        )
+        page = await self.deps.tasker.search_issues(
+            details.project.workspace_slug, details.project.id, query
+        )
+        return Page(page.items, page.next_cursor)
+
+
+class GetIssueTool(Tool):
+    operation = CATALOGUE["get_issue"]
+    accepted = _names("workspace_slug", "issue", "project_id")
+
+    async def locate(self, call: AgentCall) -> Located:
+        target, issue_ref = await locate_issue(self.deps, call, self.args)
+        return Located(target, found=issue_ref)
+
+    async def act(self, call: AgentCall, located: Located) -> IssueView:
+        workspace, project_id, issue = await self.issue_in(located)
+        comments = await self.deps.tasker.list_comments(
+            workspace, project_id, issue.id, limit=RECENT_COMMENTS
+        )
+        return IssueView(issue, tuple(comments))
+
+
+class _IssueWriteTool(Tool):
+    """A write on one issue of a project: `workspace_slug`, `project_id`, `issue`."""
+
+    async def locate(self, call: AgentCall) -> Located:
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return Located(target, self.fields(), parse_issue_ref(self.args.get("issue")))
+
+    def fields(self) -> frozenset[str]:
+        return frozenset()
+
+    def describe(self, result: Any) -> Mapping[str, Any]:
+        if isinstance(result, IssueWritten):
+            return {"issue_id": result.issue.id, "identifier": result.issue.identifier}
+        if isinstance(result, CommentWritten):
+            return {"issue_id": result.comment.issue_id, "comment_id": result.comment.id}
+        return {}
+
+    async def update(
+        self,
+        call: AgentCall,
+        located: Located,
+        make: Callable[[ProjectDetails, Issue], IssueChanges],
+    ) -> IssueWritten:
+        workspace, project_id, issue = await self.issue_in(located)
+        details = await self.deps.tasker.get_project(workspace, project_id)
+        changes = make(details, issue)
+        if changes.is_empty:
+            return IssueWritten(issue)
+        updated = await self.deps.tasker.update_issue(
+            workspace, project_id, issue.id, changes, actor=call.actor
+        )
+        return IssueWritten(updated)
+
+
+class CreateIssueTool(_IssueWriteTool):
+    operation = CATALOGUE["create_issue"]
+    accepted = _names(
+        "workspace_slug",
+        "project_id",
+        "name",
+        "description",
+        "priority",
+        "state",
+        "labels",
+        "assignees",
+        "start_date",
+        "target_date",
+        "parent",
+        "card",
+        IDEMPOTENCY,
+    )
+
+    async def locate(self, call: AgentCall) -> Located:
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return Located(target, self.fields())
+
+    def fields(self) -> frozenset[str]:
+        args = self.args
+        return frozenset(
+            name
+            for name in ("state", "labels", "assignees", "card")
+            if args.given(name) and args.get(name) not in ([], {}, "")
+        )
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        args = self.args
+        details = await self.project_details(located)
+        project = details.project
+        parent_id = None
+        if args.given("parent"):
+            parent = await self.deps.tasker.get_issue(
+                project.workspace_slug, parse_issue_ref(args.get("parent"), "parent"), project.id
+            )
+            parent_id = parent.id
+        description = args.body("description", max_length=MAX_DESCRIPTION, required=False)
+        draft = IssueDraft(
+            name=issue_name(args.get("name")),
+            description_html=self.deps.markup.to_html(description) if description else "",
+            priority=priority(args.get("priority")) if args.given("priority") else Priority.NONE,
+            state_id=details.state(args.get("state")).id if args.given("state") else None,
+            label_ids=tuple(
+                details.label(ref).id for ref in args.list("labels", max_items=MAX_REFS_PER_CALL)
+            ),
+            assignee_ids=tuple(
+                details.member(ref).id
+                for ref in args.list("assignees", max_items=MAX_REFS_PER_CALL)
+            ),
+            start_date=iso_date(args.get("start_date"), "start_date"),
+            target_date=iso_date(args.get("target_date"), "target_date"),
+            parent_id=parent_id,
+        )
+        issue = await self.deps.tasker.create_issue(
+            project.workspace_slug,
+            project.id,
+            draft,
+            actor=call.actor,
+            external_id=call.external_id,
+        )
+        return IssueWritten(issue)
+
+
+class UpdateIssueTool(_IssueWriteTool):
+    operation = CATALOGUE["update_issue"]
+    accepted = _names(
+        "workspace_slug",
+        "project_id",
+        "issue",
+        "name",
+        "description",
+        "priority",
+        "start_date",
+        "target_date",
+        "parent",
+        IDEMPOTENCY,
+    )
+    changeable = ("name", "description", "priority", "start_date", "target_date", "parent")
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        args = self.args
+        if not any(name in args.raw for name in self.changeable):
+            raise ValidationFailed.field(
+                "name", f"give at least one of: {', '.join(self.changeable)}"
+            )
+        workspace, project_id, issue = await self.issue_in(located)
+        parent_id: str | Unset | None = UNSET
+        if "parent" in args.raw:
+            parent_id = None
+            if args.given("parent"):
+                parent = await self.deps.tasker.get_issue(
+                    workspace, parse_issue_ref(args.get("parent"), "parent"), project_id
+                )
+                parent_id = parent.id
+        description = args.body("description", max_length=MAX_DESCRIPTION, required=False)
+        changes = IssueChanges(
+            name=issue_name(args.get("name")) if args.given("name") else UNSET,
+            description_html=self.deps.markup.to_html(description)
+            if description is not None
+            else UNSET,
+            priority=priority(args.get("priority")) if args.given("priority") else UNSET,
+            start_date=iso_date(args.get("start_date"), "start_date")
+            if "start_date" in args.raw
+            else UNSET,
+            target_date=iso_date(args.get("target_date"), "target_date")
+            if "target_date" in args.raw
+            else UNSET,
+            parent_id=parent_id,
+        )
+        updated = await self.deps.tasker.update_issue(
+            workspace, project_id, issue.id, changes, actor=call.actor
+        )
+        return IssueWritten(updated)
+
+
+class MoveIssueTool(_IssueWriteTool):
+    operation = CATALOGUE["move_issue"]
+    accepted = _names("workspace_slug", "project_id", "issue", "state", IDEMPOTENCY)
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        state_ref = self.args.required_text("state", max_length=255)
+
+        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
+            state = details.state(state_ref)
+            return IssueChanges() if state.id == issue.state.id else IssueChanges(state_id=state.id)
+
+        return await self.update(call, located, change)
+
+
+class SetIssueLabelsTool(_IssueWriteTool):
+    operation = CATALOGUE["set_issue_labels"]
+    accepted = _names("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
+        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
+        if not add and not remove:
+            raise ValidationFailed.field("add", "give labels to add and/or remove")
+
+        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
+            removed = {details.label(ref, "remove").id for ref in remove}
+            added = [details.label(ref, "add").id for ref in add]
+            current = [label.id for label in issue.labels]
+            wanted = list(dict.fromkeys([i for i in current if i not in removed] + added))
+            return IssueChanges() if wanted == current else IssueChanges(label_ids=tuple(wanted))
+
+        return await self.update(call, located, change)
+
+
+class SetIssueAssigneesTool(_IssueWriteTool):
+    operation = CATALOGUE["set_issue_assignees"]
+    accepted = _names("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
+        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
+        if not add and not remove:
+            raise ValidationFailed.field("add", "give users to add and/or remove")
+
+        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
+            known = (*details.members, *issue.assignees)
+            removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
+            added = [details.member(ref, "add").id for ref in add]
+            current = [member.id for member in issue.assignees]
+            wanted = list(dict.fromkeys([i for i in current if i not in removed] + added))
+            return IssueChanges() if wanted == current else IssueChanges(assignee_ids=tuple(wanted))
+
+        return await self.update(call, located, change)
+
+
+class AddCommentTool(_IssueWriteTool):
+    operation = CATALOGUE["add_comment"]
+    accepted = _names("workspace_slug", "project_id", "issue", "body", IDEMPOTENCY)
+
+    async def act(self, call: AgentCall, located: Located) -> CommentWritten:
+        body = self.args.body("body", max_length=MAX_COMMENT)
+        assert body is not None
+        workspace, project_id, issue = await self.issue_in(located)
+        comment = await self.deps.tasker.add_comment(
+            workspace,
+            project_id,
+            issue.id,
+            self.deps.markup.to_html(body),
+            actor=call.actor,
+            external_id=call.external_id,
+        )
+        return CommentWritten(comment)
+
+
+class AddProjectMemberTool(Tool):
+    operation = CATALOGUE["add_project_member"]
+    accepted = _names("workspace_slug", "project_id", "user", IDEMPOTENCY)
+
+    async def locate(self, call: AgentCall) -> Located:
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return Located(target)
+
+    async def act(self, call: AgentCall, located: Located) -> MemberAdded:
+        details = await self.project_details(located)
+        project = details.project
+        members = await self.deps.tasker.list_workspace_members(project.workspace_slug)
+        user = find_member(members, self.args.get("user"), "user", "workspace member")
+        member = await self.deps.tasker.add_project_member(
+            project.workspace_slug, project.id, user.id, actor=call.actor
+        )
+        return MemberAdded(member, project)
+
+    def describe(self, result: Any) -> Mapping[str, Any]:
+        return {"user_id": result.member.id, "project_id": result.project.id}
+
+
+TOOLS: Mapping[str, type[Tool]] = {
+    tool.operation.name: tool
+    for tool in (
+        WhoAmITool,
+        ListProjectsTool,
+        GetProjectTool,
+        SearchIssuesTool,
+        GetIssueTool,
+        CreateIssueTool,
+        UpdateIssueTool,
+        MoveIssueTool,
+        SetIssueLabelsTool,
+        SetIssueAssigneesTool,
+        AddCommentTool,
+        AddProjectMemberTool,
+    )
+}
+
+
+def build_tool(deps: ToolDeps, name: str, raw: Mapping[str, Any] | None) -> Tool:
+    """The action for a tool call; an unknown tool is not found."""
+    tool = TOOLS.get(name)
+    if tool is None:
+        raise NotFound(f"No tool named {name!r}.")
+    return tool(deps, raw)
+
+
+def tool_operations() -> tuple[Operation, ...]:
+    return tuple(tool.operation for tool in TOOLS.values())

@@ -1,0 +1,654 @@
+"""The one use-case pipeline every operation runs through:
+
+    authenticate → rate limit → idempotency → authorize → act → audit → commit
+
+Agent calls (MCP) authenticate with an agent token and are authorized by grant evaluation;
+owner calls (the internal API, already authenticated by the internal token) are authorized
+by ownership inside their transaction. Both share rate limiting, idempotency, audit and
+the commit, written here once.
+
+Transactions are kept short: the idempotency claim commits on its own (so a concurrent
+retry sees it), Tasker is called outside any transaction, and the audit event, the gateway
+state an operation writes and the stored idempotent response commit together.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+import attrs
+
+from nodedc_gateway.application.entitlements import EntitlementService
+from nodedc_gateway.domain.agents import Agent
+from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
+from nodedc_gateway.domain.entitlement import Entitlement
+from nodedc_gateway.domain.errors import (
+    ErrorCode,
+    GatewayError,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
+    RateLimited,
+    Unauthenticated,
+    restore_error,
+)
+from nodedc_gateway.domain.evaluation import Decision, GrantIndex, evaluate_grants
+from nodedc_gateway.domain.grants import Grant, GrantRef, Target
+from nodedc_gateway.domain.idempotency import (
+    IdempotencyRecord,
+    StoredResponse,
+    Verdict,
+    agent_scope,
+    external_id,
+    judge,
+    owner_scope,
+    request_fingerprint,
+)
+from nodedc_gateway.domain.operations import Kind, Operation
+from nodedc_gateway.domain.ratelimit import RatePolicy
+from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.domain.tasker import Actor
+from nodedc_gateway.domain.tokens import AgentToken, is_well_formed_token
+from nodedc_gateway.ports.clock import Clock
+from nodedc_gateway.ports.hashing import SecretHasher
+from nodedc_gateway.ports.ids import IdGenerator
+from nodedc_gateway.ports.presenter import ResultPresenter
+from nodedc_gateway.ports.ratelimit import RateLimitStore
+from nodedc_gateway.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+R = TypeVar("R")
+
+TOOL_CALL = "tool_call"
+#: The "owner" of an unauthenticated call; its audit notes name the real owner.
+PUBLIC_CALLER = "public"
+_CLAIM_ATTEMPTS = 3
+
+
+@attrs.frozen
+class RateLimits:
+    """Budgets (CONTRACT §8); replaced from configuration."""
+
+    reads: RatePolicy = RatePolicy("reads", 600, 60, 60)
+    writes: RatePolicy = RatePolicy("writes", 120, 60, 20)
+    redeem_per_client: RatePolicy = RatePolicy("redeem", 10, 60, 10)
+    redeem_global: RatePolicy = RatePolicy("redeem-global", 600, 60, 100)
+
+    def for_kind(self, kind: Kind) -> RatePolicy:
+        return self.writes if kind is Kind.WRITE else self.reads
+
+
+@attrs.frozen
+class Outcome:
+    """A use case's JSON body, and whether it is an idempotent replay."""
+
+    body: Mapping[str, Any]
+    replayed: bool = False
+
+
+@attrs.frozen
+class AgentCaller:
+    """An agent whose token checked out; whether it may act is still to be decided."""
+
+    agent: Agent
+    token: AgentToken
+    grants: tuple[Grant, ...]
+    index: GrantIndex
+    entitlement: Entitlement
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            agent_id=self.agent.id,
+            owner_user_id=self.agent.owner_user_id,
+            display_name=self.agent.bot_display_name,
+            email=self.agent.bot_email,
+        )
+
+
+@attrs.frozen
+class AgentCall:
+    """Everything an agent action may use while it runs."""
+
+    caller: AgentCaller
+    now: datetime
+    idempotency_key: str | None
+
+    @property
+    def agent(self) -> Agent:
+        return self.caller.agent
+
+    @property
+    def actor(self) -> Actor:
+        return self.caller.actor
+
+    @property
+    def external_id(self) -> str | None:
+        """The Tasker-side dedupe id of a keyed write (None without a key)."""
+        if self.idempotency_key is None:
+            return None
+        return external_id(agent_scope(self.agent.id), self.idempotency_key)
+
+    def decide(
+        self, operation: Operation, target: Target | None, fields: frozenset[str] = frozenset()
+    ) -> Decision:
+        """Evaluate grants for this caller (listings also use it to filter item by item)."""
+        return evaluate_grants(
+            token=self.caller.token,
+            agent=self.caller.agent,
+            entitlement=self.caller.entitlement,
+            grants=self.caller.index,
+            operation=operation,
+            target=target,
+            fields=fields,
+            now=self.now,
+        )
+
+
+@attrs.frozen
+class OwnerCall:
+    """An owner-scoped internal call: who owns the agents, and which person is acting."""
+
+    owner_user_id: str
+    actor_user_id: str
+    now: datetime
+    idempotency_key: str | None
+
+
+@attrs.frozen
+class Located:
+    """Where an agent action acts (resolved before authorization) and which fields it
+    touches (for field scopes). `found` carries what locating looked up, for `act`."""
+
+    target: Target | None
+    fields: frozenset[str] = frozenset()
+    found: Any = None
+
+
+@attrs.frozen
+class AuditNote:
+    """What an owner action tells the audit log about itself."""
+
+    event_type: str
+    agent_id: str | None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    grant_versions: tuple[GrantRef, ...] = ()
+    target: Mapping[str, Any] = attrs.field(factory=dict)
+    owner_user_id: str | None = None  # when not the caller's (a public redeem)
+
+
+class AgentAction(abc.ABC, Generic[R]):
+    """One agent operation, as the pipeline drives it."""
+
+    operation: ClassVar[Operation]
+    idempotency_key: str | None = None
+
+    @abc.abstractmethod
+    def arguments(self) -> Mapping[str, Any]:
+        """The call's arguments (without the idempotency key), for the fingerprint."""
+
+    @abc.abstractmethod
+    async def locate(self, call: AgentCall) -> Located:
+        """Resolve the target; runs before authorization, so results must not leak."""
+
+    @abc.abstractmethod
+    async def act(self, call: AgentCall, located: Located) -> R:
+        """Do the work (Tasker I/O); no transaction is open."""
+
+    def authorize(self, call: AgentCall, located: Located) -> Decision:
+        """Grant evaluation for the located target (listings override it per item)."""
+        return call.decide(self.operation, located.target, located.fields)
+
+    async def persist(self, uow: UnitOfWork, call: AgentCall, result: R) -> None:
+        """Gateway state the operation writes, committed with its audit event."""
+        return None
+
+    def describe(self, result: R) -> Mapping[str, Any]:
+        """Audit metadata of a success (ids of what was written; never content)."""
+        return {}
+
+
+class OwnerAction(abc.ABC, Generic[R]):
+    """One internal-API operation for an owner."""
+
+    operation: ClassVar[Operation]
+
+    def arguments(self) -> Mapping[str, Any]:
+        return {}
+
+    async def prepare(self, call: OwnerCall) -> None:
+        """Reads from Launcher or Tasker, before the transaction opens."""
+        return None
+
+    @abc.abstractmethod
+    async def perform(self, uow: UnitOfWork, call: OwnerCall) -> R:
+        """The work, inside one transaction; ownership is checked here."""
+
+    def audit(self, result: R) -> Sequence[AuditNote]:
+        """Events to write with the work (reads write none)."""
+        return ()
+
+    def storable(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The body as kept for an idempotent replay: a response carrying a secret is
+        stored without it (a replay then says the secret was shown once already)."""
+        return body
+
+
+class _Refused(Exception):
+    """A decision that denied: audited as a deny, then raised as its error."""
+
+    def __init__(self, decision: Decision, target: Target | None) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+        self.target = target
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        hasher: SecretHasher,
+        rate_limits: RateLimitStore,
+        limits: RateLimits,
+        entitlements: EntitlementService,
+        presenter: ResultPresenter,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._hasher = hasher
+        self._rate_limits = rate_limits
+        self.limits = limits
+        self._entitlements = entitlements
+        self._presenter = presenter
+
+    # --- agents (MCP) ----------------------------------------------------------------
+
+    async def authenticate(
+        self, token: SecretStr, operation: Operation | None = None
+    ) -> AgentCaller:
+        """The agent behind a token, or `Unauthenticated` (one answer for every failure).
+
+        A known token that is revoked or expired is audited on its agent's chain; an
+        unknown one is not (it belongs to nobody)."""
+        now = self._clock.now()
+        raw = token.reveal()
+        if not is_well_formed_token(raw):
+            raise Unauthenticated()
+        async with self._uow() as uow:
+            stored = await uow.tokens.find_by_hash(self._hasher.candidates(raw))
+            agent = await uow.agents.get(stored.agent_id) if stored is not None else None
+            if stored is None or agent is None:
+                raise Unauthenticated()
+            if not stored.is_usable(now):
+                if operation is not None:
+                    await uow.audit.append(
+                        [
+                            self._agent_draft(
+                                agent,
+                                operation,
+                                now,
+                                AuditDecision.DENY,
+                                ErrorCode.UNAUTHENTICATED,
+                                None,
+                                metadata={
+                                    "token_id": stored.id,
+                                    "token_status": str(stored.status_at(now)),
+                                },
+                            )
+                        ]
+                    )
+                    await uow.commit()
+                raise Unauthenticated()
+            grants = tuple(await uow.grants.list_by_agent(agent.id))
+        entitlement = await self._entitlements.entitlement(agent.owner_user_id, now)
+        return AgentCaller(agent, stored, grants, GrantIndex(agent.id, grants), entitlement)
+
+    async def run_agent(self, token: SecretStr, action: AgentAction[Any]) -> Outcome:
+        operation = action.operation
+        caller = await self.authenticate(token, operation)
+        now = self._clock.now()
+        call = AgentCall(caller, now, action.idempotency_key)
+        policy = self.limits.for_kind(operation.kind)
+        decision = await self._rate_limits.check(
+            f"agent:{caller.agent.id}:{policy.name}", policy, now
+        )
+        if not decision.allowed:
+            error = RateLimited(
+                decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
+            )
+            await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
+            raise error
+
+        async def body(record: IdempotencyRecord | None) -> Outcome:
+            return await self._agent_body(call, action, record)
+
+        async def refused(error: GatewayError) -> None:
+            await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
+
+        async def replayed() -> None:
+            await self._audit_agent(
+                call, operation, AuditDecision.ALLOW, None, None, metadata={"replayed": True}
+            )
+
+        return await self._idempotently(
+            agent_scope(caller.agent.id),
+            action.idempotency_key,
+            operation,
+            action.arguments(),
+            now,
+            body,
+            refused,
+            replayed,
+        )
+
+    async def _agent_body(
+        self, call: AgentCall, action: AgentAction[Any], record: IdempotencyRecord | None
+    ) -> Outcome:
+        operation = action.operation
+        authorized: Decision | None = None
+        target: Target | None = None
+        try:
+            located = await action.locate(call)
+            target = located.target
+            authorized = action.authorize(call, located)
+            if not authorized.allowed:
+                raise _Refused(authorized, target)
+            result = await action.act(call, located)
+            body = self._presenter.present(result)
+            async with self._uow() as uow:
+                await action.persist(uow, call, result)
+                await uow.audit.append(
+                    [
+                        self._agent_draft(
+                            call.agent,
+                            operation,
+                            call.now,
+                            AuditDecision.ALLOW,
+                            None,
+                            target,
+                            authorized.grant_versions,
+                            action.describe(result),
+                        )
+                    ]
+                )
+                if record is not None:
+                    await uow.idempotency.complete(record.completed(StoredResponse(True, body)))
+                await self._note_token_use(uow, call)
+                await uow.commit()
+            return Outcome(body)
+        except _Refused as refused:
+            error = refused.decision.error()
+            assert error is not None
+            await self._settle(
+                record,
+                error,
+                self._agent_draft(
+                    call.agent,
+                    operation,
+                    call.now,
+                    AuditDecision.DENY,
+                    refused.decision.reason,
+                    refused.target,
+                    refused.decision.grant_versions,
+                    {"missing_scopes": list(refused.decision.missing_scopes)}
+                    if refused.decision.missing_scopes
+                    else {},
+                ),
+                call,
+            )
+            raise error from None
+        except GatewayError as error:
+            # Before authorization a failure is a refusal; after it, a failed action.
+            failed_after_allow = authorized is not None and authorized.allowed
+            await self._settle(
+                record,
+                error,
+                self._agent_draft(
+                    call.agent,
+                    operation,
+                    call.now,
+                    AuditDecision.ALLOW if failed_after_allow else AuditDecision.DENY,
+                    None if failed_after_allow else error.code,
+                    target,
+                    authorized.grant_versions if authorized else (),
+                    {"outcome": "failed", "error": str(error.code)} if failed_after_allow else {},
+                ),
+                call,
+            )
+            raise
+        except BaseException:
+            if record is not None:
+                await self._release(record)
+            raise
+
+    async def _settle(
+        self,
+        record: IdempotencyRecord | None,
+        error: GatewayError,
+        draft: AuditDraft,
+        call: AgentCall | None = None,
+    ) -> None:
+        """After a failure: audit it, and store it for replay or free the key."""
+        async with self._uow() as uow:
+            await uow.audit.append([draft])
+            if record is not None:
+                if error.replayable:
+                    await uow.idempotency.complete(
+                        record.completed(StoredResponse(False, error.as_payload()))
+                    )
+                else:
+                    await uow.idempotency.release(record)
+            if call is not None:
+                await self._note_token_use(uow, call)
+            await uow.commit()
+
+    async def _note_token_use(self, uow: UnitOfWork, call: AgentCall) -> None:
+        token = call.caller.token
+        if token.record_use(call.now):  # at most once a minute per token
+            await uow.tokens.record_use(token.id, call.now)
+
+    async def _audit_agent(
+        self,
+        call: AgentCall,
+        operation: Operation,
+        decision: AuditDecision,
+        reason: ErrorCode | None,
+        target: Target | None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        async with self._uow() as uow:
+            await uow.audit.append(
+                [
+                    self._agent_draft(
+                        call.agent,
+                        operation,
+                        call.now,
+                        decision,
+                        reason,
+                        target,
+                        (),
+                        metadata or {},
+                    )
+                ]
+            )
+            await self._note_token_use(uow, call)
+            await uow.commit()
+
+    def _agent_draft(
+        self,
+        agent: Agent,
+        operation: Operation,
+        now: datetime,
+        decision: AuditDecision,
+        reason: ErrorCode | None,
+        target: Target | None,
+        grant_versions: tuple[GrantRef, ...] = (),
+        metadata: Mapping[str, Any] | None = None,
+    ) -> AuditDraft:
+        return AuditDraft(
+            id=self._ids.new_id(),
+            agent_id=agent.id,
+            owner_user_id=agent.owner_user_id,
+            actor_user_id=None,
+            event_type=TOOL_CALL,
+            operation=operation.name,
+            decision=decision,
+            reason=reason,
+            target=target.as_dict() if target is not None else {},
+            grant_versions=grant_versions,
+            metadata=dict(metadata or {}),
+            created_at=now,
+        )
+
+    # --- owners (internal API) -------------------------------------------------------
+
+    async def run_owner(
+        self,
+        owner_user_id: str,
+        actor_user_id: str | None,
+        action: OwnerAction[Any],
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        now = self._clock.now()
+        call = OwnerCall(owner_user_id, actor_user_id or owner_user_id, now, idempotency_key)
+
+        async def body(record: IdempotencyRecord | None) -> Outcome:
+            try:
+                await action.prepare(call)
+                async with self._uow() as uow:
+                    result = await action.perform(uow, call)
+                    body = self._presenter.present(result)
+                    drafts = [
+                        self._owner_draft(call, action.operation, note)
+                        for note in action.audit(result)
+                    ]
+                    if drafts:
+                        await uow.audit.append(drafts)
+                    if record is not None:
+                        stored = StoredResponse(True, action.storable(body))
+                        await uow.idempotency.complete(record.completed(stored))
+                    await uow.commit()
+                return Outcome(body)
+            except GatewayError as error:
+                if record is not None:
+                    await self._store_or_release(record, error)
+                raise
+            except BaseException:
+                if record is not None:
+                    await self._release(record)
+                raise
+
+        async def nothing(*_: object) -> None:
+            return None
+
+        if not action.operation.is_write:
+            idempotency_key = None  # reads are safe to repeat; keys mean nothing to them
+        return await self._idempotently(
+            owner_scope(owner_user_id),
+            idempotency_key,
+            action.operation,
+            action.arguments(),
+            now,
+            body,
+            nothing,
+            nothing,
+        )
+
+    def _owner_draft(self, call: OwnerCall, operation: Operation, note: AuditNote) -> AuditDraft:
+        return AuditDraft(
+            id=self._ids.new_id(),
+            agent_id=note.agent_id,
+            owner_user_id=note.owner_user_id or call.owner_user_id,
+            actor_user_id=None if note.owner_user_id else call.actor_user_id,
+            event_type=note.event_type,
+            operation=operation.name,
+            decision=AuditDecision.ALLOW,
+            reason=None,
+            target=dict(note.target),
+            grant_versions=note.grant_versions,
+            metadata=dict(note.metadata),
+            created_at=call.now,
+        )
+
+    async def run_public(self, client_key: str, action: OwnerAction[Any]) -> Outcome:
+        """Unauthenticated routes (pairing redeem): rate limited per client and globally."""
+        now = self._clock.now()
+        for key, policy in (
+            (f"client:{client_key}", self.limits.redeem_per_client),
+            ("global:redeem", self.limits.redeem_global),
+        ):
+            decision = await self._rate_limits.check(key, policy, now)
+            if not decision.allowed:
+                raise RateLimited(
+                    decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
+                )
+        return await self.run_owner(PUBLIC_CALLER, PUBLIC_CALLER, action)
+
+    # --- idempotency (both) ----------------------------------------------------------
+
+    async def _idempotently(
+        self,
+        scope: str,
+        key: str | None,
+        operation: Operation,
+        arguments: Mapping[str, Any],
+        now: datetime,
+        body: Callable[[IdempotencyRecord | None], Awaitable[Outcome]],
+        on_refusal: Callable[[GatewayError], Awaitable[None]],
+        on_replay: Callable[[], Awaitable[None]],
+    ) -> Outcome:
+        if key is None or not operation.is_write:
+            return await body(None)
+        fingerprint = request_fingerprint(operation.name, arguments)
+        record = IdempotencyRecord.claim(
+            scope=scope, key=key, fingerprint=fingerprint, operation=operation.name, now=now
+        )
+        for _ in range(_CLAIM_ATTEMPTS):
+            async with self._uow() as uow:
+                existing = await uow.idempotency.claim(record)
+                if existing is None:
+                    await uow.commit()
+                    return await body(record)
+                verdict = judge(existing, fingerprint, now)
+                if verdict is Verdict.PROCEED:
+                    if await uow.idempotency.take_over(existing, record):
+                        await uow.commit()
+                        return await body(record)
+                    continue  # someone else moved first: look again
+            if verdict is Verdict.REPLAY:
+                await on_replay()
+                return self._replay(existing)
+            error: GatewayError = (
+                IdempotencyKeyReused() if verdict is Verdict.REUSED else IdempotencyInFlight()
+            )
+            await on_refusal(error)
+            raise error
+        raise IdempotencyInFlight()
+
+    @staticmethod
+    def _replay(record: IdempotencyRecord) -> Outcome:
+        response = record.response
+        assert response is not None
+        if not response.ok:
+            raise restore_error(response.body)
+        return Outcome(response.body, replayed=True)
+
+    async def _store_or_release(self, record: IdempotencyRecord, error: GatewayError) -> None:
+        if not error.replayable:
+            await self._release(record)
+            return
+        async with self._uow() as uow:
+            await uow.idempotency.complete(
+                record.completed(StoredResponse(False, error.as_payload()))
+            )
+            await uow.commit()
+
+    async def _release(self, record: IdempotencyRecord) -> None:
+        async with self._uow() as uow:
+            await uow.idempotency.release(record)
+            await uow.commit()

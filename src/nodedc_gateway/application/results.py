@@ -1,0 +1,107 @@
+"""What use cases return; the edge's presenter turns these into CONTRACT §12 shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from nodedc_gateway.domain.agents import Agent
+from nodedc_gateway.domain.audit import AuditEvent
+from nodedc_gateway.domain.grants import Grant, GrantVersion
+from nodedc_gateway.domain.ratelimit import RatePolicy
+from nodedc_gateway.domain.tasker import Comment, Issue, Member, Project, ProjectDetails
+from nodedc_gateway.domain.tokens import AgentToken, IssuedToken
+
+
+@attrs.frozen
+class WhoAmI:
+    agent: Agent
+    grants: tuple[Grant, ...]
+    limits: tuple[RatePolicy, ...]
+    tools: tuple[str, ...]
+
+
+@attrs.frozen
+class Page:
+    """A list result: `{"items": [...], "next_cursor": ...}`."""
+
+    items: Sequence[object]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class ProjectView:
+    details: ProjectDetails
+
+
+@attrs.frozen
+class IssueView:
+    """`get_issue`: the issue, its recent comments (and, with cards, its parsed card)."""
+
+    issue: Issue
+    comments: tuple[Comment, ...] = ()
+
+
+@attrs.frozen
+class IssueWritten:
+    issue: Issue
+
+
+@attrs.frozen
+class CommentWritten:
+    comment: Comment
+
+
+@attrs.frozen
+class MemberAdded:
+    member: Member
+    project: Project
+
+
+@attrs.frozen
+class TokenIssued:
+    issued: IssuedToken
+
+
+@attrs.frozen
+class TokenView:
+    token: AgentToken
+
+
+@attrs.frozen
+class PairingCodeIssued:
+    code: str  # display form, shown once
+    agent_id: str
+    expires_at: datetime
+
+
+@attrs.frozen
+class Redeemed:
+    issued: IssuedToken
+    mcp_url: str
+
+
+@attrs.frozen
+class GrantView:
+    grant: Grant
+
+
+@attrs.frozen
+class GrantHistory:
+    versions: tuple[GrantVersion, ...]
+
+
+@attrs.frozen
+class AuditPage:
+    events: tuple[AuditEvent, ...]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class LifecycleApplied:
+    owner_user_id: str
+    status: str
+    agents_changed: tuple[str, ...]
+    tokens_revoked: int
