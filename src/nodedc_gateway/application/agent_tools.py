@@ -170,7 +170,11 @@ class WhoAmITool(Tool):
             agent=call.agent,
             grants=tuple(sorted(call.caller.grants, key=lambda g: g.id)),
             limits=(limits.reads, limits.writes),
-            tools=tuple(op.name for op in tools_usable_with(call.caller.index.held_scopes)),
+            tools=tuple(
+                op.name
+                for op in tools_usable_with(call.caller.index.held_scopes)
+                if op.name in TOOLS
+            ),
         )
 
 

@@ -609,17 +609,21 @@ class Pipeline:
             scope=scope, key=key, fingerprint=fingerprint, operation=operation.name, now=now
         )
         for _ in range(_CLAIM_ATTEMPTS):
+            claimed = False
             async with self._uow() as uow:
                 existing = await uow.idempotency.claim(record)
-                if existing is None:
+                verdict = Verdict.PROCEED if existing is None else judge(existing, fingerprint, now)
+                if existing is None or (
+                    verdict is Verdict.PROCEED and await uow.idempotency.take_over(existing, record)
+                ):
                     await uow.commit()
-                    return await body(record)
-                verdict = judge(existing, fingerprint, now)
-                if verdict is Verdict.PROCEED:
-                    if await uow.idempotency.take_over(existing, record):
-                        await uow.commit()
-                        return await body(record)
-                    continue  # someone else moved first: look again
+                    claimed = True
+            # The claim's transaction is closed before the operation runs.
+            if claimed:
+                return await body(record)
+            if verdict is Verdict.PROCEED:
+                continue  # someone took the expired key over first: look again
+            assert existing is not None
             if verdict is Verdict.REPLAY:
                 await on_replay()
                 return self._replay(existing)

@@ -60,6 +60,7 @@ class MemoryTasker:
         self._ids = ids
         self._clock = clock
         self._workspaces: dict[str, _Workspace] = {}
+        self._users: dict[str, Member] = {}  # by email: a user is the same in every workspace
         self._projects: dict[str, _Project] = {}
         self._issues: dict[str, Issue] = {}
         self._keys: dict[tuple[str, int], str] = {}
@@ -79,10 +80,10 @@ class MemoryTasker:
 
     async def ensure_workspace_member(self, slug: str, email: str, display_name: str) -> Member:
         workspace = self._workspace(slug)
-        for member in workspace.members.values():
-            if member.email == email:
-                return member
-        member = Member(id=self._ids.new_id(), display_name=display_name, email=email)
+        member = self._users.get(email)
+        if member is None:
+            member = Member(id=self._ids.new_id(), display_name=display_name, email=email)
+            self._users[email] = member
         workspace.members[member.id] = member
         return member
 
