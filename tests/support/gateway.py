@@ -47,21 +47,32 @@ class MemoryGateway:
         return self.demo.alice.id
 
     async def owner(
-        self, action: m.OwnerAction[Any], owner: str | None = None, key: str | None = None,
+        self,
+        action: m.OwnerAction[Any],
+        owner: str | None = None,
+        key: str | None = None,
         actor: str | None = None,
     ) -> Outcome:
         return await self.pipeline.run_owner(owner or self.alice, actor, action, key)
 
     async def create_agent(self, owner: str | None = None, name: str = "Test agent") -> str:
         outcome = await self.owner(
-            m.CreateAgent(self.management, {"display_name": name, "owner_email": "alice@demo.local"}),
+            m.CreateAgent(
+                self.management, {"display_name": name, "owner_email": "alice@demo.local"}
+            ),
             owner,
         )
         return str(outcome.body["id"])
 
     async def grant(
-        self, agent_id: str, *, scopes: Sequence[str] | None = None, project: str | None = "DEMO",
-        workspace: str = "demo", owner: str | None = None, mode: str = "voluntary",
+        self,
+        agent_id: str,
+        *,
+        scopes: Sequence[str] | None = None,
+        project: str | None = "DEMO",
+        workspace: str = "demo",
+        owner: str | None = None,
+        mode: str = "voluntary",
     ) -> Mapping[str, Any]:
         body: dict[str, Any] = {
             "workspace_slug": workspace,
@@ -75,7 +86,8 @@ class MemoryGateway:
 
     async def token(self, agent_id: str, owner: str | None = None, days: int = 90) -> SecretStr:
         outcome = await self.owner(
-            m.IssueToken(self.management, agent_id, {"name": "test", "expires_in_days": days}), owner
+            m.IssueToken(self.management, agent_id, {"name": "test", "expires_in_days": days}),
+            owner,
         )
         return SecretStr(str(outcome.body["token"]))
 
@@ -97,7 +109,9 @@ class MemoryGateway:
 
 
 async def build_memory_gateway(
-    *, limits: RateLimits | None = None, entitled: Sequence[str] = ("*",),
+    *,
+    limits: RateLimits | None = None,
+    entitled: Sequence[str] = ("*",),
     tasker: TaskerPort | None = None,
 ) -> MemoryGateway:
     clock = FixedClock()
@@ -111,16 +125,35 @@ async def build_memory_gateway(
     rate_limits = MemoryRateLimitStore()
     limits = limits or RateLimits()
     pipeline = Pipeline(
-        uow=uow, clock=clock, ids=ids, hasher=hasher, rate_limits=rate_limits, limits=limits,
-        entitlements=entitlements, presenter=ContractPresenter(),
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        hasher=hasher,
+        rate_limits=rate_limits,
+        limits=limits,
+        entitlements=entitlements,
+        presenter=ContractPresenter(),
     )
     port = tasker or memory_tasker
     tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), limits=limits)
     management = m.ManagementDeps(
-        tasker=port, entitlements=entitlements, ids=ids, secrets=SystemSecretGenerator(),
-        hasher=hasher, clock=clock, mcp_url=MCP_URL,
+        tasker=port,
+        entitlements=entitlements,
+        ids=ids,
+        secrets=SystemSecretGenerator(),
+        hasher=hasher,
+        clock=clock,
+        mcp_url=MCP_URL,
     )
     return MemoryGateway(
-        clock, uow, memory_tasker, launcher, entitlements, pipeline, tools, management, demo,
+        clock,
+        uow,
+        memory_tasker,
+        launcher,
+        entitlements,
+        pipeline,
+        tools,
+        management,
+        demo,
         rate_limits,
     )
