@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 
 class SystemClock:
@@ -25,3 +26,10 @@ class FixedClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.clock import Clock
+
+    _system: Clock = SystemClock()
+    _fixed: Clock = FixedClock()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from nodedc_gateway.domain.secret import SecretStr
 
@@ -37,3 +38,9 @@ class HmacSecretHasher:
     @staticmethod
     def _digest(key: bytes, secret: str) -> str:
         return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.hashing import SecretHasher
+
+    _conforms: SecretHasher = HmacSecretHasher(SecretStr(""))

@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 
 class UUIDv7Generator:
@@ -38,3 +39,10 @@ class UUIDv7Generator:
 class SystemSecretGenerator:
     def random_string(self, alphabet: str, length: int) -> str:
         return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.ids import IdGenerator, SecretGenerator
+
+    _ids: IdGenerator = UUIDv7Generator()
+    _secrets: SecretGenerator = SystemSecretGenerator()

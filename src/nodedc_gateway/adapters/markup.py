@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
@@ -27,3 +28,10 @@ class PlainTextRenderer:
     def to_html(self, markdown: str) -> str:
         paragraphs = [p.strip() for p in markdown.replace("\r\n", "\n").split("\n\n")]
         return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs if p)
+
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.markup import MarkupRenderer
+
+    _conforms: MarkupRenderer = MarkdownRenderer()
+    _plain: MarkupRenderer = PlainTextRenderer()

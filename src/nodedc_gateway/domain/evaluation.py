@@ -69,8 +69,8 @@ def _refusal(decision: Decision) -> GatewayError:
             )
         case ErrorCode.LAUNCHER_UNAVAILABLE:
             return LauncherUnavailable()
-        case ErrorCode.HUMAN_ONLY_OPERATION if decision.missing_scopes:
-            return HumanOnlyOperation.for_scopes(decision.missing_scopes)
+        case ErrorCode.HUMAN_ONLY_OPERATION if decision.required_scopes & DENIED_SCOPES:
+            return HumanOnlyOperation.for_scopes(decision.required_scopes & DENIED_SCOPES)
         case ErrorCode.HUMAN_ONLY_OPERATION:
             return HumanOnlyOperation(
                 f"{decision.operation} is for people in Tasker only; an agent cannot call it."
@@ -179,11 +179,8 @@ def evaluate_grants(
         )
         return Decision(False, reason, name, required)
     # 4. Forbid wins: human-only scopes, and anything not meant for agents at all.
-    denied = required & DENIED_SCOPES
-    if denied or operation.audience is not Audience.AGENT:
-        return Decision(
-            False, ErrorCode.HUMAN_ONLY_OPERATION, name, required, tuple(sorted(denied))
-        )
+    if required & DENIED_SCOPES or operation.audience is not Audience.AGENT:
+        return Decision(False, ErrorCode.HUMAN_ONLY_OPERATION, name, required)
     if operation.target_level is TargetLevel.NONE and not required:
         return Decision(True, None, name, required)
     # 5. Some grant covers the target.

@@ -16,12 +16,23 @@ from nodedc_gateway.ports.repositories import (
 
 
 class UnitOfWork(Protocol):
-    agents: AgentRepository
-    tokens: TokenRepository
-    grants: GrantRepository
-    pairing_codes: PairingCodeRepository
-    idempotency: IdempotencyStore
-    audit: AuditLog
+    @property
+    def agents(self) -> AgentRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+    @property
+    def grants(self) -> GrantRepository: ...
+
+    @property
+    def pairing_codes(self) -> PairingCodeRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 EVERYONE = "*"
 
@@ -37,3 +38,9 @@ class StaticLauncher:
 
     async def check(self) -> None:
         return None
+
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.launcher import LauncherPort
+
+    _conforms: LauncherPort = StaticLauncher(())

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDraft, AuditEvent, ChainHead, link
@@ -215,6 +215,25 @@ class MemoryPairingCodeRepository(_Repository):
     async def save(self, code: PairingCode) -> None:
         self._j.put(self._s.pairing_codes, code.id, copy.copy(code))
 
+    async def consume(self, code_id: str, at: datetime) -> bool:
+        code = self._s.pairing_codes.get(code_id)
+        if code is None or code.status is not PairingStatus.ACTIVE:
+            return False
+        used = copy.copy(code)
+        used.status, used.used_at = PairingStatus.USED, at
+        self._j.put(self._s.pairing_codes, code_id, used)
+        return True
+
+    async def revoke_all(self, agent_id: str) -> int:
+        count = 0
+        for code in list(self._s.pairing_codes.values()):
+            if code.agent_id == agent_id and code.status is PairingStatus.ACTIVE:
+                revoked = copy.copy(code)
+                revoked.revoke()
+                self._j.put(self._s.pairing_codes, code.id, revoked)
+                count += 1
+        return count
+
     async def purge(self, now: datetime) -> int:
         stale = [
             c
@@ -338,3 +357,10 @@ class MemoryUnitOfWorkFactory:
 
     def __call__(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.state)
+
+
+if TYPE_CHECKING:  # the memory adapters satisfy their ports (checked by mypy, not at run time)
+    from nodedc_gateway.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+    _uow: UnitOfWork = MemoryUnitOfWork(MemoryState())
+    _factory: UnitOfWorkFactory = MemoryUnitOfWorkFactory()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from nodedc_gateway.domain.canonical import to_microseconds
 from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy, gcra
@@ -21,3 +22,9 @@ class MemoryRateLimitStore:
         decision = gcra(self._tat.get(key), now_us, policy)
         self._tat[key] = decision.tat_us  # no await in between: atomic in one event loop
         return decision
+
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.ratelimit import RateLimitStore
+
+    _conforms: RateLimitStore = MemoryRateLimitStore()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
@@ -417,3 +418,11 @@ def _offset(cursor: str | None) -> int:
     if not cursor.isdigit() or len(cursor) > 9:
         raise ValidationFailed.field("cursor", "not a cursor this search returned")
     return int(cursor)
+
+
+if TYPE_CHECKING:  # satisfies both protocols (checked by mypy)
+    from nodedc_gateway.adapters.tasker.seed import SandboxAdmin
+    from nodedc_gateway.ports.tasker import TaskerPort
+
+    _port: TaskerPort = MemoryTasker(cast("IdGenerator", None), cast("Clock", None))
+    _admin: SandboxAdmin = MemoryTasker(cast("IdGenerator", None), cast("Clock", None))

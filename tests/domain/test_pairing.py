@@ -1,0 +1,81 @@
+"""Pairing codes: input normalization, display, single use and expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nodedc_gateway.domain.errors import ValidationFailed
+from nodedc_gateway.domain.pairing import (
+    PAIRING_ALPHABET,
+    PAIRING_CODE_LENGTH,
+    PairingCode,
+    PairingCodeInvalid,
+    PairingStatus,
+    display_pairing_code,
+    normalize_pairing_code,
+)
+from tests.domain import strategies as s
+
+codes = st.text(
+    alphabet=PAIRING_ALPHABET, min_size=PAIRING_CODE_LENGTH, max_size=PAIRING_CODE_LENGTH
+)
+
+
+@given(codes, st.data())
+def test_case_dashes_and_spaces_do_not_matter(code: str, data: st.DataObject) -> None:
+    typed = []
+    for char in code:
+        typed.append(data.draw(st.sampled_from(["", "-", " ", "--"])))
+        typed.append(char.lower() if data.draw(st.booleans()) else char)
+    typed.append(data.draw(st.sampled_from(["", "-", " "])))
+    assert normalize_pairing_code("".join(typed)) == code
+
+
+@given(codes)
+def test_the_display_form_normalizes_back(code: str) -> None:
+    shown = display_pairing_code(code)
+    assert shown == f"{code[:4]}-{code[4:]}"
+    assert normalize_pairing_code(shown) == code
+
+
+@given(st.text(max_size=20))
+def test_anything_else_is_a_validation_error_naming_the_field(raw: str) -> None:
+    try:
+        code = normalize_pairing_code(raw)
+    except ValidationFailed as error:
+        assert error.errors[0].field == "code"
+        if len(raw) > 3:
+            assert raw not in error.message  # the input is never echoed back
+    else:
+        assert len(code) == PAIRING_CODE_LENGTH
+        assert set(code) <= set(PAIRING_ALPHABET)
+
+
+def _code() -> PairingCode:
+    return PairingCode.issue(code_id="c1", agent_id="a1", code_hash="h", now=s.NOW)
+
+
+def test_a_code_redeems_once() -> None:
+    code = _code()
+    code.redeem(s.NOW + timedelta(minutes=9))
+    assert code.status is PairingStatus.USED
+    with pytest.raises(PairingCodeInvalid):
+        code.redeem(s.NOW + timedelta(minutes=9))
+
+
+def test_a_code_expires_after_ten_minutes() -> None:
+    code = _code()
+    assert code.expires_at == s.NOW + timedelta(minutes=10)
+    with pytest.raises(PairingCodeInvalid):
+        code.redeem(s.NOW + timedelta(minutes=10))
+
+
+def test_a_revoked_code_cannot_be_redeemed() -> None:
+    code = _code()
+    code.revoke()
+    with pytest.raises(PairingCodeInvalid):
+        code.redeem(s.NOW)

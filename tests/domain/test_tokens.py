@@ -1,0 +1,107 @@
+"""Agent tokens: format, checksum, expiry, revocation and the last-used throttle."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nodedc_gateway.domain.errors import ValidationFailed
+from nodedc_gateway.domain.tokens import (
+    BASE62_ALPHABET,
+    TOKEN_LENGTH,
+    TOKEN_PREFIX,
+    TOKEN_RANDOM_LENGTH,
+    TokenStatus,
+    base62,
+    is_well_formed_token,
+    mint_token,
+    token_expiry,
+)
+from tests.domain import strategies as s
+
+random_parts = st.text(
+    alphabet=BASE62_ALPHABET, min_size=TOKEN_RANDOM_LENGTH, max_size=TOKEN_RANDOM_LENGTH
+)
+printable = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+
+
+@given(random_parts)
+def test_minted_tokens_have_the_contract_format(random_part: str) -> None:
+    token = mint_token(random_part).reveal()
+    assert token.startswith(TOKEN_PREFIX)
+    assert len(token) == TOKEN_LENGTH == 47
+    assert set(token[len(TOKEN_PREFIX) :]) <= set(BASE62_ALPHABET)
+    assert is_well_formed_token(token)
+
+
+@given(random_parts, st.data())
+def test_any_single_character_change_fails_the_checksum(
+    random_part: str, data: st.DataObject
+) -> None:
+    token = mint_token(random_part).reveal()
+    position = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(printable.filter(lambda c: c != token[position]))
+    changed = token[:position] + replacement + token[position + 1 :]
+    assert not is_well_formed_token(changed)
+
+
+@given(random_parts, st.data())
+def test_a_dropped_or_added_character_fails(random_part: str, data: st.DataObject) -> None:
+    token = mint_token(random_part).reveal()
+    position = data.draw(st.integers(0, len(token) - 1))
+    assert not is_well_formed_token(token[:position] + token[position + 1 :])
+    extra = data.draw(printable)
+    assert not is_well_formed_token(token[:position] + extra + token[position:])
+
+
+@given(st.integers(0, 62**6 - 1))
+def test_base62_is_exact_and_fixed_width(number: int) -> None:
+    encoded = base62(number, 6)
+    assert len(encoded) == 6
+    assert sum(BASE62_ALPHABET.index(c) * 62**i for i, c in enumerate(reversed(encoded))) == number
+
+
+def test_a_random_part_of_the_wrong_shape_is_refused() -> None:
+    with pytest.raises(ValueError):
+        mint_token("short")
+    with pytest.raises(ValueError):
+        mint_token("-" * TOKEN_RANDOM_LENGTH)
+
+
+@pytest.mark.parametrize("days", [1, 90, 366])
+def test_expiry_within_a_year_and_a_day_is_accepted(days: int) -> None:
+    assert token_expiry(s.NOW, days) == s.NOW + timedelta(days=days)
+
+
+@pytest.mark.parametrize("days", [0, -1, 367, 10_000, True, "90", 1.5, None])
+def test_expiry_outside_the_bounds_is_refused(days: object) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        token_expiry(s.NOW, days)
+    assert raised.value.errors[0].field == "expires_in_days"
+
+
+def test_tokens_expire_and_revoke() -> None:
+    token = s.token()
+    assert token.is_usable(s.NOW)
+    assert token.status_at(token.expires_at) is TokenStatus.EXPIRED
+    assert not token.is_usable(token.expires_at)
+    token.revoke()
+    assert token.status_at(s.NOW) is TokenStatus.REVOKED
+    assert not token.is_usable(s.NOW)
+
+
+@given(st.lists(st.integers(0, 600), max_size=40))
+def test_last_used_is_written_at_most_once_a_minute(gaps: list[int]) -> None:
+    token = s.token()
+    now, written = s.NOW, []
+    for gap in gaps:
+        now += timedelta(seconds=gap)
+        if token.record_use(now):
+            written.append(now)
+        assert token.last_used_at is not None
+        assert now - token.last_used_at < timedelta(minutes=1) or token.last_used_at == now
+    for earlier, later in zip(written, written[1:], strict=False):
+        assert later - earlier >= timedelta(minutes=1)
