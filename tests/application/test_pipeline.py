@@ -247,7 +247,8 @@ async def test_an_idempotent_retry_replays_and_a_reused_key_is_refused(gw: Memor
     args = {**DEMO, "name": "Once", "idempotency_key": "key-1"}
     first = await gw.call(token, "create_issue", args)
     again = await gw.call(token, "create_issue", args)
-    assert again.replayed and not first.replayed
+    assert again.replayed
+    assert not first.replayed
     assert again.body == first.body
     with pytest.raises(IdempotencyKeyReused):
         await gw.call(token, "create_issue", {**args, "name": "Twice"})
@@ -420,7 +421,8 @@ async def test_a_pairing_code_redeems_once_in_any_spelling(gw: MemoryGateway) ->
     agent_id = await gw.create_agent()
     await gw.grant(agent_id)
     code = (await gw.owner(m.CreatePairingCode(gw.management, agent_id))).body["code"]
-    assert len(code) == 9 and code[4] == "-"
+    assert len(code) == 9
+    assert code[4] == "-"
     typed = code.replace("-", "").lower()
     redeemed = await gw.pipeline.run_public(
         "10.0.0.1", m.RedeemPairingCode(gw.management, {"code": typed, "token_name": "laptop"})
@@ -446,7 +448,8 @@ async def test_a_replayed_token_issue_never_stores_the_token(gw: MemoryGateway) 
     replay = await gw.owner(m.IssueToken(gw.management, agent_id, {"name": "ci"}), key="issue-1")
     assert first.body["token"].startswith("ndca_")
     assert replay.replayed
-    assert replay.body["token"] is None and replay.body["token_withheld"] is True
+    assert replay.body["token"] is None
+    assert replay.body["token_withheld"] is True
     assert replay.body["id"] == first.body["id"]
     for record in gw.uow.state.idempotency.values():
         assert first.body["token"] not in repr(record)

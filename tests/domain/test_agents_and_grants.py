@@ -163,7 +163,8 @@ def test_every_tool_of_the_contract_is_in_the_catalogue() -> None:
     }
     for op in CATALOGUE.values():
         if op.audience is Audience.HUMAN_ONLY:
-            assert op.scopes <= DENIED_SCOPES and op.scopes
+            assert op.scopes <= DENIED_SCOPES
+            assert op.scopes
 
 
 def test_tools_listed_follow_what_is_held() -> None:

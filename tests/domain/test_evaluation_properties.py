@@ -9,6 +9,7 @@ import random
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -166,12 +167,8 @@ def test_an_agent_of_one_owner_is_never_visible_to_another(
     if owner == asking:
         assert owned_by(agent, asking) is agent
     else:
-        try:
-            owned_by(agent, asking)
-        except NotFound as error:  # the same answer as for no agent at all
-            assert error.message == NotFound("No such agent for this owner.").message
-        else:
-            raise AssertionError("another owner's agent was visible")
+        with pytest.raises(NotFound, match=r"^No such agent for this owner\.$"):
+            owned_by(agent, asking)  # the same answer as for no agent at all
 
 
 @given(s.requests(), st.sampled_from(["revoked-token", "expired-token", "revoked-agent"]))

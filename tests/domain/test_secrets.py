@@ -66,7 +66,7 @@ def test_the_pepper_never_shows() -> None:
     hasher = HmacSecretHasher(SecretStr(pepper), (SecretStr("old-" + "z" * 40),))
     assert "q" * 10 not in shown(hasher)
     assert "z" * 10 not in shown(hasher)
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match="at least 32 characters") as raised:
         HmacSecretHasher(SecretStr("short-pepper-value"))
     assert "short-pepper-value" not in str(raised.value)
 
