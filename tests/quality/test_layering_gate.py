@@ -22,7 +22,12 @@ def lint(source_root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(source_root)}  # ahead of the editable install
     return subprocess.run(
         [str(LINT_IMPORTS), "--config", str(config), "--no-cache"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 
@@ -46,11 +51,21 @@ def test_the_real_tree_keeps_every_contract(tmp_path: Path) -> None:
         ("domain/grants.py", "import litestar  # noqa", "The domain imports no framework"),
         ("domain/evaluation.py", "import sqlalchemy  # noqa", "The domain imports no framework"),
         ("domain/tokens.py", "import nodedc_gateway.adapters.clock  # noqa", "Hexagon layers"),
-        ("application/pipeline.py", "import nodedc_gateway.adapters.persistence.memory  # noqa", "Hexagon layers"),
-        ("adapters/clock.py", "import nodedc_gateway.application.pipeline  # noqa", "Hexagon layers"),
+        (
+            "application/pipeline.py",
+            "import nodedc_gateway.adapters.persistence.memory  # noqa",
+            "Hexagon layers",
+        ),
+        (
+            "adapters/clock.py",
+            "import nodedc_gateway.application.pipeline  # noqa",
+            "Hexagon layers",
+        ),
     ],
 )
-def test_a_forbidden_import_fails_the_gate(tmp_path: Path, module: str, line: str, contract: str) -> None:
+def test_a_forbidden_import_fails_the_gate(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
     result = lint(planted_copy(tmp_path, module, line), tmp_path)
     assert result.returncode != 0
     assert f"{contract}" in result.stdout
