@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
 from hypothesis import strategies as st
 
 from nodedc_gateway.domain.agents import Agent, AgentStatus
@@ -31,10 +32,6 @@ AGENT_REACHABLE = tuple(
 
 workspaces = st.sampled_from(WORKSPACES)
 project_ids = st.sampled_from(PROJECTS)
-#: Mostly grantable scopes (as real grants hold), some human-only ones (as tampering would).
-scope_sets = st.frozensets(
-    st.sampled_from([*sorted(ALLOWED_SCOPES)] * 3 + sorted(DENIED_SCOPES)), max_size=8
-)
 operations = st.sampled_from(AGENT_REACHABLE)
 any_operations = st.sampled_from(tuple(CATALOGUE.values()))
 field_sets = st.frozensets(st.sampled_from(["state", "labels", "assignees", "card", "name", "x"]))
@@ -45,20 +42,49 @@ def targets(draw: st.DrawFn) -> Target:
     return Target(draw(workspaces), draw(st.sampled_from((WORKSPACE_LEVEL, *PROJECTS))))
 
 
-@st.composite
-def grants(draw: st.DrawFn, agent_id: str | None = None) -> Grant:
+_ALLOWED = sorted(ALLOWED_SCOPES)
+_DENIED = sorted(DENIED_SCOPES)
+_PLACES = [(w, p) for w in WORKSPACES for p in (WORKSPACE_LEVEL, *PROJECTS)]
+
+
+def _grant(
+    agent_pick: int, place: int, allowed_mask: int, denied_pick: int, status_mode: int, version: int
+) -> Grant:
+    workspace, project = _PLACES[place]
+    scopes = {scope for bit, scope in enumerate(_ALLOWED) if allowed_mask >> bit & 1}
+    if denied_pick < len(_DENIED):  # now and then a human-only scope, as tampering would
+        scopes.add(_DENIED[denied_pick])
     return Grant(
-        id=f"grant-{draw(st.integers(0, 30))}",
-        agent_id=agent_id or draw(st.sampled_from(AGENT_IDS)),
-        workspace_slug=draw(workspaces),
-        project_id=draw(st.sampled_from((WORKSPACE_LEVEL, *PROJECTS))),
-        scopes=draw(scope_sets),
-        mode=draw(st.sampled_from(list(GrantMode))),
-        version=draw(st.integers(1, 5)),
-        status=draw(st.sampled_from([GrantStatus.ACTIVE] * 4 + [GrantStatus.REVOKED])),
+        id="grant",
+        agent_id=AGENT_IDS[agent_pick],
+        workspace_slug=workspace,
+        project_id=project,
+        scopes=frozenset(scopes),
+        mode=GrantMode.REPORTING if status_mode & 1 else GrantMode.VOLUNTARY,
+        version=version,
+        status=GrantStatus.REVOKED if status_mode % 5 == 4 else GrantStatus.ACTIVE,
         created_by_user_id="owner-x",
         created_at=NOW,
         updated_at=NOW,
+    )
+
+
+def grants(agent_id: str | None = None) -> st.SearchStrategy[Grant]:
+    """A grant from six integer draws (cheap to generate, still shrinks toward simple)."""
+    # Mostly the agent under test; one grant in four belongs to another agent.
+    agent_picks = (
+        st.just(AGENT_IDS.index(agent_id))
+        if agent_id
+        else st.integers(0, 3).map(lambda n: 1 if n == 3 else 0)
+    )
+    return st.builds(
+        _grant,
+        agent_picks,
+        st.integers(0, len(_PLACES) - 1),
+        st.integers(0, 2 ** len(_ALLOWED) - 1),
+        st.integers(0, len(_DENIED) * 4),
+        st.integers(0, 9),
+        st.integers(1, 5),
     )
 
 
@@ -90,38 +116,45 @@ def token(
     )
 
 
+_TOKEN_STATES = st.sampled_from(["ok"] * 16 + ["revoked", "expired", "other-agent", "none"])
+_AGENT_STATUSES = st.sampled_from(
+    [AgentStatus.ACTIVE] * 12 + [AgentStatus.DISABLED, AgentStatus.REVOKED]
+)
+_ENTITLEMENTS = st.sampled_from(
+    [Entitlement.ENTITLED] * 12 + [Entitlement.NOT_ENTITLED, Entitlement.UNKNOWN]
+)
+_GRANT_LISTS = st.lists(grants(), max_size=8)
+_TARGETS = targets()
+_TENTHS = st.integers(0, 9)
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, object]:
     """Everything `evaluate_grants` takes, with a usable token and active, entitled agent
-    most of the time so the later checks are reached."""
+    most of the time so the later checks are reached. (Strategies are built once, above:
+    building them per draw is what makes Hypothesis slow.)"""
     agent_id = AGENT_IDS[0]
-    token_state = draw(st.sampled_from(["ok"] * 16 + ["revoked", "expired", "other-agent", "none"]))
-    if token_state == "none":
-        the_token = None
-    else:
+    token_state = draw(_TOKEN_STATES)
+    the_token = None
+    if token_state != "none":
         the_token = token(
             agent_id=AGENT_IDS[1] if token_state == "other-agent" else agent_id,
             status=TokenStatus.REVOKED if token_state == "revoked" else TokenStatus.ACTIVE,
             expired=token_state == "expired",
         )
-    agent_status = draw(
-        st.sampled_from([AgentStatus.ACTIVE] * 12 + [AgentStatus.DISABLED, AgentStatus.REVOKED])
-    )
-    held = draw(st.lists(grants(), max_size=8))
+    # Distinct grants have distinct ids, as in storage.
+    held = [attrs.evolve(g, id=f"grant-{i}") for i, g in enumerate(draw(_GRANT_LISTS))]
     # Half the time aim at something a grant names, so the later checks are reached.
     aimed = [Target(g.workspace_slug, g.project_id) for g in held if g.agent_id == agent_id]
+    target: Target | None
     if aimed and draw(st.booleans()):
-        target: Target | None = draw(st.sampled_from(aimed))
+        target = aimed[draw(st.integers(0, len(aimed) - 1))]
     else:
-        target = draw(targets()) if draw(st.integers(0, 9)) else None
+        target = draw(_TARGETS) if draw(_TENTHS) else None
     return {
         "token": the_token,
-        "agent": agent(agent_id, agent_status),
-        "entitlement": draw(
-            st.sampled_from(
-                [Entitlement.ENTITLED] * 12 + [Entitlement.NOT_ENTITLED, Entitlement.UNKNOWN]
-            )
-        ),
+        "agent": agent(agent_id, draw(_AGENT_STATUSES)),
+        "entitlement": draw(_ENTITLEMENTS),
         "grants": held,
         "operation": draw(operations),
         "target": target,
