@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodedc_gateway.domain.audit import (
@@ -22,6 +22,8 @@ from nodedc_gateway.domain.grants import GrantRef
 from tests.domain import strategies as s
 
 AGENT = s.AGENT_IDS[0]
+#: Each example links and hashes a whole chain; 400 explore the edits well enough.
+chain_examples = settings(max_examples=400)
 
 drafts = st.builds(
     AuditDraft,
@@ -52,6 +54,7 @@ def chain(items: list[AuditDraft]) -> tuple[list[AuditEvent], ChainHead | None]:
     return events, head
 
 
+@chain_examples
 @given(st.lists(drafts, max_size=12))
 def test_an_untouched_chain_verifies(items: list[AuditDraft]) -> None:
     events, head = chain(items)
@@ -72,6 +75,7 @@ EDITS: dict[str, Any] = {
 }
 
 
+@chain_examples
 @given(st.lists(drafts, min_size=1, max_size=12), st.data())
 def test_an_edited_event_is_detected(items: list[AuditDraft], data: st.DataObject) -> None:
     events, head = chain(items)
@@ -84,6 +88,7 @@ def test_an_edited_event_is_detected(items: list[AuditDraft], data: st.DataObjec
     assert not verify_chain(AGENT, events, head).ok
 
 
+@chain_examples
 @given(st.lists(drafts, min_size=1, max_size=12), st.data())
 def test_a_recomputed_hash_does_not_hide_an_edit(
     items: list[AuditDraft], data: st.DataObject
@@ -98,6 +103,7 @@ def test_a_recomputed_hash_does_not_hide_an_edit(
     assert not verify_chain(AGENT, events, head).ok
 
 
+@chain_examples
 @given(st.lists(drafts, min_size=1, max_size=12), st.data())
 def test_a_removed_event_is_detected(items: list[AuditDraft], data: st.DataObject) -> None:
     events, head = chain(items)
@@ -106,6 +112,7 @@ def test_a_removed_event_is_detected(items: list[AuditDraft], data: st.DataObjec
     assert not verify_chain(AGENT, events, head).ok
 
 
+@chain_examples
 @given(st.lists(drafts, min_size=2, max_size=12), st.data())
 def test_reordered_events_are_detected(items: list[AuditDraft], data: st.DataObject) -> None:
     events, head = chain(items)

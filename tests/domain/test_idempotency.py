@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodedc_gateway.domain.idempotency import (
@@ -37,6 +37,7 @@ def record(fingerprint: str = "f") -> IdempotencyRecord:
     )
 
 
+@settings(max_examples=500)
 @given(arguments, st.randoms())
 def test_the_fingerprint_ignores_key_order(args: dict[str, object], rnd: random.Random) -> None:
     items = list(args.items())
@@ -44,6 +45,7 @@ def test_the_fingerprint_ignores_key_order(args: dict[str, object], rnd: random.
     assert request_fingerprint("op", dict(items)) == request_fingerprint("op", args)
 
 
+@settings(max_examples=500)
 @given(arguments, arguments)
 def test_different_requests_have_different_fingerprints(
     a: dict[str, object], b: dict[str, object]
