@@ -1,19 +1,13 @@
-"""CONTRACT §12 shapes: the one place results become JSON, for HTTP and MCP alike.
-
-A cattrs converter carries the leaf conventions (RFC 3339 `Z` timestamps, ISO dates,
-sorted scope lists, enums as strings); explicit hooks give each result its contract shape,
-so no field reaches a caller by accident.
-"""
+"""Use-case results as CONTRACT §12 shapes: the one place results become JSON, for HTTP
+and MCP alike. Each result fills a Struct of `schemas`, so mypy checks every field."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Literal, cast
 
-import cattrs
-from cattrs.preconf.json import make_converter
+import msgspec
 
 from nodedc_gateway.application.results import (
     AuditPage,
@@ -35,25 +29,19 @@ from nodedc_gateway.application.results import (
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditEvent
 from nodedc_gateway.domain.canonical import format_timestamp
-from nodedc_gateway.domain.grants import Grant, GrantRef, GrantVersion
+from nodedc_gateway.domain.grants import Grant, GrantVersion
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.scopes import Scope
-from nodedc_gateway.domain.tasker import (
-    Comment,
-    Issue,
-    Label,
-    Member,
-    Project,
-    ProjectDetails,
-    State,
-)
+from nodedc_gateway.domain.tasker import Comment, Issue, Label, Member, Project, State
 from nodedc_gateway.domain.tokens import AgentToken
-
-T = TypeVar("T")
-JSON = dict[str, Any]
+from nodedc_gateway.entrypoints import schemas as out
 
 
-def _ts(moment: datetime | None) -> str | None:
+def _ts(moment: datetime) -> str:
+    return format_timestamp(moment)
+
+
+def _ts_or_none(moment: datetime | None) -> str | None:
     return None if moment is None else format_timestamp(moment)
 
 
@@ -61,269 +49,266 @@ def _day(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def agent_json(agent: Agent) -> JSON:
+def _scopes(scopes: frozenset[Scope]) -> list[str]:
+    return sorted(str(scope) for scope in scopes)
+
+
+def _lit(value: object) -> Any:
+    """An enum's value for a Literal-typed field."""
+    return cast(Any, str(value))
+
+
+def agent(a: Agent) -> out.AgentOut:
+    return out.AgentOut(
+        id=a.id,
+        owner_user_id=a.owner_user_id,
+        owner_email=a.owner_email,
+        display_name=a.display_name,
+        avatar_url=a.avatar_url,
+        status=_lit(a.status),
+        bot_display_name=a.bot_display_name,
+        bot_email=a.bot_email,
+        created_at=_ts(a.created_at),
+        updated_at=_ts(a.updated_at),
+    )
+
+
+def token(t: AgentToken) -> out.TokenOut:
+    return out.TokenOut(
+        id=t.id,
+        agent_id=t.agent_id,
+        name=t.name,
+        status=_lit(t.status),
+        expires_at=_ts(t.expires_at),
+        last_used_at=_ts_or_none(t.last_used_at),
+        created_at=_ts(t.created_at),
+    )
+
+
+def issued_token(result: TokenIssued) -> out.IssuedTokenOut:
+    t = result.issued.token
+    return out.IssuedTokenOut(
+        id=t.id,
+        agent_id=t.agent_id,
+        name=t.name,
+        status=_lit(t.status),
+        expires_at=_ts(t.expires_at),
+        last_used_at=_ts_or_none(t.last_used_at),
+        created_at=_ts(t.created_at),
+        token=result.issued.secret.reveal(),
+    )
+
+
+def grant(g: Grant) -> out.GrantOut:
+    return out.GrantOut(
+        id=g.id,
+        agent_id=g.agent_id,
+        workspace_slug=g.workspace_slug,
+        project_id=g.project_id or None,
+        scopes=_scopes(g.scopes),
+        mode=_lit(g.mode),
+        version=g.version,
+        status=_lit(g.status),
+        created_by_user_id=g.created_by_user_id,
+        created_at=_ts(g.created_at),
+        updated_at=_ts(g.updated_at),
+    )
+
+
+def grant_version(v: GrantVersion) -> out.GrantVersionOut:
+    return out.GrantVersionOut(
+        grant_id=v.grant_id,
+        agent_id=v.agent_id,
+        version=v.version,
+        workspace_slug=v.workspace_slug,
+        project_id=v.project_id or None,
+        scopes=_scopes(v.scopes),
+        mode=_lit(v.mode),
+        status=_lit(v.status),
+        change=str(v.change),
+        changed_by_user_id=v.changed_by_user_id,
+        changed_at=_ts(v.changed_at),
+        note=v.note,
+    )
+
+
+def audit_event(e: AuditEvent) -> out.AuditEventOut:
+    d = e.draft
+    return out.AuditEventOut(
+        id=d.id,
+        agent_id=d.agent_id,
+        owner_user_id=d.owner_user_id,
+        actor_user_id=d.actor_user_id,
+        event_type=d.event_type,
+        operation=d.operation,
+        decision=_lit(d.decision),
+        reason=None if d.reason is None else str(d.reason),
+        target=dict(d.target),
+        grant_versions=[
+            out.GrantRefOut(grant_id=r.grant_id, version=r.version) for r in d.grant_versions
+        ],
+        metadata=dict(d.metadata),
+        created_at=_ts(d.created_at),
+        seq=e.seq,
+        prev_hash=e.prev_hash,
+        hash=e.hash,
+    )
+
+
+def state(s: State) -> out.StateOut:
+    return out.StateOut(id=s.id, name=s.name, group=_lit(s.group))
+
+
+def label(lb: Label) -> out.LabelOut:
+    return out.LabelOut(id=lb.id, name=lb.name)
+
+
+def member(m: Member) -> out.MemberOut:
+    return out.MemberOut(id=m.id, display_name=m.display_name, email=m.email)
+
+
+def project(p: Project) -> out.ProjectOut:
+    return out.ProjectOut(
+        id=p.id, workspace_slug=p.workspace_slug, identifier=p.identifier, name=p.name
+    )
+
+
+def _issue_fields(i: Issue) -> dict[str, Any]:
     return {
-        "id": agent.id,
-        "owner_user_id": agent.owner_user_id,
-        "owner_email": agent.owner_email,
-        "display_name": agent.display_name,
-        "avatar_url": agent.avatar_url,
-        "status": str(agent.status),
-        "bot_display_name": agent.bot_display_name,
-        "bot_email": agent.bot_email,
-        "created_at": _ts(agent.created_at),
-        "updated_at": _ts(agent.updated_at),
+        "id": i.id,
+        "identifier": i.identifier,
+        "workspace_slug": i.workspace_slug,
+        "project_id": i.project_id,
+        "name": i.name,
+        "description_html": i.description_html,
+        "priority": _lit(i.priority),
+        "state": state(i.state),
+        "labels": [label(lb) for lb in i.labels],
+        "assignees": [member(m) for m in i.assignees],
+        "parent_id": i.parent_id,
+        "start_date": _day(i.start_date),
+        "target_date": _day(i.target_date),
+        "created_at": _ts(i.created_at),
+        "updated_at": _ts(i.updated_at),
     }
 
 
-def token_json(token: AgentToken, now: datetime | None = None) -> JSON:
-    return {
-        "id": token.id,
-        "agent_id": token.agent_id,
-        "name": token.name,
-        "status": str(token.status_at(now) if now is not None else token.status),
-        "expires_at": _ts(token.expires_at),
-        "last_used_at": _ts(token.last_used_at),
-        "created_at": _ts(token.created_at),
-    }
+def issue(i: Issue) -> out.IssueOut:
+    return out.IssueOut(**_issue_fields(i))
 
 
-def scopes_json(scopes: frozenset[Scope]) -> list[str]:
-    return sorted(str(s) for s in scopes)
+def comment(c: Comment) -> out.CommentOut:
+    return out.CommentOut(
+        id=c.id,
+        issue_id=c.issue_id,
+        body_html=c.body_html,
+        author=out.CommentAuthorOut(
+            display_name=c.author_display_name, email=c.author_email, agent_id=c.agent_id
+        ),
+        created_at=_ts(c.created_at),
+    )
 
 
-def grant_json(grant: Grant) -> JSON:
-    return {
-        "id": grant.id,
-        "agent_id": grant.agent_id,
-        "workspace_slug": grant.workspace_slug,
-        "project_id": grant.project_id or None,
-        "scopes": scopes_json(grant.scopes),
-        "mode": str(grant.mode),
-        "version": grant.version,
-        "status": str(grant.status),
-        "created_by_user_id": grant.created_by_user_id,
-        "created_at": _ts(grant.created_at),
-        "updated_at": _ts(grant.updated_at),
-    }
+def limit(p: RatePolicy) -> out.LimitOut:
+    return out.LimitOut(name=p.name, limit=p.limit, period_s=p.period_s, burst=p.burst)
 
 
-def grant_version_json(version: GrantVersion) -> JSON:
-    return {
-        "grant_id": version.grant_id,
-        "agent_id": version.agent_id,
-        "version": version.version,
-        "workspace_slug": version.workspace_slug,
-        "project_id": version.project_id or None,
-        "scopes": scopes_json(version.scopes),
-        "mode": str(version.mode),
-        "status": str(version.status),
-        "change": str(version.change),
-        "changed_by_user_id": version.changed_by_user_id,
-        "changed_at": _ts(version.changed_at),
-        "note": version.note,
-    }
+def _page_items(items: Any) -> list[Any]:
+    return [shape(item) for item in items]
 
 
-def grant_ref_json(ref: GrantRef) -> JSON:
-    return {"grant_id": ref.grant_id, "version": ref.version}
+def shape(result: object) -> out.Out:
+    """The contract shape of any result or listed value."""
+    handler = _SHAPES.get(type(result))
+    if handler is None:
+        raise TypeError(f"no contract shape for {type(result).__name__}")
+    return handler(result)
 
 
-def audit_event_json(event: AuditEvent) -> JSON:
-    d = event.draft
-    return {
-        "id": d.id,
-        "agent_id": d.agent_id,
-        "owner_user_id": d.owner_user_id,
-        "actor_user_id": d.actor_user_id,
-        "event_type": d.event_type,
-        "operation": d.operation,
-        "decision": str(d.decision),
-        "reason": None if d.reason is None else str(d.reason),
-        "target": dict(d.target),
-        "grant_versions": [grant_ref_json(r) for r in d.grant_versions],
-        "metadata": dict(d.metadata),
-        "created_at": _ts(d.created_at),
-        "seq": event.seq,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+def _whoami(r: WhoAmI) -> out.WhoAmIOut:
+    return out.WhoAmIOut(
+        agent=agent(r.agent),
+        grants=[
+            out.WhoAmIGrantOut(
+                id=g.id,
+                workspace_slug=g.workspace_slug,
+                project_id=g.project_id or None,
+                scopes=_scopes(g.scopes),
+                mode=_lit(g.mode),
+                version=g.version,
+            )
+            for g in r.grants
+        ],
+        limits=[limit(p) for p in r.limits],
+        tools=list(r.tools),
+    )
 
 
-def state_json(state: State) -> JSON:
-    return {"id": state.id, "name": state.name, "group": str(state.group)}
+def _lifecycle(r: LifecycleApplied) -> out.LifecycleOut:
+    status: Literal["active", "suspended", "deleted"] = _lit(r.status)
+    return out.LifecycleOut(
+        owner_user_id=r.owner_user_id,
+        status=status,
+        agents_changed=list(r.agents_changed),
+        tokens_revoked=r.tokens_revoked,
+    )
 
 
-def label_json(label: Label) -> JSON:
-    return {"id": label.id, "name": label.name}
-
-
-def member_json(member: Member) -> JSON:
-    return {"id": member.id, "display_name": member.display_name, "email": member.email}
-
-
-def project_json(project: Project) -> JSON:
-    return {
-        "id": project.id,
-        "workspace_slug": project.workspace_slug,
-        "identifier": project.identifier,
-        "name": project.name,
-    }
-
-
-def project_details_json(details: ProjectDetails) -> JSON:
-    return {
-        **project_json(details.project),
-        "states": [state_json(s) for s in details.states],
-        "labels": [label_json(lb) for lb in details.labels],
-        "members": [member_json(m) for m in details.members],
-    }
-
-
-def issue_json(issue: Issue) -> JSON:
-    return {
-        "id": issue.id,
-        "identifier": issue.identifier,
-        "workspace_slug": issue.workspace_slug,
-        "project_id": issue.project_id,
-        "name": issue.name,
-        "description_html": issue.description_html,
-        "priority": str(issue.priority),
-        "state": state_json(issue.state),
-        "labels": [label_json(lb) for lb in issue.labels],
-        "assignees": [member_json(m) for m in issue.assignees],
-        "parent_id": issue.parent_id,
-        "start_date": _day(issue.start_date),
-        "target_date": _day(issue.target_date),
-        "created_at": _ts(issue.created_at),
-        "updated_at": _ts(issue.updated_at),
-    }
-
-
-def comment_json(comment: Comment) -> JSON:
-    return {
-        "id": comment.id,
-        "issue_id": comment.issue_id,
-        "body_html": comment.body_html,
-        "author": {
-            "display_name": comment.author_display_name,
-            "email": comment.author_email,
-            "agent_id": comment.agent_id,
-        },
-        "created_at": _ts(comment.created_at),
-    }
-
-
-def policy_json(policy: RatePolicy) -> JSON:
-    return {
-        "name": policy.name,
-        "limit": policy.limit,
-        "period_s": policy.period_s,
-        "burst": policy.burst,
-    }
-
-
-def whoami_grant_json(grant: Grant) -> JSON:
-    return {
-        "id": grant.id,
-        "workspace_slug": grant.workspace_slug,
-        "project_id": grant.project_id or None,
-        "scopes": scopes_json(grant.scopes),
-        "mode": str(grant.mode),
-        "version": grant.version,
-    }
+_SHAPES: dict[type[Any], Callable[[Any], out.Out]] = {
+    Agent: agent,
+    AgentToken: token,
+    Grant: grant,
+    GrantVersion: grant_version,
+    AuditEvent: audit_event,
+    Project: project,
+    Issue: issue,
+    Comment: comment,
+    Member: member,
+    WhoAmI: _whoami,
+    Page: lambda r: out.Page(items=_page_items(r.items), next_cursor=r.next_cursor),
+    ProjectView: lambda r: out.ProjectResult(
+        project=out.ProjectDetailsOut(
+            **msgspec.structs.asdict(project(r.details.project)),
+            states=[state(s) for s in r.details.states],
+            labels=[label(lb) for lb in r.details.labels],
+            members=[member(m) for m in r.details.members],
+        )
+    ),
+    IssueView: lambda r: out.IssueDetailResult(
+        issue=out.IssueDetailOut(
+            **_issue_fields(r.issue), comments=[comment(c) for c in r.comments]
+        )
+    ),
+    IssueWritten: lambda r: out.IssueResult(issue=issue(r.issue)),
+    CommentWritten: lambda r: out.CommentResult(comment=comment(r.comment)),
+    MemberAdded: lambda r: out.MemberResult(member=member(r.member), project=project(r.project)),
+    TokenIssued: issued_token,
+    TokenView: lambda r: token(r.token),
+    PairingCodeIssued: lambda r: out.PairingCodeOut(
+        code=r.code, agent_id=r.agent_id, expires_at=_ts(r.expires_at)
+    ),
+    Redeemed: lambda r: out.RedeemOut(
+        token=r.issued.secret.reveal(),
+        agent_id=r.issued.token.agent_id,
+        token_id=r.issued.token.id,
+        expires_at=_ts(r.issued.token.expires_at),
+        mcp_url=r.mcp_url,
+    ),
+    GrantView: lambda r: grant(r.grant),
+    GrantHistory: lambda r: out.Page(
+        items=[grant_version(v) for v in r.versions], next_cursor=None
+    ),
+    AuditPage: lambda r: out.Page(
+        items=[audit_event(e) for e in r.events], next_cursor=r.next_cursor
+    ),
+    LifecycleApplied: _lifecycle,
+}
 
 
 class ContractPresenter:
-    """`ResultPresenter` for CONTRACT §12; also presents single domain values."""
-
-    def __init__(self) -> None:
-        self._converter = make_converter()
-        hooks: dict[type[Any], Callable[[Any], Any]] = {
-            Agent: agent_json,
-            AgentToken: token_json,
-            Grant: grant_json,
-            GrantVersion: grant_version_json,
-            AuditEvent: audit_event_json,
-            Project: project_json,
-            Issue: issue_json,
-            Comment: comment_json,
-            Member: member_json,
-            WhoAmI: lambda r: {
-                "agent": agent_json(r.agent),
-                "grants": [whoami_grant_json(g) for g in r.grants],
-                "limits": [policy_json(p) for p in r.limits],
-                "tools": list(r.tools),
-            },
-            Page: lambda r: {
-                "items": [self.value(i) for i in r.items],
-                "next_cursor": r.next_cursor,
-            },
-            ProjectView: lambda r: {"project": project_details_json(r.details)},
-            IssueView: lambda r: {
-                "issue": {**issue_json(r.issue), "comments": [comment_json(c) for c in r.comments]}
-            },
-            IssueWritten: lambda r: {"issue": issue_json(r.issue)},
-            CommentWritten: lambda r: {"comment": comment_json(r.comment)},
-            MemberAdded: lambda r: {
-                "member": member_json(r.member),
-                "project": project_json(r.project),
-            },
-            TokenIssued: lambda r: {
-                **token_json(r.issued.token),
-                "token": r.issued.secret.reveal(),
-            },
-            TokenView: lambda r: token_json(r.token),
-            PairingCodeIssued: lambda r: {
-                "code": r.code,
-                "agent_id": r.agent_id,
-                "expires_at": _ts(r.expires_at),
-            },
-            Redeemed: lambda r: {
-                "token": r.issued.secret.reveal(),
-                "agent_id": r.issued.token.agent_id,
-                "token_id": r.issued.token.id,
-                "expires_at": _ts(r.issued.token.expires_at),
-                "mcp_url": r.mcp_url,
-            },
-            GrantView: lambda r: grant_json(r.grant),
-            GrantHistory: lambda r: {
-                "items": [grant_version_json(v) for v in r.versions],
-                "next_cursor": None,
-            },
-            AuditPage: lambda r: {
-                "items": [audit_event_json(e) for e in r.events],
-                "next_cursor": r.next_cursor,
-            },
-            LifecycleApplied: lambda r: {
-                "owner_user_id": r.owner_user_id,
-                "status": r.status,
-                "agents_changed": list(r.agents_changed),
-                "tokens_revoked": r.tokens_revoked,
-            },
-        }
-        for cls, hook in hooks.items():
-            self._converter.register_unstructure_hook(cls, hook)
-        self._converter.register_unstructure_hook(datetime, format_timestamp)
-        self._converter.register_unstructure_hook(date, date.isoformat)
-        self._converter.register_unstructure_hook_func(
-            lambda t: isinstance(t, type) and issubclass(t, Enum), lambda e: str(e.value)
-        )
-        self._converter.register_unstructure_hook(
-            frozenset, lambda s: sorted(self.value(i) for i in s)
-        )
-        self._known = frozenset(hooks)
+    """`ResultPresenter`: results as plain JSON-ready dicts of their contract shape."""
 
     def present(self, result: object) -> dict[str, Any]:
-        if type(result) not in self._known:
-            raise TypeError(f"no contract shape for {type(result).__name__}")
-        body = self._converter.unstructure(result)
+        body = msgspec.to_builtins(shape(result))
         assert isinstance(body, dict)
         return body
-
-    def value(self, value: object) -> Any:
-        return self._converter.unstructure(value)
-
-    @property
-    def converter(self) -> cattrs.Converter:
-        return self._converter

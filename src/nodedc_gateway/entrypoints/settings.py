@@ -1,0 +1,263 @@
+"""Configuration (CONTRACT §9): `NODEDC_AGENT_GATEWAY_*` from the environment, `.env` and,
+in staging, `.env.staging`. Nothing is read at import time.
+
+Precedence, highest first: the process environment, `.env.staging` (when ENV is staging),
+`.env`. A variable with our prefix that we do not know is an error (a typo would otherwise
+be silently ignored). In `local` mode only, a missing internal token or pepper is generated
+once and kept (0600) beside the embedded database so every local command agrees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.preconf.json import make_converter
+from cattrs.v import format_exception
+from dotenv import dotenv_values
+
+from nodedc_gateway.domain.ratelimit import RatePolicy
+from nodedc_gateway.domain.secret import SecretStr
+
+PREFIX = "NODEDC_AGENT_GATEWAY_"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/gateway.db"
+MIN_SECRET_LENGTH = 32
+LOCAL_SECRETS_FILE = "local-secrets.json"
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class TaskerBackend(StrEnum):
+    SANDBOX = "sandbox"
+    TASKER = "tasker"
+    PLANE = "plane"
+
+
+class LauncherBackend(StrEnum):
+    STATIC = "static"
+    HTTP = "http"
+
+
+class SettingsError(Exception):
+    """Configuration that cannot be used; one line per problem, no secret values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+def _csv(value: object) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+@attrs.frozen
+class Settings:
+    env: Environment = Environment.LOCAL
+    database_url: str = DEFAULT_DATABASE_URL
+    internal_token: SecretStr | None = None
+    token_pepper: SecretStr | None = None
+    #: Peppers still accepted while tokens are re-issued after a rotation.
+    token_pepper_previous: tuple[SecretStr, ...] = ()
+    public_url: str = "http://127.0.0.1:8000"
+    allowed_origins: tuple[str, ...] = ()
+    tasker_backend: TaskerBackend = TaskerBackend.SANDBOX
+    tasker_url: str | None = None
+    tasker_token: SecretStr | None = None
+    plane_url: str | None = None
+    plane_api_key: SecretStr | None = None
+    #: Plane has no endpoint listing workspaces: the slugs the gateway may reach.
+    plane_workspaces: tuple[str, ...] = ()
+    launcher_backend: LauncherBackend = LauncherBackend.STATIC
+    launcher_url: str | None = None
+    launcher_token: SecretStr | None = None
+    #: The static Launcher's entitled user ids; `*` (everyone) only in local mode.
+    launcher_entitled_users: tuple[str, ...] = ("*",)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    read_limit_per_minute: int = 600
+    read_burst: int = 60
+    write_limit_per_minute: int = 120
+    write_burst: int = 20
+    redeem_limit_per_minute: int = 10
+    redeem_global_limit_per_minute: int = 600
+    log_level: str = "info"
+    log_format: str = "json"
+
+    @property
+    def mcp_url(self) -> str:
+        return self.public_url.rstrip("/") + "/mcp"
+
+    @property
+    def is_local(self) -> bool:
+        return self.env is Environment.LOCAL
+
+    def rate_policies(self) -> dict[str, RatePolicy]:
+        return {
+            "reads": RatePolicy("reads", self.read_limit_per_minute, 60, self.read_burst),
+            "writes": RatePolicy("writes", self.write_limit_per_minute, 60, self.write_burst),
+            "redeem_per_client": RatePolicy(
+                "redeem", self.redeem_limit_per_minute, 60, self.redeem_limit_per_minute
+            ),
+            "redeem_global": RatePolicy(
+                "redeem-global",
+                self.redeem_global_limit_per_minute,
+                60,
+                max(1, self.redeem_global_limit_per_minute // 6),
+            ),
+        }
+
+    def embedded_directory(self) -> Path:
+        """Where the embedded database (and local secrets) live."""
+        if self.database_url.startswith("sqlite") and ":///" in self.database_url:
+            path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
+            if path and path != ":memory:":
+                return Path(path).parent
+        return Path("var")
+
+    def problems(self) -> list[str]:
+        """What makes this configuration unusable (or unsafe for its environment)."""
+        found: list[str] = []
+        for name in ("internal_token", "token_pepper"):
+            value: SecretStr | None = getattr(self, name)
+            var = PREFIX + name.upper()
+            if value is None:
+                found.append(f"{var} is missing")
+            elif len(value) < MIN_SECRET_LENGTH:
+                found.append(f"{var} is too short (at least {MIN_SECRET_LENGTH} characters)")
+        if self.tasker_backend is TaskerBackend.TASKER and not (
+            self.tasker_url and self.tasker_token
+        ):
+            found.append(
+                f"{PREFIX}TASKER_URL and {PREFIX}TASKER_TOKEN are needed for the tasker backend"
+            )
+        if self.tasker_backend is TaskerBackend.PLANE and not (
+            self.plane_url and self.plane_api_key
+        ):
+            found.append(
+                f"{PREFIX}PLANE_URL and {PREFIX}PLANE_API_KEY are needed for the plane backend"
+            )
+        if self.launcher_backend is LauncherBackend.HTTP and not self.launcher_url:
+            found.append(f"{PREFIX}LAUNCHER_URL is needed for the http launcher")
+        for name in ("public_url", "tasker_url", "plane_url", "launcher_url"):
+            url = getattr(self, name)
+            if url is not None and not url.startswith(("http://", "https://")):
+                found.append(f"{PREFIX}{name.upper()} must be an http(s) URL")
+        if not self.is_local:
+            found += self._production_problems()
+        return found
+
+    def _production_problems(self) -> list[str]:
+        found = []
+        if self.database_url.startswith("sqlite"):
+            found.append(f"{PREFIX}DATABASE_URL must be PostgreSQL outside local mode")
+        if "*" in self.launcher_entitled_users and self.launcher_backend is LauncherBackend.STATIC:
+            found.append(f"{PREFIX}LAUNCHER_ENTITLED_USERS='*' is for local mode only")
+        if self.tasker_backend is TaskerBackend.SANDBOX:
+            found.append(f"{PREFIX}TASKER_BACKEND=sandbox is for local mode only")
+        if self.env is Environment.PRODUCTION and not self.public_url.startswith("https://"):
+            found.append(f"{PREFIX}PUBLIC_URL must be https in production")
+        return found
+
+
+def _converter() -> cattrs.Converter:
+    converter = make_converter(forbid_extra_keys=True)
+    converter.register_structure_hook(SecretStr, lambda v, _: SecretStr(str(v)))
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], lambda v, _: _csv(v))
+    converter.register_structure_hook_func(
+        lambda t: t == tuple[SecretStr, ...], lambda v, _: tuple(SecretStr(p) for p in _csv(v))
+    )
+    return converter
+
+
+def _read_env_files(directory: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    base = directory / ".env"
+    if base.is_file():
+        merged.update({k: v for k, v in dotenv_values(base).items() if v is not None})
+    env = environ.get(PREFIX + "ENV", merged.get(PREFIX + "ENV", "local"))
+    staging = directory / ".env.staging"
+    if env == Environment.STAGING and staging.is_file():
+        merged.update({k: v for k, v in dotenv_values(staging).items() if v is not None})
+    return merged
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, directory: Path | None = None, **overrides: Any
+) -> Settings:
+    """Settings from the environment and dotenv files; raises `SettingsError`."""
+    environ = os.environ if environ is None else environ
+    values = _read_env_files(directory or Path.cwd(), environ)
+    values.update(environ)
+    raw: dict[str, Any] = {
+        key[len(PREFIX) :].lower(): value for key, value in values.items() if key.startswith(PREFIX)
+    }
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = _converter().structure(raw, Settings)
+    except cattrs.BaseValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    if not settings.is_local and "*" in settings.launcher_entitled_users:
+        settings = attrs.evolve(settings, launcher_entitled_users=())
+    return settings
+
+
+def _format(exception: BaseException, type_: type[Any] | None) -> str:
+    if isinstance(type_, type) and issubclass(type_, StrEnum):
+        return "must be one of " + ", ".join(member.value for member in type_)
+    return format_exception(exception, type_)
+
+
+def _describe(error: cattrs.BaseValidationError) -> list[str]:
+    problems = []
+    for line in cattrs.transform_error(error, path="settings", format_exception=_format):
+        # "invalid value for type, expected int @ settings.port" -> name the variable
+        message, _, where = line.partition(" @ ")
+        field = where.removeprefix("settings.").split(".", 1)[0].split("[", 1)[0]
+        variable = PREFIX + field.upper() if field else "settings"
+        if "extra fields found" in message:
+            names = message.split("extra fields found", 1)[1].strip(" ():")
+            message = "unknown variable(s): " + ", ".join(
+                PREFIX + n.strip().upper() for n in names.split(",") if n.strip()
+            )
+            variable = "configuration"
+        problems.append(f"{variable}: {message}")
+    return problems
+
+
+def with_local_secrets(settings: Settings) -> Settings:
+    """In local mode, fill a missing internal token or pepper from (or into) a 0600 file
+    beside the embedded database. Other environments never generate a secret."""
+    if not settings.is_local or (settings.internal_token and settings.token_pepper):
+        return settings
+    directory = settings.embedded_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCAL_SECRETS_FILE
+    stored: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
+    changed = False
+    for name in ("internal_token", "token_pepper"):
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(48)
+            changed = True
+    if changed:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(stored, handle)
+    os.chmod(path, 0o600)
+    return attrs.evolve(
+        settings,
+        internal_token=settings.internal_token or SecretStr(stored["internal_token"]),
+        token_pepper=settings.token_pepper or SecretStr(stored["token_pepper"]),
+    )
