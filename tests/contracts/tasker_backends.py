@@ -12,6 +12,7 @@ import httpx
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.http_resilience import RetryPolicy, Timing
 from nodedc_gateway.adapters.ids import UUIDv7Generator
+from nodedc_gateway.adapters.tasker.http import HttpTasker
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.plane import PlaneTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, SandboxAdmin, seed_demo
@@ -19,6 +20,7 @@ from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.ports.tasker import TaskerPort
 from tests.support import stand_in
 from tests.support.fake_plane import API_KEY, FakePlane, PlaneSandbox
+from tests.support.fake_tasker_adapter import TOKEN, FakeTaskerAdapter
 
 
 @attrs.frozen
@@ -78,9 +80,32 @@ def flaky_plane_backend() -> AbstractAsyncContextManager[TaskerUnderTest]:
     return _plane(stand_in.EveryNth(3, faults))
 
 
+TASKER_URL = "https://tasker.test"
+
+
+@asynccontextmanager
+async def tasker_http_backend() -> AsyncIterator[TaskerUnderTest]:
+    """Tasker's internal adapter, as docs/tasker-adapter.md defines it, over a memory
+    Tasker; lists span several pages."""
+    clock = FixedClock()
+    time = stand_in.FakeTime()
+    tasker = MemoryTasker(UUIDv7Generator(), clock)
+    demo = await seed_demo(tasker)
+    transport = stand_in.StandInTransport(FakeTaskerAdapter(tasker).handle)
+    async with httpx.AsyncClient(transport=transport) as client:
+        port = HttpTasker(
+            base_url=TASKER_URL,
+            token=SecretStr(TOKEN),
+            client=client,
+            timing=Timing(time.monotonic, time.sleep, time.random),
+        )
+        yield TaskerUnderTest(port, demo, tasker, clock)
+
+
 #: name -> factory; adapters add their own backends here.
 BACKENDS: dict[str, Callable[[], AbstractAsyncContextManager[TaskerUnderTest]]] = {
     "memory": memory_backend,
     "plane": plane_backend,
     "plane-flaky": flaky_plane_backend,
+    "tasker-http": tasker_http_backend,
 }

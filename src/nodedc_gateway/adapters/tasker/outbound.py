@@ -154,6 +154,14 @@ class Route:
         sent.update(self.fixed_body)
         return Outbound(self.name, self.method, path, sent_query, sent)
 
+    def accepts(self, params: Mapping[str, str]) -> bool:
+        """Whether these path values are plain enough to send (else nothing can match)."""
+        try:
+            self._render(params)
+        except ForbiddenRequest:
+            return False
+        return True
+
     def _render(self, params: Mapping[str, str]) -> str:
         wanted = dict(_PLACEHOLDER.findall(self.path))
         if set(params) != set(wanted):
