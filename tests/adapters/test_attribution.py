@@ -8,36 +8,35 @@ from hypothesis import strategies as st
 from nodedc_gateway.adapters.tasker import attribution
 from nodedc_gateway.domain.tasker import Actor
 
-ids = st.text(alphabet="abcdef0123456789-", min_size=1, max_size=40)
-names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=80
-).filter(lambda s: s.strip() == s and s)
-actors = st.builds(
-    Actor,
-    agent_id=ids,
-    owner_user_id=ids,
-    display_name=names.map(lambda n: f"Codex Agent: {n}"),
-    email=ids.map(lambda i: f"agent+{i}@agents.nodedc.local"),
+ids = st.uuids().map(str) | st.sampled_from(["owner-1", "u_2"])
+names = st.lists(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs")),
+        min_size=1,
+        max_size=8,
+    ),
+    min_size=1,
+    max_size=3,
+).map(" · ".join)  # the footer's own separator inside a name must not confuse it
+actors = st.tuples(ids, ids, names).map(
+    lambda t: Actor(t[0], t[1], f"Codex Agent: {t[2]}", f"agent+{t[0]}@agents.nodedc.local")
 )
-bodies = st.text(max_size=200).map(lambda t: f"<p>{t}</p>")
+bodies = st.text(max_size=30).map(lambda t: f"<p>{t}</p>")
 
 
-@given(body=bodies, actor=actors)
-def test_a_signed_body_reads_back_as_written_and_names_its_writer(body: str, actor: Actor) -> None:
-    signed = attribution.with_footer(body, actor)
+@given(body=bodies, writers=st.lists(actors, min_size=1, max_size=2))
+def test_a_signed_body_reads_back_as_written_and_names_its_last_writer(
+    body: str, writers: list[Actor]
+) -> None:
+    signed = body
+    for actor in writers:
+        signed = attribution.with_footer(signed, actor)
     assert attribution.strip_footer(signed) == attribution.strip_footer(body)
-    writer = attribution.read_footer(signed)
-    assert writer == attribution.Attribution(
-        actor.display_name, actor.email, actor.agent_id, actor.owner_user_id
+    assert signed.count('class="nodedc-actor"') == 1
+    last = writers[-1]
+    assert attribution.read_footer(signed) == attribution.Attribution(
+        last.display_name, last.email, last.agent_id, last.owner_user_id
     )
-
-
-@given(body=bodies, first=actors, second=actors)
-def test_signing_again_replaces_the_footer(body: str, first: Actor, second: Actor) -> None:
-    twice = attribution.with_footer(attribution.with_footer(body, first), second)
-    assert twice.count('class="nodedc-actor"') == 1
-    assert attribution.read_footer(twice) is not None
-    assert attribution.read_footer(twice).agent_id == second.agent_id  # type: ignore[union-attr]
 
 
 def test_the_footer_survives_a_wrapping_div_and_escapes_markup() -> None:
