@@ -139,10 +139,14 @@ async def test_an_issue_is_fetched_by_its_key(rig: PlaneRig) -> None:
 
 
 async def test_an_issue_is_found_by_id_without_its_project(rig: PlaneRig) -> None:
+    alpha = await rig.sandbox.ensure_project("demo", "ALPHA", "Listed first")
     created = await rig.port.create_issue(
         "demo", rig.project_id, IssueDraft(name="by id"), actor=ACTOR
     )
     assert (await rig.port.get_issue("demo", created.id)).identifier == "DEMO-1"
+    # one request per project that does not hold it, no project details fetched for it
+    assert len(rig.sent("GET", f"/projects/{alpha.id}/work-items/{created.id}/")) == 1
+    assert rig.sent("GET", f"/projects/{alpha.id}/states/") == []
 
 
 async def test_a_workspace_the_gateway_is_not_set_up_for_is_never_asked_about(

@@ -257,23 +257,24 @@ class PlaneTasker:
         self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
     ) -> Issue:
         self._workspace(workspace_slug)
+        wanted_project = project_id.lower() if project_id is not None else None
         if isinstance(issue_ref, IssueKey):
-            raw = await self._get_json(
-                "work_item_by_key", slug=workspace_slug, key=str(issue_ref).upper()
-            )
-            if project_id is not None and str(raw.get("project")) != project_id:
+            raw = await self._get_json("work_item_by_key", slug=workspace_slug, key=str(issue_ref))
+            in_project = str(raw.get("project"))
+            if wanted_project is not None and in_project != wanted_project:
                 raise NotFound(f"No issue {issue_ref} here.")
-            details = await self._cached_details(workspace_slug, str(raw.get("project")))
-            return await self._issue(details, raw)
+            return await self._issue(await self._cached_details(workspace_slug, in_project), raw)
         issue_id = _plane_id(issue_ref, "issue")
-        if project_id is not None:
-            details = await self._cached_details(workspace_slug, project_id)
+        if wanted_project is not None:
+            details = await self._cached_details(workspace_slug, wanted_project)
             return await self._issue(details, await self._raw_issue(details, issue_id))
+        # Plane looks issues up by UUID only within a project: ask each in turn.
         for project in await self.list_projects(workspace_slug):
             try:
-                return await self.get_issue(workspace_slug, issue_id, project.id)
+                raw = await self._raw_issue_in(workspace_slug, project.id, issue_id)
             except NotFound:
                 continue
+            return await self._issue(await self._cached_details(workspace_slug, project.id), raw)
         raise NotFound(f"No issue {issue_ref} here.")
 
     async def list_comments(
@@ -596,10 +597,15 @@ class PlaneTasker:
 
     async def _raw_issue(self, details: ProjectDetails, issue_id: str) -> dict[str, Any]:
         project = details.project
+        return await self._raw_issue_in(project.workspace_slug, project.id, issue_id)
+
+    async def _raw_issue_in(
+        self, workspace_slug: str, project_id: str, issue_id: str
+    ) -> dict[str, Any]:
         raw = await self._get_json(
             "work_item",
-            slug=project.workspace_slug,
-            project_id=project.id,
+            slug=workspace_slug,
+            project_id=_plane_id(project_id, "project"),
             issue_id=_plane_id(issue_id, "issue"),
         )
         if not isinstance(raw, dict):
