@@ -68,12 +68,14 @@ async def rig() -> AsyncIterator[Rig]:
 
 @asynccontextmanager
 async def build_rig(
-    retry: RetryPolicy | None = None, breaker: BreakerPolicy | None = None
+    retry: RetryPolicy | None = None,
+    breaker: BreakerPolicy | None = None,
+    follow_redirects: bool = False,
 ) -> AsyncIterator[Rig]:
     remote = Remote()
     transport = stand_in.StandInTransport(remote.handle)
     time = stand_in.FakeTime()
-    async with httpx.AsyncClient(transport=transport) as client:
+    async with httpx.AsyncClient(transport=transport, follow_redirects=follow_redirects) as client:
         sender = ResilientSender(
             client,
             service="Remote",
@@ -177,6 +179,24 @@ async def test_a_long_retry_after_fails_at_once_and_holds_every_call(rig: Rig) -
     assert len(rig.remote.received) == 1  # the held call never left
     rig.time.advance(120)
     assert (await rig.post()).status_code == 200
+
+
+async def test_an_absurd_retry_after_holds_calls_for_a_bounded_time(rig: Rig) -> None:
+    rig.remote.answers += [fail(503, **{"Retry-After": "99999999"})]
+    with pytest.raises(TaskerUnavailable) as raised:
+        await rig.get()
+    assert "retry in 300 s" in raised.value.message
+    rig.time.advance(300)
+    assert (await rig.get()).status_code == 200
+
+
+async def test_a_redirect_is_never_followed_even_by_a_client_that_would() -> None:
+    async with build_rig(follow_redirects=True) as rig:
+        redirect = httpx.Response(302, headers={"Location": "https://elsewhere.test/"})
+        rig.remote.answers.append(redirect)
+        response = await rig.get()
+        assert response.status_code == 302
+        assert [str(r.url) for r in rig.remote.received] == [URL]
 
 
 async def test_a_429_on_a_write_without_a_key_is_not_retried(rig: Rig) -> None:

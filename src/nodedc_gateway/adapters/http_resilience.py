@@ -45,13 +45,14 @@ class RetryPolicy:
     `attempts` counts the first try. Backoff before retry n (from 0) is uniform in
     [0, min(max_delay_s, base_delay_s * 2**n)] ("full jitter"). A `Retry-After` longer
     than `max_retry_after_s` is not waited for: the call fails and the breaker holds
-    every call until that moment.
+    every call until that moment, but never longer than `max_hold_s`.
     """
 
     attempts: int = attrs.field(default=3, validator=attrs.validators.in_(range(1, 11)))
     base_delay_s: float = 0.2
     max_delay_s: float = 2.0
     max_retry_after_s: float = 5.0
+    max_hold_s: float = 300.0
 
     def backoff(self, retry: int, timing: Timing) -> float:
         ceiling = min(self.max_delay_s, self.base_delay_s * 2.0**retry)
@@ -204,7 +205,7 @@ class ResilientSender:
             outcome = await self._attempt(request)
             if isinstance(outcome, httpx.Response):
                 return outcome
-            wait = outcome.wait
+            wait = None if outcome.wait is None else min(outcome.wait, self._retry.max_hold_s)
             too_long = wait is not None and wait > self._retry.max_retry_after_s
             if attempt == attempts - 1 or too_long:
                 if wait is not None:
@@ -219,11 +220,12 @@ class ResilientSender:
     async def _attempt(self, request: httpx.Request) -> httpx.Response | _Failure:
         """One try: the response if the service answered, else what went wrong."""
         try:
-            response = await self._client.send(request)
+            # never follow a redirect: it could carry the credentials somewhere else
+            response = await self._client.send(request, follow_redirects=False)
         except httpx.TimeoutException:
             self._breaker.record_failure()
             return _Failure(f"{self._service} did not answer in time")
-        except httpx.TransportError:
+        except httpx.RequestError:
             self._breaker.record_failure()
             return _Failure(f"{self._service} could not be reached or dropped the connection")
         status = response.status_code
