@@ -273,7 +273,7 @@ class HttpTasker:
         outbound = TASKER_ROUTES["create_issue"].build(
             _project_params(workspace_slug, project_id), body=body
         )
-        return _read(await self._write(outbound, repeatable=external_id is not None), Issue)
+        return _read(await self._send(outbound, repeatable=external_id is not None), Issue)
 
     async def update_issue(
         self,
@@ -293,7 +293,7 @@ class HttpTasker:
             _issue_params(workspace_slug, project_id, issue_id),
             body={"actor": _actor(actor), "changes": touched},
         )
-        return _read(await self._write(outbound, repeatable=False), Issue)
+        return _read(await self._send(outbound, repeatable=False), Issue)
 
     async def add_comment(
         self,
@@ -311,7 +311,7 @@ class HttpTasker:
         outbound = TASKER_ROUTES["add_comment"].build(
             _issue_params(workspace_slug, project_id, issue_id), body=body
         )
-        return _read(await self._write(outbound, repeatable=external_id is not None), Comment)
+        return _read(await self._send(outbound, repeatable=external_id is not None), Comment)
 
     async def add_project_member(
         self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
@@ -320,7 +320,7 @@ class HttpTasker:
             _project_params(workspace_slug, project_id),
             body={"actor": _actor(actor), "user_id": _id(user_id, "workspace member")},
         )
-        return _read(await self._write(outbound, repeatable=False), Member)
+        return _read(await self._send(outbound, repeatable=False), Member)
 
     async def check(self) -> None:
         await self._get("health", {})
@@ -354,9 +354,6 @@ class HttpTasker:
         query: Mapping[str, str | int] | None = None,
     ) -> Any:
         return await self._send(TASKER_ROUTES[route].build(params, query=query), repeatable=True)
-
-    async def _write(self, outbound: Outbound, *, repeatable: bool) -> Any:
-        return await self._send(outbound, repeatable=repeatable)
 
     async def _list(self, route: str, params: Mapping[str, str]) -> AsyncIterator[Any]:
         cursor: str | None = None
