@@ -160,6 +160,15 @@ async def test_a_workspace_the_gateway_is_not_set_up_for_is_never_asked_about(
     assert rig.transport.sent == []
 
 
+async def test_a_public_project_the_gateway_is_not_in_is_invisible(rig: PlaneRig) -> None:
+    public = await rig.sandbox.ensure_project("demo", "PUB", "Public", gateway_member=False)
+    assert [p.identifier for p in await rig.port.list_projects("demo")] == ["DEMO"]
+    with pytest.raises(NotFound):
+        await rig.port.find_project("demo", public.id)
+    with pytest.raises(NotFound):
+        await rig.port.get_project("demo", public.id)
+
+
 async def test_the_gateways_own_plane_user_is_nobody_to_assign(rig: PlaneRig) -> None:
     bot = rig.plane.bot["id"]
     members = await rig.port.list_workspace_members("demo")

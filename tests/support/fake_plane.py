@@ -244,11 +244,15 @@ class FakePlane:
             raise _Error(404)
         return workspace
 
-    def _project(self, slug: str, project_id: str) -> dict[str, Any]:
+    def _visible(self, project: dict[str, Any]) -> bool:
+        """Plane shows projects its user is a member of, and public ones (network 2)."""
+        return self.bot["id"] in project["members"] or project["network"] == 2
+
+    def _project(self, slug: str, project_id: str, *, member: bool = True) -> dict[str, Any]:
         project = self.projects.get(project_id)
-        if project is None or project["workspace_slug"] != slug:
+        if project is None or project["workspace_slug"] != slug or not self._visible(project):
             raise _Error(404)
-        if self.bot["id"] not in project["members"]:
+        if member and self.bot["id"] not in project["members"]:
             raise _Error(403, {"error": "You don't have the required permissions."})
         return project
 
@@ -269,7 +273,9 @@ class FakePlane:
         return out
 
     def _project_json(self, project: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in project.items() if k not in ("members", "next_sequence")}
+        out = {k: v for k, v in project.items() if k not in ("members", "next_sequence")}
+        out["is_member"] = self.bot["id"] in project["members"]
+        return out
 
     # --- handlers -------------------------------------------------------------------------
 
@@ -281,14 +287,14 @@ class FakePlane:
         projects = [
             self._project_json(p)
             for p in self.projects.values()
-            if p["workspace_slug"] == slug and self.bot["id"] in p["members"]
+            if p["workspace_slug"] == slug and self._visible(p)
         ]
         return self._paginate(request, projects)
 
     async def get_project(
         self, request: httpx.Request, data: Any, slug: str, project_id: str
     ) -> Any:
-        return self._project_json(self._project(slug, project_id))
+        return self._project_json(self._project(slug, project_id, member=False))
 
     async def list_states(
         self, request: httpx.Request, data: Any, slug: str, project_id: str
@@ -587,7 +593,9 @@ class PlaneSandbox:
         self.plane.workspaces[slug]["members"].setdefault(user["id"], role)
         return Member(user["id"], user["display_name"], user["email"])
 
-    async def ensure_project(self, slug: str, identifier: str, name: str) -> Project:
+    async def ensure_project(
+        self, slug: str, identifier: str, name: str, *, gateway_member: bool = True
+    ) -> Project:
         for p in self.plane.projects.values():
             if p["workspace_slug"] == slug and p["identifier"] == identifier:
                 return Project(p["id"], slug, identifier, p["name"])
@@ -599,7 +607,7 @@ class PlaneSandbox:
             "name": name,
             "archived_at": None,
             "network": 2,
-            "members": {self.plane.bot["id"]: 20},
+            "members": {self.plane.bot["id"]: 20} if gateway_member else {},
             "next_sequence": 1,
             "created_at": self.plane._now(),
         }

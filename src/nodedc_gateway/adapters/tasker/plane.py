@@ -189,7 +189,7 @@ class PlaneTasker:
         projects = [
             _project(workspace_slug, raw)
             async for raw in self._paged("projects", slug=workspace_slug)
-            if not raw.get("archived_at")
+            if _usable(raw)
         ]
         return sorted(projects, key=lambda p: p.identifier)
 
@@ -538,7 +538,7 @@ class PlaneTasker:
         self._workspace(workspace_slug)
         pid = _plane_id(project_id, "project")
         raw = await self._get_json("project", slug=workspace_slug, project_id=pid)
-        if raw.get("archived_at"):
+        if not _usable(raw):
             raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
         return _project(workspace_slug, raw)
 
@@ -730,6 +730,12 @@ def _plane_id(value: object, what: str) -> str:
     if not isinstance(value, str) or not validation.is_uuid(value):
         raise NotFound(f"No {what} {value!r} here.")
     return value.lower()
+
+
+def _usable(raw: Mapping[str, Any]) -> bool:
+    """A project agents can work in: not archived, and the gateway's user is a member
+    (Plane also shows public projects to non-members, whose states it then hides)."""
+    return not raw.get("archived_at") and raw.get("is_member") is not False
 
 
 def _project(workspace_slug: str, raw: Any) -> Project:
