@@ -333,3 +333,31 @@ async def test_search_filters_and_pages_through_results(tasker: TaskerUnderTest)
     assert [i.name for i in bobs.items] == ["Task 6"]
     text = await port.search_issues("demo", project_id, IssueQuery(text="task 4"))
     assert [i.name for i in text.items] == ["Task 4"]
+
+
+async def test_comment_lists_are_newest_first_and_limited(tasker: TaskerUnderTest) -> None:
+    port, project_id = tasker.port, tasker.demo.project.id
+    issue = await create(tasker, "Chatty")
+    for n in range(3):
+        tasker.clock.advance(seconds=1)
+        await port.add_comment("demo", project_id, issue.id, f"<p>c{n}</p>", actor=ACTOR)
+    newest = await port.list_comments("demo", project_id, issue.id, limit=2)
+    assert len(newest) == 2
+    assert ["c2" in newest[0].body_html, "c1" in newest[1].body_html] == [True, True]
+
+
+async def test_a_search_cursor_that_was_never_given_is_refused(tasker: TaskerUnderTest) -> None:
+    with pytest.raises(ValidationFailed):
+        await tasker.port.search_issues(
+            "demo", tasker.demo.project.id, IssueQuery(cursor="not-a-cursor")
+        )
+
+
+async def test_access_to_an_unknown_workspace_is_simply_no(tasker: TaskerUnderTest) -> None:
+    assert not await tasker.port.user_has_access("nowhere", tasker.demo.alice.id)
+
+
+async def test_an_issue_key_means_nothing_in_another_workspace(tasker: TaskerUnderTest) -> None:
+    await create(tasker, "Local")
+    with pytest.raises(NotFound):
+        await tasker.port.get_issue("other", IssueKey("DEMO", 1))

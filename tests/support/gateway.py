@@ -23,6 +23,7 @@ from nodedc_gateway.application.pipeline import Outcome, Pipeline, RateLimits
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
+from nodedc_gateway.ports.launcher import LauncherPort
 from nodedc_gateway.ports.tasker import TaskerPort
 
 PEPPER = SecretStr("test-pepper-0123456789abcdef0123456789abcdef")
@@ -113,13 +114,16 @@ async def build_memory_gateway(
     limits: RateLimits | None = None,
     entitled: Sequence[str] = ("*",),
     tasker: TaskerPort | None = None,
+    launcher: LauncherPort | None = None,
 ) -> MemoryGateway:
+    """`entitled` configures the static Launcher; a `launcher` given replaces it for
+    entitlement checks (the static one stays in `MemoryGateway.launcher`, unused)."""
     clock = FixedClock()
     ids = UUIDv7Generator()
     memory_tasker = MemoryTasker(ids, clock)
     demo = await seed_demo(memory_tasker)
-    launcher = StaticLauncher(entitled)
-    entitlements = EntitlementService(launcher)
+    static_launcher = StaticLauncher(entitled)
+    entitlements = EntitlementService(launcher or static_launcher)
     hasher = HmacSecretHasher(PEPPER)
     uow = MemoryUnitOfWorkFactory()
     rate_limits = MemoryRateLimitStore()
@@ -149,7 +153,7 @@ async def build_memory_gateway(
         clock,
         uow,
         memory_tasker,
-        launcher,
+        static_launcher,
         entitlements,
         pipeline,
         tools,

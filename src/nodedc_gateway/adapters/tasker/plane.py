@@ -1,0 +1,888 @@
+"""Tasker as Plane's REST API v1 (`/api/v1/`, `X-API-Key`).
+
+Plane's API is broad; this adapter uses a closed handful of its routes (`PLANE_ROUTES`),
+each with an allow-list of fields, and never a DELETE, an archive, an invitation or a
+settings path. What Plane does not check for us, the adapter checks before writing:
+labels and assignees outside the project (Plane drops them silently), dates against the
+card's current dates (Plane compares them only within one request), parent cycles, and
+workspace guests being made project members. Plane has no bot users yet, so the agent's
+writes are signed in a footer and in `external_source` (see `attribution`).
+
+Configuration decides which workspaces exist for the gateway (Plane cannot list them) and
+whether each lets agents work in it (its policy); a user has access to a workspace when
+Plane lists them among its members. Docs: `docs/plane.md`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import attrs
+import httpx
+
+from nodedc_gateway.adapters.http_resilience import (
+    BreakerPolicy,
+    ResilientSender,
+    RetryPolicy,
+    Timing,
+)
+from nodedc_gateway.adapters.tasker import attribution
+from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
+from nodedc_gateway.domain import validation
+from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
+from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.domain.tasker import (
+    UNSET,
+    Actor,
+    Comment,
+    Issue,
+    IssueChanges,
+    IssueDraft,
+    IssueKey,
+    IssuePage,
+    IssueQuery,
+    Label,
+    Member,
+    Priority,
+    Project,
+    ProjectDetails,
+    State,
+    StateGroup,
+    WorkspacePolicy,
+    check_dates,
+)
+
+SERVICE: Final = "Tasker (Plane)"
+#: Plane's project roles: 20 admin, 15 member, 5 guest. Agents only ever add members.
+MEMBER_ROLE: Final = 15
+DEFAULT_PAGE_SIZE: Final = 100
+MAX_PAGES: Final = 1_000
+MAX_PARENT_DEPTH: Final = 64
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0, pool=3.0)
+#: Details younger than this are taken as current even if an id is unknown to them.
+MIN_REFRESH_S: Final = 1.0
+
+_ISSUE_FIELDS: Final = (
+    "name",
+    "description_html",
+    "priority",
+    "state",
+    "labels",
+    "assignees",
+    "start_date",
+    "target_date",
+    "parent",
+)
+_W = "workspaces/{slug:slug}"
+_P = _W + "/projects/{project_id:uuid}"
+_I = _P + "/work-items/{issue_id:uuid}"
+_PAGED = frozenset({"per_page", "cursor"})
+
+
+def _route(name: str, method: Any, path: str, **kwargs: Any) -> tuple[str, Route]:
+    return name, Route(name, method, path, **kwargs)
+
+
+#: Every request this adapter can send to Plane. Nothing else can leave.
+PLANE_ROUTES: Final[Mapping[str, Route]] = dict(
+    [
+        _route("me", "GET", "users/me/"),
+        _route("projects", "GET", _W + "/projects/", query=_PAGED),
+        _route("project", "GET", _P + "/"),
+        _route("states", "GET", _P + "/states/", query=_PAGED),
+        _route("labels", "GET", _P + "/labels/", query=_PAGED),
+        _route("project_members", "GET", _P + "/members/"),
+        _route(
+            "add_project_member",
+            "POST",
+            _P + "/members/",
+            body={"member": None},
+            fixed_body={"role": MEMBER_ROLE},
+        ),
+        _route("workspace_members", "GET", _W + "/members/"),
+        _route("work_items", "GET", _P + "/work-items/", query=_PAGED | {"order_by"}),
+        _route("work_item", "GET", _I + "/"),
+        _route("work_item_by_key", "GET", _W + "/work-items/{key:key}/"),
+        _route(
+            "create_work_item",
+            "POST",
+            _P + "/work-items/",
+            body=dict.fromkeys((*_ISSUE_FIELDS, "external_id", "external_source")),
+        ),
+        _route("update_work_item", "PATCH", _I + "/", body=dict.fromkeys(_ISSUE_FIELDS)),
+        _route("comments", "GET", _I + "/comments/", query=_PAGED | {"expand"}),
+        _route("comment", "GET", _I + "/comments/{comment_id:uuid}/", query=frozenset({"expand"})),
+        _route(
+            "add_comment",
+            "POST",
+            _I + "/comments/",
+            body=dict.fromkeys(("comment_html", "external_id", "external_source")),
+        ),
+    ]
+)
+
+
+@attrs.define
+class _CachedDetails:
+    details: ProjectDetails
+    fetched_at: float
+
+
+class PlaneTasker:
+    """Implements `TaskerPort` over Plane's REST API v1.
+
+    `workspaces` maps each workspace slug the gateway may use to whether its policy lets
+    agents work there; it is read on every call, so a configuration reload takes effect.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: SecretStr,
+        workspaces: Mapping[str, bool],
+        client: httpx.AsyncClient | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        breaker: BreakerPolicy | None = None,
+        timing: Timing | None = None,
+        details_ttl_s: float = 30.0,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not 1 <= page_size <= 1000:  # Plane refuses per_page above 1000
+            raise ValueError("page_size must be between 1 and 1000")
+        self._base = base_url.rstrip("/") + "/api/v1/"
+        self._api_key = api_key
+        self._workspaces = workspaces
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._page_size = page_size
+        self._timing = timing or Timing()
+        self._sender = ResilientSender(
+            self._client,
+            service=SERVICE,
+            unavailable=TaskerUnavailable,
+            timeout=timeout,
+            retry=retry,
+            breaker=breaker,
+            timing=self._timing,
+            wall_clock=wall_clock,
+        )
+        self._details_ttl_s = details_ttl_s
+        self._details: dict[tuple[str, str], _CachedDetails] = {}
+        self._me: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PlaneTasker(base={self._base!r}, workspaces={sorted(self._workspaces)!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    # --- workspaces and projects ----------------------------------------------------------
+
+    async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
+        self._workspace(workspace_slug)
+        projects = [
+            _project(workspace_slug, raw)
+            async for raw in self._paged("projects", slug=workspace_slug)
+            if _usable(raw)
+        ]
+        return sorted(projects, key=lambda p: p.identifier)
+
+    async def find_project(self, workspace_slug: str, project_ref: str) -> Project:
+        self._workspace(workspace_slug)
+        if validation.is_uuid(project_ref):
+            return await self._project(workspace_slug, project_ref.lower())
+        for project in await self.list_projects(workspace_slug):
+            if project.identifier == project_ref:
+                return project
+        raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+
+    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+        return await self._fresh_details(workspace_slug, project_id)
+
+    async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]:
+        members = await self._workspace_members(workspace_slug)
+        return sorted((_member(raw) for raw in members), key=lambda m: m.email)
+
+    async def workspace_policy(self, workspace_slug: str) -> WorkspacePolicy:
+        return WorkspacePolicy(workspace_slug, self._workspace(workspace_slug))
+
+    async def user_has_access(self, workspace_slug: str, user_id: str) -> bool:
+        if workspace_slug not in self._workspaces:
+            return False
+        members = await self._workspace_members(workspace_slug)
+        return any(str(raw.get("id")) == user_id for raw in members)
+
+    # --- issues ---------------------------------------------------------------------------
+
+    async def search_issues(
+        self, workspace_slug: str, project_id: str, query: IssueQuery
+    ) -> IssuePage:
+        # Plane's list has no filters: walk it newest first and filter here, stopping as
+        # soon as the page (and whether there is more) is known.
+        details = await self._cached_details(workspace_slug, project_id)
+        offset = _offset(query.cursor)
+        text = (query.text or "").casefold()
+        wanted = offset + query.limit + 1
+        found: list[Issue] = []
+        async for raw in self._paged(
+            "work_items",
+            slug=workspace_slug,
+            project_id=details.project.id,
+            order_by="-created_at",
+        ):
+            issue = await self._issue(details, raw)
+            if (
+                (not text or text in issue.name.casefold() or text == issue.identifier.casefold())
+                and (query.state_group is None or issue.state.group is query.state_group)
+                and (
+                    query.assignee_id is None
+                    or any(a.id == query.assignee_id for a in issue.assignees)
+                )
+                and (query.label_id is None or any(lb.id == query.label_id for lb in issue.labels))
+            ):
+                found.append(issue)
+                if len(found) >= wanted:
+                    break
+        page = found[offset : offset + query.limit]
+        more = len(found) > offset + query.limit
+        return IssuePage(tuple(page), str(offset + query.limit) if more else None)
+
+    async def get_issue(
+        self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
+    ) -> Issue:
+        self._workspace(workspace_slug)
+        wanted_project = project_id.lower() if project_id is not None else None
+        if isinstance(issue_ref, IssueKey):
+            raw = await self._get_json("work_item_by_key", slug=workspace_slug, key=str(issue_ref))
+            in_project = str(raw.get("project"))
+            if wanted_project is not None and in_project != wanted_project:
+                raise NotFound(f"No issue {issue_ref} here.")
+            return await self._issue(await self._cached_details(workspace_slug, in_project), raw)
+        issue_id = _plane_id(issue_ref, "issue")
+        if wanted_project is not None:
+            details = await self._cached_details(workspace_slug, wanted_project)
+            return await self._issue(details, await self._raw_issue(details, issue_id))
+        # Plane looks issues up by UUID only within a project: ask each in turn.
+        for project in await self.list_projects(workspace_slug):
+            try:
+                raw = await self._raw_issue_in(workspace_slug, project.id, issue_id)
+            except NotFound:
+                continue
+            return await self._issue(await self._cached_details(workspace_slug, project.id), raw)
+        raise NotFound(f"No issue {issue_ref} here.")
+
+    async def list_comments(
+        self, workspace_slug: str, project_id: str, issue_id: str, *, limit: int = 20
+    ) -> Sequence[Comment]:
+        details = await self._cached_details(workspace_slug, project_id)
+        issue_id = _plane_id(issue_id, "issue")
+        await self._raw_issue(details, issue_id)
+        comments: list[Comment] = []
+        if limit <= 0:
+            return comments
+        async for raw in self._paged(
+            "comments",
+            slug=workspace_slug,
+            project_id=details.project.id,
+            issue_id=issue_id,
+            expand="actor",
+            per_page=min(limit, self._page_size),
+        ):
+            comments.append(_comment(raw))
+            if len(comments) >= limit:
+                break
+        return comments
+
+    async def create_issue(
+        self,
+        workspace_slug: str,
+        project_id: str,
+        draft: IssueDraft,
+        *,
+        actor: Actor,
+        external_id: str | None = None,
+    ) -> Issue:
+        details = await self._cached_details(workspace_slug, project_id)
+        details = await self._details_knowing(
+            details,
+            states=[draft.state_id] if draft.state_id else [],
+            labels=draft.label_ids,
+            members=draft.assignee_ids,
+        )
+        _check_refs(details, draft.state_id, draft.label_ids, draft.assignee_ids)
+        if draft.parent_id is not None:
+            await self._parent(details, draft.parent_id, None)
+        body: dict[str, Any] = {
+            "name": draft.name,
+            "description_html": attribution.with_footer(draft.description_html, actor),
+            "priority": draft.priority.value,
+            "labels": list(dict.fromkeys(draft.label_ids)),
+            "assignees": list(dict.fromkeys(draft.assignee_ids)),
+            "external_source": attribution.external_source(actor),
+        }
+        if draft.state_id is not None:
+            body["state"] = draft.state_id
+        if draft.start_date is not None:
+            body["start_date"] = draft.start_date.isoformat()
+        if draft.target_date is not None:
+            body["target_date"] = draft.target_date.isoformat()
+        if draft.parent_id is not None:
+            body["parent"] = draft.parent_id
+        if external_id is not None:
+            body["external_id"] = external_id
+        params = {"slug": workspace_slug, "project_id": details.project.id}
+        response = await self._send(
+            PLANE_ROUTES["create_work_item"].build(params, body=body),
+            repeatable=external_id is not None,
+        )
+        if response.status_code == 409 and external_id is not None:
+            # The card already exists (a retry after a lost response, or a replayed key).
+            existing = _plane_id(_conflict_id(response), "issue")
+            return await self._issue(details, await self._raw_issue(details, existing))
+        return await self._issue(details, _expect(response))
+
+    async def update_issue(
+        self,
+        workspace_slug: str,
+        project_id: str,
+        issue_id: str,
+        changes: IssueChanges,
+        *,
+        actor: Actor,
+    ) -> Issue:
+        details = await self._cached_details(workspace_slug, project_id)
+        issue_id = _plane_id(issue_id, "issue")
+        current = await self._raw_issue(details, issue_id)
+        state_id = None if changes.state_id is UNSET else changes.state_id
+        labels = () if changes.label_ids is UNSET else changes.label_ids
+        assignees = () if changes.assignee_ids is UNSET else changes.assignee_ids
+        details = await self._details_knowing(
+            details, states=[state_id] if state_id else [], labels=labels, members=assignees
+        )
+        _check_refs(details, state_id, labels, assignees)
+        start = changes.start_date if changes.start_date is not UNSET else _date(current, "start")
+        target = (
+            changes.target_date if changes.target_date is not UNSET else _date(current, "target")
+        )
+        check_dates(start, target)
+        body: dict[str, Any] = {}
+        if changes.name is not UNSET:
+            body["name"] = changes.name
+        if changes.description_html is not UNSET:
+            body["description_html"] = attribution.with_footer(changes.description_html, actor)
+        if changes.priority is not UNSET:
+            body["priority"] = changes.priority.value
+        if changes.state_id is not UNSET:
+            body["state"] = changes.state_id
+        if changes.label_ids is not UNSET:
+            body["labels"] = list(dict.fromkeys(changes.label_ids))
+        if changes.assignee_ids is not UNSET:
+            body["assignees"] = list(dict.fromkeys(changes.assignee_ids))
+        if changes.start_date is not UNSET:
+            body["start_date"] = _iso(changes.start_date)
+        if changes.target_date is not UNSET:
+            body["target_date"] = _iso(changes.target_date)
+        if changes.parent_id is not UNSET:
+            if changes.parent_id is not None:
+                await self._parent(details, changes.parent_id, issue_id)
+            body["parent"] = changes.parent_id
+        if not body:
+            return await self._issue(details, current)
+        params = {"slug": workspace_slug, "project_id": details.project.id, "issue_id": issue_id}
+        response = await self._send(
+            PLANE_ROUTES["update_work_item"].build(params, body=body), repeatable=False
+        )
+        return await self._issue(details, _expect(response))
+
+    async def add_comment(
+        self,
+        workspace_slug: str,
+        project_id: str,
+        issue_id: str,
+        body_html: str,
+        *,
+        actor: Actor,
+        external_id: str | None = None,
+    ) -> Comment:
+        details = await self._cached_details(workspace_slug, project_id)
+        issue_id = _plane_id(issue_id, "issue")
+        await self._raw_issue(details, issue_id)
+        body: dict[str, Any] = {
+            "comment_html": attribution.with_footer(body_html, actor),
+            "external_source": attribution.external_source(actor),
+        }
+        if external_id is not None:
+            body["external_id"] = external_id
+        params = {"slug": workspace_slug, "project_id": details.project.id, "issue_id": issue_id}
+        response = await self._send(
+            PLANE_ROUTES["add_comment"].build(params, body=body),
+            repeatable=external_id is not None,
+        )
+        if response.status_code == 409 and external_id is not None:
+            existing = _plane_id(_conflict_id(response), "comment")
+            try:
+                raw = await self._get_json("comment", **params, comment_id=existing, expand="actor")
+            except NotFound:
+                raise ValidationFailed.field(
+                    "idempotency_key", "was already used for a comment on another issue"
+                ) from None
+            return _comment(raw)
+        return _comment(_expect(response))
+
+    async def add_project_member(
+        self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
+    ) -> Member:
+        details = await self._fresh_details(workspace_slug, project_id)
+        user_id = _plane_id(user_id, "workspace member")
+        for member in details.members:
+            if member.id == user_id:
+                return member
+        workspace_member = next(
+            (
+                raw
+                for raw in await self._workspace_members(workspace_slug)
+                if str(raw.get("id")) == user_id
+            ),
+            None,
+        )
+        if workspace_member is None:
+            raise NotFound("That user is not a member of the workspace; agents never invite.")
+        if _int(workspace_member.get("role")) < MEMBER_ROLE:
+            raise ValidationFailed.field(
+                "user",
+                "is a guest of the workspace; only a person can give a guest project access",
+            )
+        params = {"slug": workspace_slug, "project_id": details.project.id}
+        body = {"member": user_id}
+        _expect(
+            await self._send(
+                PLANE_ROUTES["add_project_member"].build(params, body=body), repeatable=False
+            )
+        )
+        self._details.pop((workspace_slug, details.project.id), None)
+        return _member(workspace_member)
+
+    async def check(self) -> None:
+        await self._own_user_id(refresh=True)
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def _send(self, outbound: Outbound, *, repeatable: bool) -> httpx.Response:
+        request = self._client.build_request(
+            outbound.method,
+            self._base + outbound.path,
+            params=outbound.query,
+            json=outbound.body,
+            headers={
+                "X-API-Key": self._api_key.reveal(),
+                "Accept": "application/json",
+                "User-Agent": "nodedc-gateway",
+            },
+        )
+        return await self._sender.send(request, repeatable=repeatable)
+
+    async def _get_json(self, route: str, **params: str | int) -> Any:
+        """A GET whose path takes `params`; what is left over goes in the query string."""
+        outbound = _build_get(route, params)
+        return _expect(await self._send(outbound, repeatable=True))
+
+    async def _paged(self, route: str, **params: str | int) -> AsyncIterator[dict[str, Any]]:
+        """Every result of a paginated list, following `next_cursor` while
+        `next_page_results` says there is more."""
+        params.setdefault("per_page", self._page_size)
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = await self._get_json(route, **params, **({"cursor": cursor} if cursor else {}))
+            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                raise _unexpected()
+            for raw in page["results"]:
+                if isinstance(raw, dict):
+                    yield raw
+            cursor = page.get("next_cursor")
+            if not page.get("next_page_results") or not isinstance(cursor, str):
+                return
+            if cursor in seen:
+                raise _unexpected()
+            seen.add(cursor)
+        raise _unexpected()
+
+    async def _own_user_id(self, *, refresh: bool = False) -> str:
+        """The Plane user whose API key the gateway holds: a technical account, which is
+        left out of member lists so no agent assigns or adds it."""
+        if self._me is None or refresh:
+            me = _expect(await self._send(PLANE_ROUTES["me"].build(), repeatable=True))
+            if not isinstance(me, dict) or not me.get("id"):
+                raise _unexpected()
+            self._me = str(me["id"])
+        return self._me
+
+    async def _people(self, raw_list: Any) -> list[dict[str, Any]]:
+        """A plain-array member list, without the gateway's own Plane user."""
+        if not isinstance(raw_list, list):
+            raise _unexpected()
+        me = await self._own_user_id()
+        return [raw for raw in raw_list if isinstance(raw, dict) and str(raw.get("id")) != me]
+
+    async def _workspace_members(self, workspace_slug: str) -> list[dict[str, Any]]:
+        self._workspace(workspace_slug)
+        return await self._people(await self._get_json("workspace_members", slug=workspace_slug))
+
+    async def _project(self, workspace_slug: str, project_id: str) -> Project:
+        self._workspace(workspace_slug)
+        pid = _plane_id(project_id, "project")
+        raw = await self._get_json("project", slug=workspace_slug, project_id=pid)
+        if not _usable(raw):
+            raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+        return _project(workspace_slug, raw)
+
+    async def _fresh_details(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+        project = await self._project(workspace_slug, project_id)
+        params = {"slug": workspace_slug, "project_id": project.id}
+        states = [raw async for raw in self._paged("states", **params)]
+        labels = [raw async for raw in self._paged("labels", **params)]
+        members = await self._people(await self._get_json("project_members", **params))
+        states.sort(key=lambda raw: _float(raw.get("sequence")))
+        details = ProjectDetails(
+            project=project,
+            states=tuple(_state(raw) for raw in states),
+            labels=tuple(_label(raw) for raw in labels),
+            members=tuple(_member(raw) for raw in members),
+        )
+        self._details[(workspace_slug, project.id)] = _CachedDetails(
+            details, self._timing.monotonic()
+        )
+        return details
+
+    async def _cached_details(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+        """Project details, at most `details_ttl_s` old (ids are what they resolve)."""
+        self._workspace(workspace_slug)
+        cached = self._details.get((workspace_slug, project_id.lower()))
+        if cached is not None and (
+            self._timing.monotonic() - cached.fetched_at < self._details_ttl_s
+        ):
+            return cached.details
+        return await self._fresh_details(workspace_slug, project_id)
+
+    async def _details_knowing(
+        self,
+        details: ProjectDetails,
+        *,
+        states: Sequence[str] = (),
+        labels: Sequence[str] = (),
+        members: Sequence[str] = (),
+    ) -> ProjectDetails:
+        """`details`, refreshed once if they do not know one of these ids (a state, label
+        or member added in Plane since they were fetched)."""
+        known_states = {s.id for s in details.states}
+        known_labels = {lb.id for lb in details.labels}
+        known_members = {m.id for m in details.members}
+        if (
+            set(states) <= known_states
+            and set(labels) <= known_labels
+            and set(members) <= known_members
+        ):
+            return details
+        project = details.project
+        cached = self._details.get((project.workspace_slug, project.id))
+        if cached is not None and self._timing.monotonic() - cached.fetched_at < MIN_REFRESH_S:
+            return cached.details
+        return await self._fresh_details(project.workspace_slug, project.id)
+
+    async def _raw_issue(self, details: ProjectDetails, issue_id: str) -> dict[str, Any]:
+        project = details.project
+        return await self._raw_issue_in(project.workspace_slug, project.id, issue_id)
+
+    async def _raw_issue_in(
+        self, workspace_slug: str, project_id: str, issue_id: str
+    ) -> dict[str, Any]:
+        raw = await self._get_json(
+            "work_item",
+            slug=workspace_slug,
+            project_id=_plane_id(project_id, "project"),
+            issue_id=_plane_id(issue_id, "issue"),
+        )
+        if not isinstance(raw, dict):
+            raise _unexpected()
+        return raw
+
+    async def _parent(self, details: ProjectDetails, parent_id: str, child_id: str | None) -> None:
+        """Refuse a parent outside the project, or (for an existing child) one that would
+        make a cycle: Plane checks neither the cycle nor, on update, the project."""
+        ancestor: str | None = parent_id
+        for _ in range(MAX_PARENT_DEPTH):
+            if ancestor is None:
+                return
+            if ancestor == child_id:
+                raise ValidationFailed.field("parent", "would make the issue its own ancestor")
+            try:
+                raw = await self._raw_issue(details, ancestor)
+            except NotFound:
+                raise ValidationFailed.field(
+                    "parent", "must be an issue of the same project"
+                ) from None
+            if child_id is None:
+                return  # a new card cannot be anyone's ancestor yet
+            parent = raw.get("parent")
+            ancestor = str(parent) if parent else None
+        raise ValidationFailed.field("parent", "the parent chain is too deep")
+
+    async def _issue(self, details: ProjectDetails, raw: Any) -> Issue:
+        """A Plane work item as an `Issue`, resolving its state, labels and assignees."""
+        if not isinstance(raw, dict):
+            raise _unexpected()
+        state_id = str(raw.get("state") or "")
+        label_ids = [str(x) for x in raw.get("labels") or ()]
+        assignee_ids = [str(x) for x in raw.get("assignees") or ()]
+        details = await self._details_knowing(
+            details,
+            states=[state_id] if state_id else [],
+            labels=label_ids,
+            members=assignee_ids,
+        )
+        try:
+            return _to_issue(details, raw, label_ids, assignee_ids)
+        except (KeyError, TypeError, ValueError):
+            raise _unexpected() from None
+
+    def _workspace(self, workspace_slug: str) -> bool:
+        """The workspace's policy; NotFound for a workspace the gateway is not set up for."""
+        allowed = self._workspaces.get(workspace_slug)
+        if allowed is None:
+            raise NotFound(f"No workspace {workspace_slug!r}.")
+        return allowed
+
+
+def _build_get(route_name: str, params: Mapping[str, str | int]) -> Outbound:
+    route = PLANE_ROUTES[route_name]
+    in_path = {k: str(v) for k, v in params.items() if "{" + k + ":" in route.path}
+    query = {k: v for k, v in params.items() if k not in in_path}
+    return route.build(in_path, query=query)
+
+
+def _refusal(response: httpx.Response) -> Exception:
+    status = response.status_code
+    if status in (403, 404):
+        return NotFound("Not found in Tasker, or not visible to the gateway.")
+    if status in (400, 409, 422):
+        return ValidationFailed.field("request", f"Tasker refused it: {_plane_error(response)}")
+    if status == 401:
+        return TaskerUnavailable(
+            "Tasker refused the gateway's API key; an administrator must fix the gateway's "
+            "Plane configuration."
+        )
+    return _unexpected()
+
+
+def _expect(response: httpx.Response) -> Any:
+    if response.status_code in (200, 201):
+        return _json(response)
+    raise _refusal(response)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        raise _unexpected() from None
+    if not isinstance(body, dict | list):
+        raise _unexpected()
+    return body
+
+
+def _conflict_id(response: httpx.Response) -> object:
+    """The id of the existing record in Plane's 409 for a duplicate external id."""
+    body = _json(response)
+    return body.get("id") if isinstance(body, dict) else None
+
+
+def _plane_error(response: httpx.Response) -> str:
+    """Plane's own words for a refusal, short and without anything we sent."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "invalid request"
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        text = body["error"]
+    elif isinstance(body, dict):
+        text = "; ".join(
+            f"{key}: {value[0] if isinstance(value, list) and value else value}"
+            for key, value in body.items()
+            if key in (*_ISSUE_FIELDS, "member", "role", "comment_html", "non_field_errors")
+        )
+    else:
+        text = ""
+    return (text or "invalid request")[:300]
+
+
+def _unexpected() -> TaskerUnavailable:
+    return TaskerUnavailable(f"{SERVICE} answered in a way the gateway does not understand.")
+
+
+def _plane_id(value: object, what: str) -> str:
+    """A Plane id (a UUID, lower-cased); anything else cannot exist in Plane."""
+    if not isinstance(value, str) or not validation.is_uuid(value):
+        raise NotFound(f"No {what} {value!r} here.")
+    return value.lower()
+
+
+def _usable(raw: Mapping[str, Any]) -> bool:
+    """A project agents can work in: not archived, and the gateway's user is a member
+    (Plane also shows public projects to non-members, whose states it then hides)."""
+    return not raw.get("archived_at") and raw.get("is_member") is not False
+
+
+def _project(workspace_slug: str, raw: Any) -> Project:
+    try:
+        return Project(str(raw["id"]), workspace_slug, str(raw["identifier"]), str(raw["name"]))
+    except (KeyError, TypeError):
+        raise _unexpected() from None
+
+
+_GROUPS: Final = {group.value: group for group in StateGroup}
+
+
+def _state(raw: Mapping[str, Any]) -> State:
+    try:
+        return State(
+            str(raw["id"]),
+            str(raw["name"]),
+            # Plane's triage states never reach the API; anything else unknown waits in backlog
+            _GROUPS.get(str(raw.get("group")), StateGroup.BACKLOG),
+        )
+    except (KeyError, TypeError):
+        raise _unexpected() from None
+
+
+def _label(raw: Mapping[str, Any]) -> Label:
+    try:
+        return Label(str(raw["id"]), str(raw["name"]))
+    except (KeyError, TypeError):
+        raise _unexpected() from None
+
+
+def _member(raw: Mapping[str, Any]) -> Member:
+    name = (
+        raw.get("display_name")
+        or " ".join(str(raw.get(part) or "") for part in ("first_name", "last_name")).strip()
+    )
+    try:
+        user_id = str(raw["id"])
+    except (KeyError, TypeError):
+        raise _unexpected() from None
+    return Member(user_id, str(name or raw.get("email") or ""), str(raw.get("email") or ""))
+
+
+def _to_issue(
+    details: ProjectDetails, raw: Mapping[str, Any], label_ids: list[str], assignee_ids: list[str]
+) -> Issue:
+    states = {s.id: s for s in details.states}
+    labels = {lb.id: lb for lb in details.labels}
+    members = {m.id: m for m in details.members}
+    state_id = str(raw.get("state") or "")
+    return Issue(
+        id=str(raw["id"]),
+        workspace_slug=details.project.workspace_slug,
+        project_id=details.project.id,
+        identifier=f"{details.project.identifier}-{int(raw['sequence_id'])}",
+        name=str(raw["name"]),
+        description_html=attribution.strip_footer(str(raw.get("description_html") or "")),
+        priority=Priority(raw.get("priority") or "none"),
+        state=states.get(state_id) or State(state_id, "(unknown state)", StateGroup.BACKLOG),
+        labels=tuple(labels.get(i) or Label(i, i) for i in label_ids),
+        assignees=tuple(members.get(i) or Member(i, i, "") for i in assignee_ids),
+        parent_id=str(raw["parent"]) if raw.get("parent") else None,
+        start_date=_date(raw, "start"),
+        target_date=_date(raw, "target"),
+        created_at=_timestamp(raw["created_at"]),
+        updated_at=_timestamp(raw.get("updated_at") or raw["created_at"]),
+    )
+
+
+def _comment(raw: Any) -> Comment:
+    if not isinstance(raw, dict):
+        raise _unexpected()
+    try:
+        body = str(raw.get("comment_html") or "")
+        signed = attribution.read_footer(body)
+        actor = raw.get("actor")  # a user object with `expand=actor`, else an id
+        author = actor if isinstance(actor, dict) else {}
+        return Comment(
+            id=str(raw["id"]),
+            issue_id=str(raw["issue"]),
+            body_html=attribution.strip_footer(body),
+            author_display_name=signed.display_name
+            if signed
+            else str(author.get("display_name") or author.get("email") or "Tasker user"),
+            author_email=signed.email if signed else author.get("email") or None,
+            agent_id=signed.agent_id
+            if signed
+            else attribution.agent_of_source(raw.get("external_source")),
+            created_at=_timestamp(raw["created_at"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise _unexpected() from None
+
+
+def _check_refs(
+    details: ProjectDetails,
+    state_id: str | None,
+    label_ids: Sequence[str],
+    assignee_ids: Sequence[str],
+) -> None:
+    """Plane silently drops labels and assignees from outside the project; refuse them."""
+    if state_id is not None and state_id not in {s.id for s in details.states}:
+        raise ValidationFailed.choice("state", state_id, "state", (s.name for s in details.states))
+    known_labels = {lb.id for lb in details.labels}
+    for label_id in label_ids:
+        if label_id not in known_labels:
+            raise ValidationFailed.choice(
+                "labels", label_id, "label", (lb.name for lb in details.labels)
+            )
+    known_members = {m.id for m in details.members}
+    for user_id in assignee_ids:
+        if user_id not in known_members:
+            raise ValidationFailed.choice(
+                "assignees", user_id, "project member", (m.email for m in details.members)
+            )
+
+
+def _date(raw: Mapping[str, Any], which: str) -> date | None:
+    value = raw.get(f"{which}_date")
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _timestamp(value: object) -> datetime:
+    """Plane answers in the API user's time zone; the gateway speaks UTC."""
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _float(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 9:
+        raise ValidationFailed.field("cursor", "not a cursor this search returned")
+    return int(cursor)
