@@ -1,8 +1,40 @@
-"""The `nodedc-gateway` command line."""
+"""The `nodedc-gateway` command line (CONTRACT §10)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from typing import Any
+
 import click
+
+from nodedc_gateway.entrypoints.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    with_local_secrets,
+)
+
+CODEX_SNIPPET = """[mcp_servers.nodedc]
+url = "{mcp_url}"
+bearer_token_env_var = "NODEDC_AGENT_TOKEN"
+"""
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return with_local_secrets(load_settings(**overrides))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _configure_logs(settings: Settings) -> None:
+    from nodedc_gateway.entrypoints.bootstrap import build_container
+    from nodedc_gateway.entrypoints.logs import configure_logging
+
+    redactor = build_container(settings).core.redactor()
+    configure_logging(redactor, level=settings.log_level, json=settings.log_format == "json")
 
 
 @click.group()
@@ -12,6 +44,144 @@ def main() -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Seed the sandbox Tasker, create a demo agent and print the Codex config."""
-    click.echo("The HTTP service is not served yet; `demo` arrives with the internal API.")
+@click.option("--host", default=None, help="Interface to listen on (default from settings).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default from settings).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the gateway (internal API, pairing, MCP) with uvicorn."""
+    settings = _settings(host=host, port=port)
+    _refuse_problems(settings)
+    _configure_logs(settings)
+    asyncio.run(_serve(settings, prepare_local=settings.is_local))
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    settings = _settings()
+    from nodedc_gateway.adapters.persistence.sql.migrate import upgrade
+
+    asyncio.run(upgrade(settings.database_url))
+    click.echo(f"Database is up to date: {_safe_url(settings.database_url)}")
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Set up and print, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--host", default=None, help="Interface to listen on.")
+@click.option("--port", default=None, type=int, help="Port to listen on.")
+def demo(no_serve: bool, as_json: bool, host: str | None, port: int | None) -> None:
+    """Seed the sandbox Tasker (CONTRACT §11), make the demo agent and print its Codex config."""
+    settings = _settings(host=host, port=port)
+    if not settings.is_local:
+        raise click.ClickException("demo runs in local mode only (NODEDC_AGENT_GATEWAY_ENV=local)")
+    if str(settings.tasker_backend) != "sandbox":
+        raise click.ClickException(
+            "demo needs the sandbox Tasker (NODEDC_AGENT_GATEWAY_TASKER_BACKEND=sandbox)"
+        )
+    if not as_json:
+        _configure_logs(settings)
+    asyncio.run(_demo(settings, serve=not no_serve, as_json=as_json))
+
+
+async def _demo(settings: Settings, *, serve: bool, as_json: bool) -> None:
+    from nodedc_gateway.entrypoints.bootstrap import build_container, services, shutdown
+    from nodedc_gateway.entrypoints.demo import set_up_demo
+
+    await _prepare_database(settings)
+    container = build_container(settings)
+    gateway = await services(container)
+    try:
+        info = await set_up_demo(container, gateway)
+    finally:
+        if not serve:
+            await shutdown(container)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo(_demo_text(info))
+    if serve:
+        await _serve(settings, container=container, prepare_local=False)
+
+
+def _demo_text(info: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "NODE.DC Agent Gateway demo is ready.",
+            "",
+            f"  Gateway:         {info['gateway_url']}",
+            f"  MCP endpoint:    {info['mcp_url']}",
+            f"  Workspace:       {info['workspace_slug']} (project DEMO = {info['project_id']})",
+            f"  Demo agent:      {info['agent_id']} (owner {info['owner_user_id']})",
+            f"  Internal token:  {info['internal_token']}",
+            "",
+            "Give the agent its token:",
+            "",
+            f"  export NODEDC_AGENT_TOKEN={info['agent_token']}",
+            "",
+            "and add this to ~/.codex/config.toml:",
+            "",
+            CODEX_SNIPPET.format(mcp_url=info["mcp_url"]),
+        ]
+    )
+
+
+async def _prepare_database(settings: Settings) -> None:
+    """Local mode sets itself up; elsewhere migrations are a separate, deliberate step."""
+    if settings.database_url == "memory://":
+        return
+    from nodedc_gateway.adapters.persistence.sql.migrate import is_up_to_date, upgrade
+
+    if settings.is_local:
+        await upgrade(settings.database_url)
+    elif not await is_up_to_date(settings.database_url):
+        raise click.ClickException(
+            "The database is not migrated: run `nodedc-gateway migrate` first."
+        )
+
+
+async def _serve(settings: Settings, *, container: Any = None, prepare_local: bool) -> None:
+    import uvicorn
+
+    from nodedc_gateway.entrypoints.asgi import create_gateway_app
+    from nodedc_gateway.entrypoints.bootstrap import build_container
+
+    if prepare_local or not settings.is_local:
+        await _prepare_database(settings)
+    app = create_gateway_app(container or build_container(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    await server.serve()
+    if not server.started:
+        raise click.ClickException(f"could not serve on {settings.host}:{settings.port}")
+
+
+def _refuse_problems(settings: Settings) -> None:
+    problems = settings.problems()
+    if problems:
+        raise click.ClickException(
+            "Refusing to start:\n"
+            + "\n".join(f"- {p}" for p in problems)
+            + "\n(`nodedc-gateway preflight` checks everything.)"
+        )
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}" if ":" in credentials else url
+    return url
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

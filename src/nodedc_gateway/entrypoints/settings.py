@@ -149,8 +149,17 @@ class Settings:
             found.append(
                 f"{PREFIX}PLANE_URL and {PREFIX}PLANE_API_KEY are needed for the plane backend"
             )
-        if self.launcher_backend is LauncherBackend.HTTP and not self.launcher_url:
-            found.append(f"{PREFIX}LAUNCHER_URL is needed for the http launcher")
+        if self.launcher_backend is LauncherBackend.HTTP and not (
+            self.launcher_url and self.launcher_token
+        ):
+            found.append(
+                f"{PREFIX}LAUNCHER_URL and {PREFIX}LAUNCHER_TOKEN are needed for the http launcher"
+            )
+        if self.tasker_backend is TaskerBackend.PLANE and not self.plane_workspaces:
+            found.append(
+                f"{PREFIX}PLANE_WORKSPACES must list the workspace slugs agents may reach "
+                "(e.g. demo,ops:off)"
+            )
         for name in ("public_url", "tasker_url", "plane_url", "launcher_url"):
             url = getattr(self, name)
             if url is not None and not url.startswith(("http://", "https://")):

@@ -1,0 +1,249 @@
+"""The composition root: small containers per area, composed in one `Gateway` container.
+
+Nothing is built at import time. `build_container(settings)` wires adapters by
+configuration; tests swap any of them with `container.<area>.<provider>.override(...)`.
+A database URL of `memory://` keeps everything in process (tests, embedding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import attrs
+import httpx
+from dependency_injector import containers, providers
+
+from nodedc_gateway.adapters.clock import SystemClock
+from nodedc_gateway.adapters.hashing import HmacSecretHasher
+from nodedc_gateway.adapters.ids import SystemSecretGenerator, UUIDv7Generator
+from nodedc_gateway.adapters.launcher.http import HttpLauncher
+from nodedc_gateway.adapters.launcher.static import StaticLauncher
+from nodedc_gateway.adapters.markup import MarkdownRenderer
+from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
+from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
+from nodedc_gateway.adapters.tasker.http import HttpTasker
+from nodedc_gateway.adapters.tasker.memory import MemoryTasker
+from nodedc_gateway.adapters.tasker.plane import PlaneTasker
+from nodedc_gateway.application.agent_tools import ToolDeps
+from nodedc_gateway.application.entitlements import EntitlementService
+from nodedc_gateway.application.management import ManagementDeps
+from nodedc_gateway.application.pipeline import Pipeline, RateLimits
+from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.entrypoints.logs import Redactor
+from nodedc_gateway.entrypoints.presenter import ContractPresenter
+from nodedc_gateway.entrypoints.settings import Settings
+
+MEMORY_URL = "memory://"
+
+
+def _hasher(settings: Settings) -> HmacSecretHasher:
+    if settings.token_pepper is None:
+        raise RuntimeError("TOKEN_PEPPER is not configured")
+    return HmacSecretHasher(settings.token_pepper, settings.token_pepper_previous)
+
+
+def _limits(settings: Settings) -> RateLimits:
+    return RateLimits(**settings.rate_policies())
+
+
+def _redactor(settings: Settings) -> Redactor:
+    return Redactor(
+        [
+            settings.internal_token,
+            settings.token_pepper,
+            *settings.token_pepper_previous,
+            settings.tasker_token,
+            settings.plane_api_key,
+            settings.launcher_token,
+        ]
+    )
+
+
+def plane_workspaces(entries: tuple[str, ...]) -> dict[str, bool]:
+    """`demo,ops:off` -> {"demo": True, "ops": False}: which workspaces exist in Plane and
+    whether their policy lets agents in (Plane cannot list workspaces)."""
+    workspaces = {}
+    for entry in entries:
+        slug, _, flag = entry.partition(":")
+        workspaces[slug.strip()] = flag.strip().lower() not in ("off", "no", "false", "0")
+    return workspaces
+
+
+async def _http_client() -> AsyncIterator[httpx.AsyncClient]:
+    client = httpx.AsyncClient(follow_redirects=False)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+class Core(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UUIDv7Generator)
+    secrets = providers.Singleton(SystemSecretGenerator)
+    hasher = providers.Singleton(_hasher, settings)
+    presenter = providers.Singleton(ContractPresenter)
+    markup = providers.Singleton(MarkdownRenderer)
+    redactor = providers.Singleton(_redactor, settings)
+    limits = providers.Singleton(_limits, settings)
+    http_client = providers.Resource(_http_client)
+
+
+class Persistence(containers.DeclarativeContainer):
+    """The gateway's own state: `memory://` in process; SQL otherwise (see `with_sql`)."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    uow = providers.Singleton(MemoryUnitOfWorkFactory)
+    rate_limits = providers.Singleton(MemoryRateLimitStore)
+    ready: providers.Object[Any] = providers.Object(None)  # an async readiness check, or None
+
+
+class Tasker(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+    sandbox = providers.Singleton(MemoryTasker, core.ids, core.clock)
+    backend = providers.Selector(
+        providers.Callable(lambda s: str(s.tasker_backend), settings),
+        sandbox=sandbox,
+        tasker=providers.Singleton(
+            lambda s, client: HttpTasker(
+                base_url=s.tasker_url, token=s.tasker_token, client=client
+            ),
+            settings,
+            core.http_client,
+        ),
+        plane=providers.Singleton(
+            lambda s, client: PlaneTasker(
+                base_url=s.plane_url,
+                api_key=s.plane_api_key,
+                workspaces=plane_workspaces(s.plane_workspaces),
+                client=client,
+            ),
+            settings,
+            core.http_client,
+        ),
+    )
+
+
+class Launcher(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+    backend = providers.Selector(
+        providers.Callable(lambda s: str(s.launcher_backend), settings),
+        static=providers.Singleton(lambda s: StaticLauncher(s.launcher_entitled_users), settings),
+        http=providers.Singleton(
+            lambda s, client: HttpLauncher(
+                base_url=s.launcher_url, token=s.launcher_token or SecretStr(""), client=client
+            ),
+            settings,
+            core.http_client,
+        ),
+    )
+    entitlements = providers.Singleton(EntitlementService, backend)
+
+
+class Application(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+    persistence = providers.DependenciesContainer()
+    tasker = providers.DependenciesContainer()
+    launcher = providers.DependenciesContainer()
+    pipeline = providers.Singleton(
+        Pipeline,
+        uow=persistence.uow,
+        clock=core.clock,
+        ids=core.ids,
+        hasher=core.hasher,
+        rate_limits=persistence.rate_limits,
+        limits=core.limits,
+        entitlements=launcher.entitlements,
+        presenter=core.presenter,
+    )
+    tools = providers.Singleton(
+        ToolDeps, tasker=tasker.backend, markup=core.markup, limits=core.limits
+    )
+    management = providers.Singleton(
+        ManagementDeps,
+        tasker=tasker.backend,
+        entitlements=launcher.entitlements,
+        ids=core.ids,
+        secrets=core.secrets,
+        hasher=core.hasher,
+        clock=core.clock,
+        mcp_url=providers.Callable(lambda s: s.mcp_url, settings),
+    )
+
+
+class Gateway(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(Core, settings=settings)
+    persistence = providers.Container(Persistence, settings=settings)
+    tasker = providers.Container(Tasker, settings=settings, core=core)
+    launcher = providers.Container(Launcher, settings=settings, core=core)
+    application = providers.Container(
+        Application,
+        settings=settings,
+        core=core,
+        persistence=persistence,
+        tasker=tasker,
+        launcher=launcher,
+    )
+
+
+@attrs.frozen
+class Services:
+    """What the transports need, resolved once from the container."""
+
+    settings: Settings
+    pipeline: Pipeline
+    tools: ToolDeps
+    management: ManagementDeps
+    redactor: Redactor
+    readiness: dict[str, Callable[[], Awaitable[None]]]
+
+    @property
+    def internal_token(self) -> SecretStr:
+        if self.settings.internal_token is None:
+            raise RuntimeError("INTERNAL_TOKEN is not configured")
+        return self.settings.internal_token
+
+
+def build_container(settings: Settings) -> Gateway:
+    container = Gateway(settings=settings)
+    if settings.database_url != MEMORY_URL:
+        from nodedc_gateway.entrypoints.sql_wiring import with_sql
+
+        with_sql(container, settings)
+    return container
+
+
+async def services(container: Gateway) -> Services:
+    """Start the container's resources and resolve what the transports use."""
+    await _maybe_await(container.init_resources())
+    settings: Settings = container.settings()
+    checks: dict[str, Callable[[], Awaitable[None]]] = {
+        "tasker": container.tasker.backend().check,
+        "launcher": container.launcher.backend().check,
+    }
+    database = container.persistence.ready()
+    if database is not None:
+        checks["database"] = database
+    return Services(
+        settings=settings,
+        pipeline=container.application.pipeline(),
+        tools=container.application.tools(),
+        management=container.application.management(),
+        redactor=container.core.redactor(),
+        readiness=checks,
+    )
+
+
+async def shutdown(container: Gateway) -> None:
+    await _maybe_await(container.shutdown_resources())
+
+
+async def _maybe_await(value: Any) -> None:
+    if value is not None and hasattr(value, "__await__"):
+        await value

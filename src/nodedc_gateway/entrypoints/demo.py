@@ -1,0 +1,65 @@
+"""The demo of CONTRACT §10–11: sandbox data, the demo agent, its grant and a fresh token.
+
+Idempotent: running it again reuses the workspace, agent and grant, and replaces the demo
+token (the previous one is revoked, since a token is shown only once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodedc_gateway.adapters.tasker.seed import DEMO_WORKSPACE, seed_demo
+from nodedc_gateway.application import management as m
+from nodedc_gateway.application.pipeline import OwnerAction
+from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
+from nodedc_gateway.entrypoints.bootstrap import Gateway, Services
+
+DEMO_AGENT = "Demo agent"
+DEMO_TOKEN_NAME = "demo"  # noqa: S105 - the label of the token, not a secret
+
+
+async def set_up_demo(container: Gateway, gateway: Services) -> dict[str, Any]:
+    demo = await seed_demo(container.tasker.sandbox())
+    owner, pipeline, deps = demo.alice.id, gateway.pipeline, gateway.management
+
+    async def run(action: OwnerAction[Any]) -> Any:
+        return (await pipeline.run_owner(owner, None, action)).body
+
+    agents = (await run(m.ListAgents(limit=100)))["items"]
+    agent = next(
+        (a for a in agents if a["display_name"] == DEMO_AGENT and a["status"] == "active"), None
+    )
+    if agent is None:
+        agent = await run(
+            m.CreateAgent(deps, {"display_name": DEMO_AGENT, "owner_email": demo.alice.email})
+        )
+    agent_id = agent["id"]
+    grants = (await run(m.ListGrants(agent_id)))["items"]
+    if not any(g["project_id"] == demo.project.id for g in grants):
+        await run(
+            m.CreateGrant(
+                deps,
+                agent_id,
+                {
+                    "workspace_slug": DEMO_WORKSPACE,
+                    "project_id": demo.project.id,
+                    "scopes": sorted(ALLOWED_SCOPES),
+                    "mode": "voluntary",
+                },
+            )
+        )
+    for token in (await run(m.ListTokens(agent_id)))["items"]:
+        if token["name"] == DEMO_TOKEN_NAME and token["status"] == "active":
+            await run(m.RevokeToken(agent_id, token["id"]))
+    issued = await run(m.IssueToken(deps, agent_id, {"name": DEMO_TOKEN_NAME}))
+    settings = gateway.settings
+    return {
+        "gateway_url": settings.public_url,
+        "mcp_url": settings.mcp_url,
+        "internal_token": gateway.internal_token.reveal(),
+        "owner_user_id": owner,
+        "agent_id": agent_id,
+        "agent_token": issued["token"],
+        "workspace_slug": DEMO_WORKSPACE,
+        "project_id": demo.project.id,
+        "other_project_id": demo.other_project.id,
+    }

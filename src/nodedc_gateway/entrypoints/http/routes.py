@@ -1,0 +1,447 @@
+"""The internal API (CONTRACT §5) and the public routes: thin controllers over the use cases.
+
+Each handler parses its input, runs one use case through the shared pipeline and shapes
+the result; owner scoping, idempotency and audit are the pipeline's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.types import ControllerRouterHandler
+
+from nodedc_gateway.application import management as m
+from nodedc_gateway.application.pipeline import Outcome, OwnerAction
+from nodedc_gateway.entrypoints import schemas as out
+from nodedc_gateway.entrypoints.http import bodies
+from nodedc_gateway.entrypoints.http.security import (
+    client_address,
+    entity_id,
+    internal_only,
+    owner_id,
+    services_of,
+)
+
+S = TypeVar("S")
+AnyRequest = Request[Any, Any, Any]
+
+OwnerId = Annotated[
+    str,
+    PathParameter(description="The Tasker user who owns the agents", min_length=1, max_length=128),
+]
+AgentId = Annotated[str, PathParameter(description="The agent's id (UUID)", max_length=64)]
+GrantId = Annotated[str, PathParameter(description="The grant's id (UUID)", max_length=64)]
+TokenId = Annotated[str, PathParameter(description="The token's id (UUID)", max_length=64)]
+ActorHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-NodeDC-Actor-User-Id",
+        required=False,
+        max_length=128,
+        description="The person acting (default: the owner in the path)",
+    ),
+]
+IdempotencyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        description="Retry-safe key (CONTRACT §7); a replay answers `Idempotent-Replayed: true`",
+    ),
+]
+Limit = Annotated[int | None, QueryParameter(ge=1, le=100, required=False, description="Page size")]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(max_length=64, required=False, description="next_cursor of the last page"),
+]
+
+
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=out.ProblemOut,
+        description=description,
+        media_type="application/problem+json",
+    )
+
+
+INTERNAL_PROBLEMS = {
+    401: _problem("Missing or wrong internal token"),
+    403: _problem("Refused (owner_not_entitled, human_only_operation, ...)"),
+    404: _problem("No such agent for this owner (or no such grant or token)"),
+    409: _problem("A request with this Idempotency-Key is still running"),
+    422: _problem("Invalid input; `errors` names each field"),
+    503: _problem("Tasker or Launcher is unavailable"),
+}
+
+
+def answer(outcome: Outcome, shape: type[S], status: int = 200) -> Response[S]:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return Response(msgspec.convert(outcome.body, shape), status_code=status, headers=headers)
+
+
+async def run(
+    request: AnyRequest,
+    owner: str,
+    action: OwnerAction[Any],
+    actor: str | None = None,
+    key: str | None = None,
+) -> Outcome:
+    return await services_of(request).pipeline.run_owner(owner_id(owner), actor, action, key)
+
+
+def _deps(request: AnyRequest) -> m.ManagementDeps:
+    return services_of(request).management
+
+
+class AgentsController(Controller):
+    path = "/internal/v1/owners/{owner_user_id:str}/agents"
+    tags = ["agents"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @post(operation_id="create_agent", status_code=201)
+    async def create_agent(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        data: JSONBody[bodies.CreateAgentBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.AgentOut]:
+        """Create an agent for the owner (Launcher must entitle them)."""
+        action = m.CreateAgent(_deps(request), data.arguments())
+        return answer(
+            await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut, 201
+        )
+
+    @get(operation_id="list_agents")
+    async def list_agents(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Response[out.Page[out.AgentOut]]:
+        """The owner's agents, oldest first, a page at a time."""
+        outcome = await run(request, owner_user_id, m.ListAgents(limit, cursor))
+        return answer(outcome, out.Page[out.AgentOut])
+
+    @get("/{agent_id:str}", operation_id="get_agent")
+    async def get_agent(
+        self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId
+    ) -> Response[out.AgentOut]:
+        """One agent of the owner."""
+        outcome = await run(request, owner_user_id, m.GetAgent(entity_id(agent_id)))
+        return answer(outcome, out.AgentOut)
+
+    @patch("/{agent_id:str}", operation_id="update_agent")
+    async def update_agent(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        data: JSONBody[bodies.UpdateAgentBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.AgentOut]:
+        """Rename the agent, or set its status to active or disabled."""
+        action = m.UpdateAgent(entity_id(agent_id), data.arguments())
+        return answer(
+            await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut
+        )
+
+    @post("/{agent_id:str}/revoke", operation_id="revoke_agent", status_code=200)
+    async def revoke_agent(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.AgentOut]:
+        """Revoke the agent and all its tokens, for good."""
+        action = m.RevokeAgent(entity_id(agent_id))
+        return answer(
+            await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut
+        )
+
+
+class TokensController(Controller):
+    path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}"
+    tags = ["tokens"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @post("/tokens", operation_id="issue_token", status_code=201)
+    async def issue_token(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        data: JSONBody[bodies.IssueTokenBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.IssuedTokenOut]:
+        """Issue a token; it is in this response only, never again."""
+        action = m.IssueToken(_deps(request), entity_id(agent_id), data.arguments())
+        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
+        return answer(outcome, out.IssuedTokenOut, 201)
+
+    @get("/tokens", operation_id="list_tokens")
+    async def list_tokens(
+        self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId
+    ) -> Response[out.Page[out.TokenOut]]:
+        """The agent's tokens: metadata and last use, never the token."""
+        outcome = await run(request, owner_user_id, m.ListTokens(entity_id(agent_id)))
+        return answer(outcome, out.Page[out.TokenOut])
+
+    @post("/tokens/{token_id:str}/revoke", operation_id="revoke_token", status_code=200)
+    async def revoke_token(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        token_id: TokenId,
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.TokenOut]:
+        """Revoke one token; the next call with it is refused."""
+        action = m.RevokeToken(entity_id(agent_id), entity_id(token_id))
+        return answer(
+            await run(request, owner_user_id, action, actor, idempotency_key), out.TokenOut
+        )
+
+    @post("/pairing-codes", operation_id="create_pairing_code", status_code=201)
+    async def create_pairing_code(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.PairingCodeOut]:
+        """A single-use pairing code (shown once) for `nodedc-gateway connect`."""
+        action = m.CreatePairingCode(_deps(request), entity_id(agent_id))
+        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
+        return answer(outcome, out.PairingCodeOut, 201)
+
+
+class GrantsController(Controller):
+    path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}/grants"
+    tags = ["grants"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @get(operation_id="list_grants")
+    async def list_grants(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        include_revoked: Annotated[bool, QueryParameter(required=False)] = False,
+    ) -> Response[out.Page[out.GrantOut]]:
+        """The agent's grants (active ones unless include_revoked)."""
+        action = m.ListGrants(entity_id(agent_id), include_revoked)
+        return answer(await run(request, owner_user_id, action), out.Page[out.GrantOut])
+
+    @post(operation_id="create_grant", status_code=201)
+    async def create_grant(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        data: JSONBody[bodies.CreateGrantBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.GrantOut]:
+        """Grant scopes in a workspace, or one of its projects (version 1)."""
+        action = m.CreateGrant(_deps(request), entity_id(agent_id), data.arguments())
+        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
+        return answer(outcome, out.GrantOut, 201)
+
+    @patch("/{grant_id:str}", operation_id="update_grant")
+    async def update_grant(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        grant_id: GrantId,
+        data: JSONBody[bodies.UpdateGrantBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.GrantOut]:
+        """Change scopes and/or mode: a new version."""
+        action = m.UpdateGrant(entity_id(agent_id), entity_id(grant_id), data.arguments())
+        return answer(
+            await run(request, owner_user_id, action, actor, idempotency_key), out.GrantOut
+        )
+
+    @delete("/{grant_id:str}", operation_id="revoke_grant", status_code=200)
+    async def revoke_grant(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        grant_id: GrantId,
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.GrantOut]:
+        """Revoke the grant: its last version says so; the history stays."""
+        action = m.RevokeGrant(entity_id(agent_id), entity_id(grant_id))
+        return answer(
+            await run(request, owner_user_id, action, actor, idempotency_key), out.GrantOut
+        )
+
+    @get("/{grant_id:str}/versions", operation_id="list_grant_versions")
+    async def list_grant_versions(
+        self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId, grant_id: GrantId
+    ) -> Response[out.Page[out.GrantVersionOut]]:
+        """Every version of the grant, oldest first."""
+        action = m.ListGrantVersions(entity_id(agent_id), entity_id(grant_id))
+        return answer(await run(request, owner_user_id, action), out.Page[out.GrantVersionOut])
+
+
+class AuditController(Controller):
+    path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}/audit"
+    tags = ["audit"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @get(operation_id="list_audit_events")
+    async def list_audit_events(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        agent_id: AgentId,
+        limit: Limit = None,
+        cursor: Cursor = None,
+        operation: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
+        decision: Annotated[str | None, QueryParameter(required=False, max_length=5)] = None,
+        event_type: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
+        since: Annotated[str | None, QueryParameter(required=False, max_length=40)] = None,
+        until: Annotated[str | None, QueryParameter(required=False, max_length=40)] = None,
+    ) -> Response[out.Page[out.AuditEventOut]]:
+        """The agent's audit events, newest first, with their hash chain."""
+        params = {
+            "limit": limit,
+            "cursor": cursor,
+            "operation": operation,
+            "decision": decision,
+            "event_type": event_type,
+            "since": since,
+            "until": until,
+        }
+        action = m.ListAuditEvents(
+            entity_id(agent_id), {k: v for k, v in params.items() if v is not None}
+        )
+        return answer(await run(request, owner_user_id, action), out.Page[out.AuditEventOut])
+
+
+class OwnersController(Controller):
+    path = "/internal/v1/owners/{owner_user_id:str}"
+    tags = ["owners"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @post("/lifecycle", operation_id="owner_lifecycle", status_code=200)
+    async def owner_lifecycle(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        data: JSONBody[bodies.LifecycleBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.LifecycleOut]:
+        """Launcher's push: suspended disables every agent; deleted revokes them for good."""
+        action = m.OwnerLifecycle(_deps(request), data.arguments())
+        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
+        return answer(outcome, out.LifecycleOut)
+
+
+class PublicController(Controller):
+    path = "/v1"
+    tags = ["public"]
+
+    @post(
+        "/pairing/redeem",
+        operation_id="redeem_pairing_code",
+        status_code=201,
+        responses={
+            404: _problem("Unknown, used or expired pairing code"),
+            422: _problem("Not a pairing code"),
+            429: _problem("Too many attempts; see Retry-After"),
+        },
+    )
+    async def redeem(
+        self, request: AnyRequest, data: JSONBody[bodies.RedeemBody]
+    ) -> Response[out.RedeemOut]:
+        """Trade a pairing code for an agent token (once). Rate limited per address."""
+        action = m.RedeemPairingCode(_deps(request), data.arguments())
+        outcome = await services_of(request).pipeline.run_public(client_address(request), action)
+        return answer(outcome, out.RedeemOut, 201)
+
+
+class HealthOut(msgspec.Struct, kw_only=True):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", operation_id="health_live")
+    async def live(self) -> HealthOut:
+        """The process answers."""
+        return HealthOut(status="ok")
+
+    @get(
+        "/ready",
+        operation_id="health_ready",
+        responses={503: ResponseSpec(data_container=HealthOut, description="Not ready")},
+    )
+    async def ready(self, request: AnyRequest) -> Response[HealthOut]:
+        """The database and the configured Tasker and Launcher answer."""
+        checks: dict[str, str] = {}
+        for name, check in services_of(request).readiness.items():
+            try:
+                await check()
+            except Exception as error:
+                checks[name] = f"unavailable: {type(error).__name__}"
+            else:
+                checks[name] = "ok"
+        ready = all(value == "ok" for value in checks.values())
+        return Response(
+            HealthOut(status="ok" if ready else "unavailable", checks=checks),
+            status_code=200 if ready else 503,
+        )
+
+
+@get(
+    "/metrics",
+    operation_id="metrics",
+    tags=["health"],
+    include_in_schema=True,
+    media_type="text/plain",
+)
+async def metrics(request: AnyRequest) -> Response[bytes]:
+    """Prometheus metrics."""
+    body, content_type = request.app.state.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+ROUTES: list[ControllerRouterHandler] = [
+    AgentsController,
+    TokensController,
+    GrantsController,
+    AuditController,
+    OwnersController,
+    PublicController,
+    HealthController,
+    metrics,
+]

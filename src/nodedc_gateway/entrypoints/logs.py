@@ -1,0 +1,132 @@
+"""Structured logs (structlog, JSON by default) with a request id, and redaction.
+
+Every line, ours and the libraries' (uvicorn, httpx, the MCP SDK), passes one processor
+chain whose redactor removes agent tokens, pairing codes, bearer credentials and the
+configured secrets (internal token, peppers, upstream keys) wherever they appear: in
+messages, values, nested structures and formatted tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
+from nodedc_gateway.domain.secret import SecretStr
+
+REDACTED = "[redacted]"
+_LETTERS = f"[{PAIRING_ALPHABET}]"
+_PATTERNS = (
+    re.compile(r"ndca_[0-9A-Za-z]{20,}"),  # agent tokens, even truncated ones
+    re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
+    re.compile(rf"(?<![A-Za-z0-9]){_LETTERS}{{4}}-?{_LETTERS}{{4}}(?![A-Za-z0-9])"),
+)
+_SENSITIVE_KEYS = re.compile(
+    r"(?i)^(token|agent_token|authorization|code|pairing_code|pepper|token_pepper|"
+    r"internal_token|password|secret|api_key|x-api-key|plane_api_key|tasker_token|"
+    r"launcher_token|cookie)$"
+)
+
+
+class Redactor:
+    """A structlog processor; also usable on plain text."""
+
+    def __init__(self, secrets: Iterable[SecretStr | str | None] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[SecretStr | str | None]) -> None:
+        for secret in secrets:
+            value = secret.reveal() if isinstance(secret, SecretStr) else secret
+            if value and len(value) >= 8 and value not in self._secrets:
+                self._secrets.append(value)
+        self._secrets.sort(key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        for pattern in _PATTERNS:
+            value = pattern.sub(REDACTED, value)
+        return value
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        if depth > 8:
+            return REDACTED
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, SecretStr):
+            return REDACTED
+        if isinstance(value, dict):
+            return {
+                k: REDACTED
+                if isinstance(k, str) and _SENSITIVE_KEYS.match(k)
+                else self.value(v, depth + 1)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return type(value)(self.value(v, depth + 1) for v in value)
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        return self.text(str(value))
+
+    def __call__(
+        self, _: Any, __: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key in list(event_dict):
+            if _SENSITIVE_KEYS.match(key):
+                event_dict[key] = REDACTED
+            else:
+                event_dict[key] = self.value(event_dict[key])
+        return event_dict
+
+
+def configure_logging(
+    redactor: Redactor, *, level: str = "info", json: bool = True, stream: TextIO | None = None
+) -> None:
+    """Route structlog and the standard library through one redacting JSON pipeline."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            redactor,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "mcp", "litestar"):
+        library = logging.getLogger(name)
+        library.handlers[:] = []
+        library.propagate = True
+    # The access log is ours (with a request id); uvicorn's would duplicate it.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def get_logger(name: str = "nodedc_gateway") -> Any:
+    return structlog.get_logger(name)
