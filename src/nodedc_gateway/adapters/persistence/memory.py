@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDraft, AuditEvent, ChainHead, link
@@ -20,7 +20,17 @@ from nodedc_gateway.domain.grants import Grant, GrantStatus, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 from nodedc_gateway.domain.pairing import PairingCode, PairingStatus
 from nodedc_gateway.domain.tokens import AgentToken, TokenStatus
-from nodedc_gateway.ports.audit import AuditQuery
+from nodedc_gateway.ports.audit import AuditLog, AuditQuery
+from nodedc_gateway.ports.repositories import (
+    AgentRepository,
+    GrantRepository,
+    IdempotencyStore,
+    PairingCodeRepository,
+    TokenRepository,
+)
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -215,6 +225,25 @@ class MemoryPairingCodeRepository(_Repository):
     async def save(self, code: PairingCode) -> None:
         self._j.put(self._s.pairing_codes, code.id, copy.copy(code))
 
+    async def consume(self, code_id: str, at: datetime) -> bool:
+        code = self._s.pairing_codes.get(code_id)
+        if code is None or code.status_at(at) is not PairingStatus.ACTIVE:
+            return False
+        used = copy.copy(code)
+        used.redeem(at)
+        self._j.put(self._s.pairing_codes, code_id, used)
+        return True
+
+    async def revoke_all(self, agent_id: str) -> int:
+        count = 0
+        for code in list(self._s.pairing_codes.values()):
+            if code.agent_id == agent_id and code.status is PairingStatus.ACTIVE:
+                revoked = copy.copy(code)
+                revoked.revoke()
+                self._j.put(self._s.pairing_codes, code.id, revoked)
+                count += 1
+        return count
+
     async def purge(self, now: datetime) -> int:
         stale = [
             c
@@ -301,12 +330,15 @@ class MemoryUnitOfWork:
     def __init__(self, state: MemoryState) -> None:
         self._state = state
         self._journal = _Journal()
-        self.agents = MemoryAgentRepository(state, self._journal)
-        self.tokens = MemoryTokenRepository(state, self._journal)
-        self.grants = MemoryGrantRepository(state, self._journal)
-        self.pairing_codes = MemoryPairingCodeRepository(state, self._journal)
-        self.idempotency = MemoryIdempotencyStore(state, self._journal)
-        self.audit = MemoryAuditLog(state, self._journal)
+        # Typed as the ports, so mypy checks each repository against its Protocol.
+        self.agents: AgentRepository = MemoryAgentRepository(state, self._journal)
+        self.tokens: TokenRepository = MemoryTokenRepository(state, self._journal)
+        self.grants: GrantRepository = MemoryGrantRepository(state, self._journal)
+        self.pairing_codes: PairingCodeRepository = MemoryPairingCodeRepository(
+            state, self._journal
+        )
+        self.idempotency: IdempotencyStore = MemoryIdempotencyStore(state, self._journal)
+        self.audit: AuditLog = MemoryAuditLog(state, self._journal)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -338,3 +370,9 @@ class MemoryUnitOfWorkFactory:
 
     def __call__(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.state)
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits the port
+
+    def _fits_port(factory: MemoryUnitOfWorkFactory) -> UnitOfWorkFactory:
+        return factory
