@@ -333,3 +333,27 @@ async def test_search_filters_and_pages_through_results(tasker: TaskerUnderTest)
     assert [i.name for i in bobs.items] == ["Task 6"]
     text = await port.search_issues("demo", project_id, IssueQuery(text="task 4"))
     assert [i.name for i in text.items] == ["Task 4"]
+
+
+async def test_search_text_folds_case_beyond_ascii_and_matches_keys(
+    tasker: TaskerUnderTest,
+) -> None:
+    await create(tasker, "Straße reparieren")
+    tasker.clock.advance(seconds=1)
+    await create(tasker, "100% done_ish")
+    port, project_id = tasker.port, tasker.demo.project.id
+    by_text = await port.search_issues("demo", project_id, IssueQuery(text="STRASSE"))
+    assert [i.identifier for i in by_text.items] == ["DEMO-1"]
+    by_key = await port.search_issues("demo", project_id, IssueQuery(text="demo-2"))
+    assert [i.name for i in by_key.items] == ["100% done_ish"]
+    # characters that are wildcards to SQL LIKE are plain text here
+    literal = await port.search_issues("demo", project_id, IssueQuery(text="0% d"))
+    assert [i.identifier for i in literal.items] == ["DEMO-2"]
+    assert (await port.search_issues("demo", project_id, IssueQuery(text="_ish_"))).items == ()
+
+
+async def test_a_cursor_search_never_returned_is_refused(tasker: TaskerUnderTest) -> None:
+    with pytest.raises(ValidationFailed):
+        await tasker.port.search_issues(
+            "demo", tasker.demo.project.id, IssueQuery(cursor="not-a-cursor!")
+        )
