@@ -1,4 +1,5 @@
-"""A whole gateway on in-memory adapters, with the demo data seeded, for tests."""
+"""A whole gateway for tests, with the demo data seeded: on in-memory adapters, or with
+the SQL unit of work and rate limits on a given engine."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.hashing import HmacSecretHasher
@@ -13,7 +15,9 @@ from nodedc_gateway.adapters.ids import SystemSecretGenerator, UUIDv7Generator
 from nodedc_gateway.adapters.launcher.static import StaticLauncher
 from nodedc_gateway.adapters.markup import MarkdownRenderer
 from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
+from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
+from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
 from nodedc_gateway.application import management as m
@@ -23,7 +27,9 @@ from nodedc_gateway.application.pipeline import Outcome, Pipeline, RateLimits
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
+from nodedc_gateway.ports.ratelimit import RateLimitStore
 from nodedc_gateway.ports.tasker import TaskerPort
+from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 PEPPER = SecretStr("test-pepper-0123456789abcdef0123456789abcdef")
 MCP_URL = "http://127.0.0.1:8000/mcp"
@@ -32,7 +38,7 @@ MCP_URL = "http://127.0.0.1:8000/mcp"
 @attrs.define
 class MemoryGateway:
     clock: FixedClock
-    uow: MemoryUnitOfWorkFactory
+    uow: UnitOfWorkFactory
     tasker: MemoryTasker
     launcher: StaticLauncher
     entitlements: EntitlementService
@@ -40,7 +46,7 @@ class MemoryGateway:
     tools: ToolDeps
     management: m.ManagementDeps
     demo: DemoTasker
-    rate_limits: MemoryRateLimitStore
+    rate_limits: RateLimitStore
 
     @property
     def alice(self) -> str:
@@ -114,6 +120,41 @@ async def build_memory_gateway(
     entitled: Sequence[str] = ("*",),
     tasker: TaskerPort | None = None,
 ) -> MemoryGateway:
+    return await build_gateway(
+        MemoryUnitOfWorkFactory(),
+        MemoryRateLimitStore(),
+        limits=limits,
+        entitled=entitled,
+        tasker=tasker,
+    )
+
+
+async def build_sql_gateway(
+    engine: AsyncEngine,
+    *,
+    limits: RateLimits | None = None,
+    entitled: Sequence[str] = ("*",),
+    tasker: TaskerPort | None = None,
+) -> MemoryGateway:
+    """The same gateway with the SQL unit of work and rate limits on `engine` (a migrated
+    database); Tasker stays the seeded in-memory one unless `tasker` replaces it."""
+    return await build_gateway(
+        SqlUnitOfWorkFactory(engine),
+        SqlRateLimitStore(engine),
+        limits=limits,
+        entitled=entitled,
+        tasker=tasker,
+    )
+
+
+async def build_gateway(
+    uow: UnitOfWorkFactory,
+    rate_limits: RateLimitStore,
+    *,
+    limits: RateLimits | None = None,
+    entitled: Sequence[str] = ("*",),
+    tasker: TaskerPort | None = None,
+) -> MemoryGateway:
     clock = FixedClock()
     ids = UUIDv7Generator()
     memory_tasker = MemoryTasker(ids, clock)
@@ -121,8 +162,6 @@ async def build_memory_gateway(
     launcher = StaticLauncher(entitled)
     entitlements = EntitlementService(launcher)
     hasher = HmacSecretHasher(PEPPER)
-    uow = MemoryUnitOfWorkFactory()
-    rate_limits = MemoryRateLimitStore()
     limits = limits or RateLimits()
     pipeline = Pipeline(
         uow=uow,
