@@ -27,6 +27,7 @@ from tests.contracts.persistence_backends import (
     backend_params,
 )
 from tests.support import entities as e
+from tests.support.databases import migrated_sqlite_url
 
 
 @pytest.fixture(params=backend_params(SQL_BACKENDS))
@@ -176,7 +177,7 @@ def test_only_the_supported_drivers_make_engines() -> None:
 async def test_a_nested_transaction_on_one_sqlite_engine_is_refused_not_deadlocked(
     tmp_path: Path,
 ) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/nested.db")
+    engine = create_engine(await migrated_sqlite_url(tmp_path))
     uow = SqlUnitOfWorkFactory(engine)
     try:
         async with uow():
