@@ -12,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, MetaData, String, inspect
+from sqlalchemy.engine import make_url
 
 from nodedc_gateway.adapters.persistence.sql import create_engine, metadata
 from nodedc_gateway.adapters.persistence.sql.migrate import (
@@ -50,6 +51,11 @@ async def _inspect(url: str, look: Any) -> Any:
         await engine.dispose()
 
 
+def _sqlite_file_exists(url: str) -> bool:
+    database = make_url(url).database
+    return url.startswith("sqlite") and database is not None and Path(database).exists()
+
+
 def _differences(connection: Connection, target: MetaData = metadata) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, target))
@@ -58,6 +64,7 @@ def _differences(connection: Connection, target: MetaData = metadata) -> list[An
 async def test_upgrade_builds_the_schema_from_empty(empty_database: str) -> None:
     assert await current_revision(empty_database) is None
     assert not await is_up_to_date(empty_database)
+    assert not _sqlite_file_exists(empty_database)  # asking does not create the database
     await upgrade(empty_database)
     assert await current_revision(empty_database) == head_revision()
     assert await is_up_to_date(empty_database)

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
 from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
+from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
+from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.scopes import Scope
 from nodedc_gateway.ports.unit_of_work import UnitOfWork
 from tests.contracts.persistence_backends import (
@@ -187,3 +189,19 @@ async def test_a_nested_transaction_on_one_sqlite_engine_is_refused_not_deadlock
             assert await again.agents.get(e.new_id()) is None
     finally:
         await engine.dispose()
+
+
+async def test_purging_rate_limits_forgets_only_full_buckets(
+    database: PersistenceUnderTest,
+) -> None:
+    store = database.rate_limits
+    assert isinstance(store, SqlRateLimitStore)
+    policy = RatePolicy("writes", limit=60, period_s=60, burst=2)  # one per second
+    for key in ("busy", "idle"):
+        assert (await store.check(key, policy, e.T0)).allowed
+    later = e.T0 + timedelta(seconds=1)
+    assert (await store.check("busy", policy, later)).allowed
+    assert await store.purge(later) == 1  # "idle" is full again: as good as never seen
+    assert await store.purge(later) == 0
+    assert (await store.check("busy", policy, later)).allowed
+    assert not (await store.check("busy", policy, later)).allowed  # its state was kept
