@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.support.databases import cleanup_test_databases
 
 # `ci` is what `make test` runs: every property at least 2,000 examples. `dev` is quick.
 settings.register_profile(
@@ -16,3 +20,10 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_databases() -> Iterator[None]:
+    """Databases the tests create live for the run, and are dropped at its end."""
+    yield
+    cleanup_test_databases()

@@ -3,8 +3,10 @@ demo data of CONTRACT §11 (through whatever admin path that backend has)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import attrs
 import httpx
@@ -12,13 +14,16 @@ import httpx
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.http_resilience import RetryPolicy, Timing
 from nodedc_gateway.adapters.ids import UUIDv7Generator
+from nodedc_gateway.adapters.persistence.sql import create_engine
 from nodedc_gateway.adapters.tasker.http import HttpTasker
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.plane import PlaneTasker
+from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, SandboxAdmin, seed_demo
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.ports.tasker import TaskerPort
 from tests.support import stand_in
+from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
 from tests.support.fake_plane import API_KEY, FakePlane, PlaneSandbox
 from tests.support.fake_tasker_adapter import TOKEN, FakeTaskerAdapter
 
@@ -102,10 +107,36 @@ async def tasker_http_backend() -> AsyncIterator[TaskerUnderTest]:
         yield TaskerUnderTest(port, demo, tasker, clock)
 
 
+@asynccontextmanager
+async def _sandbox_on(url: str) -> AsyncIterator[TaskerUnderTest]:
+    engine = create_engine(url)
+    try:
+        clock = FixedClock()
+        tasker = SqlSandboxTasker(engine, UUIDv7Generator(), clock)
+        yield TaskerUnderTest(tasker, await seed_demo(tasker), tasker, clock)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def sandbox_sqlite_backend() -> AsyncIterator[TaskerUnderTest]:
+    with tempfile.TemporaryDirectory(prefix="nodedc_test_") as directory:
+        async with _sandbox_on(await migrated_sqlite_url(Path(directory))) as backend:
+            yield backend
+
+
+@asynccontextmanager
+async def sandbox_postgres_backend() -> AsyncIterator[TaskerUnderTest]:
+    async with _sandbox_on(await migrated_postgres_url()) as backend:
+        yield backend
+
+
 #: name -> factory; adapters add their own backends here.
 BACKENDS: dict[str, Callable[[], AbstractAsyncContextManager[TaskerUnderTest]]] = {
     "memory": memory_backend,
     "plane": plane_backend,
     "plane-flaky": flaky_plane_backend,
     "tasker-http": tasker_http_backend,
+    "sandbox-sqlite": sandbox_sqlite_backend,
+    "sandbox-postgres": sandbox_postgres_backend,
 }

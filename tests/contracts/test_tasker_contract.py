@@ -361,3 +361,20 @@ async def test_an_issue_key_means_nothing_in_another_workspace(tasker: TaskerUnd
     await create(tasker, "Local")
     with pytest.raises(NotFound):
         await tasker.port.get_issue("other", IssueKey("DEMO", 1))
+
+
+async def test_search_text_folds_case_beyond_ascii_and_matches_keys(
+    tasker: TaskerUnderTest,
+) -> None:
+    await create(tasker, "Straße reparieren")
+    tasker.clock.advance(seconds=1)
+    await create(tasker, "100% done_ish")
+    port, project_id = tasker.port, tasker.demo.project.id
+    by_text = await port.search_issues("demo", project_id, IssueQuery(text="STRASSE"))
+    assert [i.identifier for i in by_text.items] == ["DEMO-1"]
+    by_key = await port.search_issues("demo", project_id, IssueQuery(text="demo-2"))
+    assert [i.name for i in by_key.items] == ["100% done_ish"]
+    # characters that are wildcards to SQL LIKE are plain text here
+    literal = await port.search_issues("demo", project_id, IssueQuery(text="0% d"))
+    assert [i.identifier for i in literal.items] == ["DEMO-2"]
+    assert (await port.search_issues("demo", project_id, IssueQuery(text="_ish_"))).items == ()

@@ -1,4 +1,5 @@
-"""A whole gateway on in-memory adapters, with the demo data seeded, for tests."""
+"""A whole gateway for tests, with the demo data seeded: on in-memory adapters, or with
+the SQL unit of work and rate limits on a given engine."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.hashing import HmacSecretHasher
@@ -13,7 +15,9 @@ from nodedc_gateway.adapters.ids import SystemSecretGenerator, UUIDv7Generator
 from nodedc_gateway.adapters.launcher.static import StaticLauncher
 from nodedc_gateway.adapters.markup import MarkdownRenderer
 from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
+from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
+from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
 from nodedc_gateway.application import management as m
@@ -24,7 +28,9 @@ from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
 from nodedc_gateway.ports.launcher import LauncherPort
+from nodedc_gateway.ports.ratelimit import RateLimitStore
 from nodedc_gateway.ports.tasker import TaskerPort
+from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 PEPPER = SecretStr("test-pepper-0123456789abcdef0123456789abcdef")
 MCP_URL = "http://127.0.0.1:8000/mcp"
@@ -33,7 +39,7 @@ MCP_URL = "http://127.0.0.1:8000/mcp"
 @attrs.define
 class MemoryGateway:
     clock: FixedClock
-    uow: MemoryUnitOfWorkFactory
+    uow: UnitOfWorkFactory
     tasker: MemoryTasker
     launcher: StaticLauncher
     entitlements: EntitlementService
@@ -41,7 +47,7 @@ class MemoryGateway:
     tools: ToolDeps
     management: m.ManagementDeps
     demo: DemoTasker
-    rate_limits: MemoryRateLimitStore
+    rate_limits: RateLimitStore
 
     @property
     def alice(self) -> str:
@@ -116,6 +122,45 @@ async def build_memory_gateway(
     tasker: TaskerPort | None = None,
     launcher: LauncherPort | None = None,
 ) -> MemoryGateway:
+    return await build_gateway(
+        MemoryUnitOfWorkFactory(),
+        MemoryRateLimitStore(),
+        limits=limits,
+        entitled=entitled,
+        tasker=tasker,
+        launcher=launcher,
+    )
+
+
+async def build_sql_gateway(
+    engine: AsyncEngine,
+    *,
+    limits: RateLimits | None = None,
+    entitled: Sequence[str] = ("*",),
+    tasker: TaskerPort | None = None,
+    launcher: LauncherPort | None = None,
+) -> MemoryGateway:
+    """The same gateway with the SQL unit of work and rate limits on `engine` (a migrated
+    database); Tasker stays the seeded in-memory one unless `tasker` replaces it."""
+    return await build_gateway(
+        SqlUnitOfWorkFactory(engine),
+        SqlRateLimitStore(engine),
+        limits=limits,
+        entitled=entitled,
+        tasker=tasker,
+        launcher=launcher,
+    )
+
+
+async def build_gateway(
+    uow: UnitOfWorkFactory,
+    rate_limits: RateLimitStore,
+    *,
+    limits: RateLimits | None = None,
+    entitled: Sequence[str] = ("*",),
+    tasker: TaskerPort | None = None,
+    launcher: LauncherPort | None = None,
+) -> MemoryGateway:
     """`entitled` configures the static Launcher; a `launcher` given replaces it for
     entitlement checks (the static one stays in `MemoryGateway.launcher`, unused)."""
     clock = FixedClock()
@@ -125,8 +170,6 @@ async def build_memory_gateway(
     static_launcher = StaticLauncher(entitled)
     entitlements = EntitlementService(launcher or static_launcher)
     hasher = HmacSecretHasher(PEPPER)
-    uow = MemoryUnitOfWorkFactory()
-    rate_limits = MemoryRateLimitStore()
     limits = limits or RateLimits()
     pipeline = Pipeline(
         uow=uow,

@@ -14,7 +14,7 @@ from dependency_injector import providers
 
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
-from nodedc_gateway.entrypoints.bootstrap import Gateway, build_container
+from nodedc_gateway.entrypoints.bootstrap import Gateway, Services, build_container, resolve
 from nodedc_gateway.entrypoints.http import create_app
 from nodedc_gateway.entrypoints.settings import Settings, load_settings
 
@@ -29,6 +29,7 @@ class ServedGateway:
     clock: FixedClock
     demo: DemoTasker
     client: httpx.AsyncClient  # with the internal token
+    services: Services  # what the served app resolved (its pipeline, adapters)
 
     @property
     def alice(self) -> str:
@@ -106,8 +107,8 @@ async def served_gateway(settings: Settings | None = None) -> AsyncIterator[Serv
     container.core.clock.override(providers.Object(clock))
     app = create_app(container)
     async with serve(app) as url:
-        demo = await seed_demo(container.tasker.sandbox())
+        demo = await seed_demo(await resolve(container.tasker.sandbox))
         async with httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}, timeout=30
         ) as client:
-            yield ServedGateway(url, container, clock, demo, client)
+            yield ServedGateway(url, container, clock, demo, client, app.state.services)

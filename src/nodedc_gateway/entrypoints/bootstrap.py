@@ -7,6 +7,7 @@ A database URL of `memory://` keeps everything in process (tests, embedding).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -224,20 +225,28 @@ async def services(container: Gateway) -> Services:
     await _maybe_await(container.init_resources())
     settings: Settings = container.settings()
     checks: dict[str, Callable[[], Awaitable[None]]] = {
-        "tasker": container.tasker.backend().check,
-        "launcher": container.launcher.backend().check,
+        "tasker": (await resolve(container.tasker.backend)).check,
+        "launcher": (await resolve(container.launcher.backend)).check,
     }
-    database = container.persistence.ready()
+    database = await resolve(container.persistence.ready)
     if database is not None:
         checks["database"] = database
     return Services(
         settings=settings,
-        pipeline=container.application.pipeline(),
-        tools=container.application.tools(),
-        management=container.application.management(),
+        pipeline=await resolve(container.application.pipeline),
+        tools=await resolve(container.application.tools),
+        management=await resolve(container.application.management),
         redactor=container.core.redactor(),
         readiness=checks,
     )
+
+
+async def resolve(provider: Any) -> Any:
+    """A provider's value; awaited when an async resource (the engine) is upstream."""
+    value = provider()
+    if inspect.isawaitable(value):
+        value = await value
+    return value
 
 
 async def shutdown(container: Gateway) -> None:

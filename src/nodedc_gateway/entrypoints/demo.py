@@ -11,14 +11,14 @@ from nodedc_gateway.adapters.tasker.seed import DEMO_WORKSPACE, seed_demo
 from nodedc_gateway.application import management as m
 from nodedc_gateway.application.pipeline import OwnerAction
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
-from nodedc_gateway.entrypoints.bootstrap import Gateway, Services
+from nodedc_gateway.entrypoints.bootstrap import Gateway, Services, resolve
 
 DEMO_AGENT = "Demo agent"
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - the label of the token, not a secret
 
 
 async def set_up_demo(container: Gateway, gateway: Services) -> dict[str, Any]:
-    demo = await seed_demo(container.tasker.sandbox())
+    demo = await seed_demo(await resolve(container.tasker.sandbox))
     owner, pipeline, deps = demo.alice.id, gateway.pipeline, gateway.management
 
     async def run(action: OwnerAction[Any]) -> Any:

@@ -20,7 +20,17 @@ from nodedc_gateway.domain.grants import Grant, GrantStatus, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 from nodedc_gateway.domain.pairing import PairingCode, PairingStatus
 from nodedc_gateway.domain.tokens import AgentToken, TokenStatus
-from nodedc_gateway.ports.audit import AuditQuery
+from nodedc_gateway.ports.audit import AuditLog, AuditQuery
+from nodedc_gateway.ports.repositories import (
+    AgentRepository,
+    GrantRepository,
+    IdempotencyStore,
+    PairingCodeRepository,
+    TokenRepository,
+)
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -217,10 +227,10 @@ class MemoryPairingCodeRepository(_Repository):
 
     async def consume(self, code_id: str, at: datetime) -> bool:
         code = self._s.pairing_codes.get(code_id)
-        if code is None or code.status is not PairingStatus.ACTIVE:
+        if code is None or code.status_at(at) is not PairingStatus.ACTIVE:
             return False
         used = copy.copy(code)
-        used.status, used.used_at = PairingStatus.USED, at
+        used.redeem(at)
         self._j.put(self._s.pairing_codes, code_id, used)
         return True
 
@@ -320,12 +330,15 @@ class MemoryUnitOfWork:
     def __init__(self, state: MemoryState) -> None:
         self._state = state
         self._journal = _Journal()
-        self.agents = MemoryAgentRepository(state, self._journal)
-        self.tokens = MemoryTokenRepository(state, self._journal)
-        self.grants = MemoryGrantRepository(state, self._journal)
-        self.pairing_codes = MemoryPairingCodeRepository(state, self._journal)
-        self.idempotency = MemoryIdempotencyStore(state, self._journal)
-        self.audit = MemoryAuditLog(state, self._journal)
+        # Typed as the ports, so mypy checks each repository against its Protocol.
+        self.agents: AgentRepository = MemoryAgentRepository(state, self._journal)
+        self.tokens: TokenRepository = MemoryTokenRepository(state, self._journal)
+        self.grants: GrantRepository = MemoryGrantRepository(state, self._journal)
+        self.pairing_codes: PairingCodeRepository = MemoryPairingCodeRepository(
+            state, self._journal
+        )
+        self.idempotency: IdempotencyStore = MemoryIdempotencyStore(state, self._journal)
+        self.audit: AuditLog = MemoryAuditLog(state, self._journal)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -359,8 +372,7 @@ class MemoryUnitOfWorkFactory:
         return MemoryUnitOfWork(self.state)
 
 
-if TYPE_CHECKING:  # the memory adapters satisfy their ports (checked by mypy, not at run time)
-    from nodedc_gateway.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+if TYPE_CHECKING:  # mypy proves the adapter fits the port
 
-    _uow: UnitOfWork = MemoryUnitOfWork(MemoryState())
-    _factory: UnitOfWorkFactory = MemoryUnitOfWorkFactory()
+    def _fits_port(factory: MemoryUnitOfWorkFactory) -> UnitOfWorkFactory:
+        return factory

@@ -1,0 +1,134 @@
+"""Async engines for the gateway database, and the one way to open a transaction on them.
+
+PostgreSQL (`postgresql+psycopg://`) is the production store: replicas share it and every
+rule that needs concurrency control gets it from the database (unique constraints,
+`INSERT … ON CONFLICT`, row locks), at the default READ COMMITTED isolation.
+
+SQLite (`sqlite+aiosqlite://`) is the embedded default for one process. Each connection
+runs in WAL mode with foreign keys on and a busy timeout. SQLite allows one writer at a
+time, and a transaction that starts as a reader and later writes can fail with
+`SQLITE_BUSY` when another writer committed meanwhile, so here every transaction is a
+write transaction: it starts with `BEGIN IMMEDIATE`, which takes the write lock up front
+(pysqlite's own implicit transaction handling is switched off for that). Inside one
+process, transactions on one engine also queue on an asyncio lock first, so waiting is
+fair and costs no polling; another process on the same file (the CLI next to a server)
+waits in SQLite's busy handler for up to `SQLITE_BUSY_TIMEOUT_MS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_DRIVER = "postgresql+psycopg"
+SQLITE_DRIVER = "sqlite+aiosqlite"
+
+# The SQLite engines whose lock the running task (and the tasks it spawned) holds.
+_held_engines: ContextVar[frozenset[Engine]] = ContextVar("nodedc_sqlite_held", default=frozenset())
+# Per engine and event loop: asyncio locks belong to the loop they were first used in.
+_sqlite_locks: weakref.WeakKeyDictionary[
+    Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine for a `postgresql+psycopg://` or `sqlite+aiosqlite://` URL.
+
+    `options` go to SQLAlchemy's `create_async_engine` (pool sizes, for instance)."""
+    driver = make_url(url).drivername
+    if driver not in (POSTGRES_DRIVER, SQLITE_DRIVER):
+        raise ValueError(
+            f"unsupported database driver {driver!r}: use {POSTGRES_DRIVER}:// "
+            f"or {SQLITE_DRIVER}://"
+        )
+    options.setdefault("pool_pre_ping", driver == POSTGRES_DRIVER)
+    engine = create_async_engine(url, **options)
+    if driver == SQLITE_DRIVER:
+        _configure_sqlite(engine.sync_engine)
+    return engine
+
+
+def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    _sqlite_locks[engine] = weakref.WeakKeyDictionary()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    per_loop = _sqlite_locks.get(engine.sync_engine)
+    if per_loop is None:
+        return None
+    loop = asyncio.get_running_loop()
+    lock = per_loop.get(loop)
+    if lock is None:
+        lock = per_loop[loop] = asyncio.Lock()
+    return lock
+
+
+@asynccontextmanager
+async def serialized(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Queue behind this process's other transactions on an SQLite engine (no-op on
+    PostgreSQL, where the database arbitrates).
+
+    Opening a second transaction on the same SQLite engine from inside one would wait for
+    itself forever, so it is refused at once instead."""
+    lock = _sqlite_lock(engine)
+    if lock is None:
+        yield
+        return
+    held = _held_engines.get()
+    if engine.sync_engine in held:
+        raise RuntimeError(
+            "a transaction on this SQLite engine is already open in this task; "
+            "finish it before opening another (nesting would deadlock)"
+        )
+    async with lock:
+        token = _held_engines.set(held | {engine.sync_engine})
+        try:
+            yield
+        finally:
+            _held_engines.reset(token)
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction that commits when the block ends normally and rolls
+    back when it raises."""
+    async with serialized(engine), engine.begin() as connection:
+        yield connection
+
+
+def insert(connection: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take `ON CONFLICT …` on this connection's database."""
+    if is_sqlite(connection):
+        return sqlite.insert(table)
+    return postgresql.insert(table)

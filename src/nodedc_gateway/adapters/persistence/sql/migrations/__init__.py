@@ -1,0 +1,1 @@
+"""Alembic migrations of the gateway database: one history for PostgreSQL and SQLite."""

@@ -1,0 +1,383 @@
+"""The repositories and the audit log over SQL, one connection (one transaction) each.
+
+They behave like their in-memory twins in `adapters.persistence.memory`; the contract
+suites in `tests/contracts` hold both to that. Where two transactions can race, the
+database decides: `INSERT … ON CONFLICT` for claims, conditional `UPDATE`s for
+compare-and-swap, and a locked head row per audit chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from nodedc_gateway.adapters.persistence.sql import mapping as m
+from nodedc_gateway.adapters.persistence.sql import tables as t
+from nodedc_gateway.adapters.persistence.sql.engine import insert
+from nodedc_gateway.domain.agents import Agent
+from nodedc_gateway.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, ChainHead, link
+from nodedc_gateway.domain.grants import Grant, GrantStatus, GrantVersion
+from nodedc_gateway.domain.idempotency import IdempotencyRecord
+from nodedc_gateway.domain.pairing import PairingCode, PairingStatus
+from nodedc_gateway.domain.tokens import AgentToken, TokenStatus
+from nodedc_gateway.ports.audit import AuditQuery
+
+#: A claim that keeps meeting a record which vanishes before it can be read is retried
+#: this often (each round means another transaction released or purged the key).
+_CLAIM_ROUNDS = 10
+
+
+class _Repository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def _insert_new(self, table: Table, values: Mapping[str, Any]) -> bool:
+        """Insert unless a row with the same key (or unique value) exists; True when
+        inserted. The transaction stays usable either way."""
+        # RETURNING, not rowcount: drivers do not all count rows an INSERT wrote.
+        result = await self._c.execute(
+            insert(self._c, table)
+            .values(dict(values))
+            .on_conflict_do_nothing()
+            .returning(*table.primary_key.columns)
+        )
+        return result.first() is not None
+
+    async def _upsert(self, table: Table, values: Mapping[str, Any]) -> None:
+        """Store the row whole, over any row with the same primary key."""
+        stmt = insert(self._c, table).values(dict(values))
+        keys = [column.name for column in table.primary_key.columns]
+        await self._c.execute(
+            stmt.on_conflict_do_update(
+                index_elements=keys,
+                set_={name: stmt.excluded[name] for name in values if name not in keys},
+            )
+        )
+
+
+def _rowcount(result: CursorResult[Any]) -> int:
+    return int(result.rowcount)
+
+
+class SqlAgentRepository(_Repository):
+    async def add(self, agent: Agent) -> None:
+        if not await self._insert_new(t.agents, m.agent_values(agent)):
+            raise ValueError(f"agent {agent.id} exists")
+
+    async def get(self, agent_id: str) -> Agent | None:
+        row = (await self._c.execute(select(t.agents).where(t.agents.c.id == agent_id))).first()
+        return m.agent_from_row(row) if row is not None else None
+
+    async def save(self, agent: Agent) -> None:
+        await self._upsert(t.agents, m.agent_values(agent))
+
+    async def list_by_owner(
+        self, owner_user_id: str, *, limit: int, after_id: str | None = None
+    ) -> Sequence[Agent]:
+        query = select(t.agents).where(t.agents.c.owner_user_id == owner_user_id)
+        if after_id is not None:
+            query = query.where(t.agents.c.id > after_id)
+        rows = await self._c.execute(query.order_by(t.agents.c.id).limit(limit))
+        return [m.agent_from_row(row) for row in rows]
+
+
+class SqlTokenRepository(_Repository):
+    async def add(self, token: AgentToken) -> None:
+        if not await self._insert_new(t.agent_tokens, m.token_values(token)):
+            raise ValueError("token hash exists")
+
+    async def get(self, token_id: str) -> AgentToken | None:
+        row = (
+            await self._c.execute(select(t.agent_tokens).where(t.agent_tokens.c.id == token_id))
+        ).first()
+        return m.token_from_row(row) if row is not None else None
+
+    async def find_by_hash(self, token_hashes: Sequence[str]) -> AgentToken | None:
+        if not token_hashes:
+            return None
+        rows = await self._c.execute(
+            select(t.agent_tokens).where(t.agent_tokens.c.token_hash.in_(list(token_hashes)))
+        )
+        by_hash = {row.token_hash: row for row in rows}
+        for token_hash in token_hashes:  # the first candidate (current pepper) wins
+            if token_hash in by_hash:
+                return m.token_from_row(by_hash[token_hash])
+        return None
+
+    async def save(self, token: AgentToken) -> None:
+        await self._upsert(t.agent_tokens, m.token_values(token))
+
+    async def record_use(self, token_id: str, at: datetime) -> None:
+        await self._c.execute(
+            update(t.agent_tokens).where(t.agent_tokens.c.id == token_id).values(last_used_at=at)
+        )
+
+    async def list_by_agent(self, agent_id: str) -> Sequence[AgentToken]:
+        rows = await self._c.execute(
+            select(t.agent_tokens)
+            .where(t.agent_tokens.c.agent_id == agent_id)
+            .order_by(t.agent_tokens.c.id)
+        )
+        return [m.token_from_row(row) for row in rows]
+
+    async def revoke_all(self, agent_id: str) -> int:
+        result = await self._c.execute(
+            update(t.agent_tokens)
+            .where(
+                t.agent_tokens.c.agent_id == agent_id,
+                t.agent_tokens.c.status == str(TokenStatus.ACTIVE),
+            )
+            .values(status=str(TokenStatus.REVOKED))
+        )
+        return _rowcount(result)
+
+
+class SqlGrantRepository(_Repository):
+    async def add(self, grant: Grant, version: GrantVersion) -> None:
+        if not await self._insert_new(t.grants, m.grant_values(grant)):
+            raise ValueError(f"grant {grant.id} exists")
+        await self._c.execute(
+            insert(self._c, t.grant_versions).values(m.grant_version_values(version))
+        )
+
+    async def get(self, grant_id: str) -> Grant | None:
+        row = (await self._c.execute(select(t.grants).where(t.grants.c.id == grant_id))).first()
+        return m.grant_from_row(row) if row is not None else None
+
+    async def save(self, grant: Grant, version: GrantVersion) -> None:
+        if grant.version != version.version:
+            raise ValueError(f"grant {grant.id} changed concurrently")
+        values = m.grant_values(grant)
+        del values["id"]
+        # Optimistic: the row must still be at the version this change started from.
+        # Under PostgreSQL a racing save waits for the row lock, then finds the version
+        # moved on and matches nothing.
+        result = await self._c.execute(
+            update(t.grants)
+            .where(t.grants.c.id == grant.id, t.grants.c.version == version.version - 1)
+            .values(values)
+        )
+        if _rowcount(result) != 1:
+            raise ValueError(f"grant {grant.id} changed concurrently")
+        await self._c.execute(
+            insert(self._c, t.grant_versions).values(m.grant_version_values(version))
+        )
+
+    async def list_by_agent(
+        self, agent_id: str, *, include_revoked: bool = False
+    ) -> Sequence[Grant]:
+        query = select(t.grants).where(t.grants.c.agent_id == agent_id)
+        if not include_revoked:
+            query = query.where(t.grants.c.status == str(GrantStatus.ACTIVE))
+        rows = await self._c.execute(query.order_by(t.grants.c.id))
+        return [m.grant_from_row(row) for row in rows]
+
+    async def versions(self, grant_id: str) -> Sequence[GrantVersion]:
+        rows = await self._c.execute(
+            select(t.grant_versions)
+            .where(t.grant_versions.c.grant_id == grant_id)
+            .order_by(t.grant_versions.c.version)
+        )
+        return [m.grant_version_from_row(row) for row in rows]
+
+
+class SqlPairingCodeRepository(_Repository):
+    async def add(self, code: PairingCode) -> None:
+        if not await self._insert_new(t.pairing_codes, m.pairing_code_values(code)):
+            raise ValueError("pairing code hash exists")
+
+    async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None:
+        if not code_hashes:
+            return None
+        rows = await self._c.execute(
+            select(t.pairing_codes).where(t.pairing_codes.c.code_hash.in_(list(code_hashes)))
+        )
+        by_hash = {row.code_hash: row for row in rows}
+        for code_hash in code_hashes:
+            if code_hash in by_hash:
+                return m.pairing_code_from_row(by_hash[code_hash])
+        return None
+
+    async def save(self, code: PairingCode) -> None:
+        await self._upsert(t.pairing_codes, m.pairing_code_values(code))
+
+    async def consume(self, code_id: str, at: datetime) -> bool:
+        # One statement: of two concurrent redeems, the second finds the code used.
+        result = await self._c.execute(
+            update(t.pairing_codes)
+            .where(
+                t.pairing_codes.c.id == code_id,
+                t.pairing_codes.c.status == str(PairingStatus.ACTIVE),
+                t.pairing_codes.c.expires_at > at,
+            )
+            .values(status=str(PairingStatus.USED), used_at=at)
+            .returning(t.pairing_codes.c.id)
+        )
+        return result.first() is not None
+
+    async def revoke_all(self, agent_id: str) -> int:
+        result = await self._c.execute(
+            update(t.pairing_codes)
+            .where(
+                t.pairing_codes.c.agent_id == agent_id,
+                t.pairing_codes.c.status == str(PairingStatus.ACTIVE),
+            )
+            .values(status=str(PairingStatus.REVOKED))
+        )
+        return _rowcount(result)
+
+    async def purge(self, now: datetime) -> int:
+        result = await self._c.execute(
+            delete(t.pairing_codes).where(
+                (t.pairing_codes.c.expires_at <= now)
+                | (t.pairing_codes.c.status != str(PairingStatus.ACTIVE))
+            )
+        )
+        return _rowcount(result)
+
+
+def _is_exactly(record: IdempotencyRecord) -> ColumnElement[bool]:
+    """The stored row is still this record: same key and same state (the response body is
+    implied by status; JSON columns have no equality on PostgreSQL)."""
+    c = t.idempotency_keys.c
+    return and_(
+        c.scope == record.scope,
+        c.key == record.key,
+        c.fingerprint == record.fingerprint,
+        c.operation == record.operation,
+        c.status == str(record.status),
+        c.response_ok.is_not_distinct_from(None if record.response is None else record.response.ok),
+        c.created_at == record.created_at,
+        c.expires_at == record.expires_at,
+        c.locked_until.is_not_distinct_from(record.locked_until),
+    )
+
+
+class SqlIdempotencyStore(_Repository):
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        c = t.idempotency_keys.c
+        for _ in range(_CLAIM_ROUNDS):
+            if await self._insert_new(t.idempotency_keys, m.idempotency_values(record)):
+                return None
+            row = (
+                await self._c.execute(
+                    select(t.idempotency_keys).where(c.scope == record.scope, c.key == record.key)
+                )
+            ).first()
+            if row is not None:
+                return m.idempotency_from_row(row)
+        raise RuntimeError(f"idempotency key {record.key!r} kept vanishing while claimed")
+
+    async def take_over(self, previous: IdempotencyRecord, record: IdempotencyRecord) -> bool:
+        result = await self._c.execute(
+            update(t.idempotency_keys)
+            .where(_is_exactly(previous))
+            .values(m.idempotency_values(record))
+        )
+        return _rowcount(result) == 1
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        await self._upsert(t.idempotency_keys, m.idempotency_values(record))
+
+    async def release(self, record: IdempotencyRecord) -> None:
+        await self._c.execute(delete(t.idempotency_keys).where(_is_exactly(record)))
+
+    async def purge(self, now: datetime) -> int:
+        result = await self._c.execute(
+            delete(t.idempotency_keys).where(t.idempotency_keys.c.expires_at <= now)
+        )
+        return _rowcount(result)
+
+
+class SqlAuditLog(_Repository):
+    async def append(self, drafts: Sequence[AuditDraft]) -> Sequence[AuditEvent]:
+        if not drafts:
+            return []
+        # Lock every chain's head before linking; in sorted order, so two transactions
+        # appending to the same chains cannot deadlock.
+        heads: dict[str, ChainHead | None] = {
+            chain_id: await self._lock_head(chain_id)
+            for chain_id in sorted({d.chain_id for d in drafts})
+        }
+        events = []
+        for draft in drafts:
+            event, head = link(heads[draft.chain_id], draft)
+            heads[draft.chain_id] = head
+            events.append(event)
+        await self._c.execute(
+            insert(self._c, t.audit_events), [m.audit_event_values(e) for e in events]
+        )
+        for latest in heads.values():
+            assert latest is not None  # every locked chain received at least one event
+            await self._c.execute(
+                update(t.audit_chain_heads)
+                .where(t.audit_chain_heads.c.chain_id == latest.chain_id)
+                .values(seq=latest.seq, last_hash=latest.last_hash)
+            )
+        return events
+
+    async def _lock_head(self, chain_id: str) -> ChainHead | None:
+        """The chain's head, locked until this transaction ends (PostgreSQL: the head row,
+        created first if the chain is new; SQLite: the transaction already holds the
+        database's write lock)."""
+        query = (
+            select(t.audit_chain_heads)
+            .where(t.audit_chain_heads.c.chain_id == chain_id)
+            .with_for_update()
+        )
+        row = (await self._c.execute(query)).first()
+        if row is None:
+            await self._insert_new(
+                t.audit_chain_heads, {"chain_id": chain_id, "seq": 0, "last_hash": GENESIS_HASH}
+            )
+            row = (await self._c.execute(query)).one()
+        return m.chain_head_from_row(row)
+
+    async def query(self, query: AuditQuery) -> Sequence[AuditEvent]:
+        c = t.audit_events.c
+        stmt = select(t.audit_events).where(c.chain_id == query.agent_id)
+        if query.before_seq is not None:
+            stmt = stmt.where(c.seq < query.before_seq)
+        if query.operation is not None:
+            stmt = stmt.where(c.operation == query.operation)
+        if query.decision is not None:
+            stmt = stmt.where(c.decision == str(query.decision))
+        if query.event_type is not None:
+            stmt = stmt.where(c.event_type == query.event_type)
+        if query.since is not None:
+            stmt = stmt.where(c.created_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(c.created_at < query.until)
+        rows = await self._c.execute(stmt.order_by(c.seq.desc()).limit(query.limit))
+        return [m.audit_event_from_row(row) for row in rows]
+
+    async def chain(
+        self, chain_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> Sequence[AuditEvent]:
+        c = t.audit_events.c
+        rows = await self._c.execute(
+            select(t.audit_events)
+            .where(c.chain_id == chain_id, c.seq > after_seq)
+            .order_by(c.seq)
+            .limit(limit)
+        )
+        return [m.audit_event_from_row(row) for row in rows]
+
+    async def head(self, chain_id: str) -> ChainHead | None:
+        row = (
+            await self._c.execute(
+                select(t.audit_chain_heads).where(t.audit_chain_heads.c.chain_id == chain_id)
+            )
+        ).first()
+        return m.chain_head_from_row(row) if row is not None else None
+
+    async def chain_ids(self) -> Sequence[str]:
+        rows = await self._c.execute(
+            select(t.audit_chain_heads.c.chain_id).where(t.audit_chain_heads.c.seq > 0)
+        )
+        return sorted(row.chain_id for row in rows)  # code-point order, whatever the collation

@@ -1,0 +1,109 @@
+"""GCRA state in the gateway database, shared by every replica.
+
+Each check is one atomic statement, `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING`,
+computing exactly `domain.ratelimit.gcra` in integer microseconds: the new state comes
+from the row as it is when the statement locks it, so concurrent checks on one key (on
+any replica) queue on that row and each sees the one before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, bindparam, case, delete
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite, transaction
+from nodedc_gateway.adapters.persistence.sql.tables import rate_limits
+from nodedc_gateway.domain.canonical import to_microseconds
+from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy, gcra
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.ratelimit import RateLimitStore
+
+_steps: dict[str, Any] = {}  # the statement, compiled once per database kind
+
+
+def _gcra_step(connection: AsyncConnection) -> Any:
+    step = _steps.get(connection.dialect.name)
+    if step is None:
+        step = _steps[connection.dialect.name] = _build_gcra_step(connection)
+    return step
+
+
+def _build_gcra_step(connection: AsyncConnection) -> Any:
+    """The one statement of a check:
+
+        gcra: tat = max(stored, now); admit when now >= tat + interval - window;
+              store tat + interval when admitted, tat (unchanged) when refused.
+
+    A key never seen is inserted at now + interval (gcra(None) always admits: burst is at
+    least 1). Otherwise the SET clause reads the row as locked by this statement, and
+    `admitted` records which branch it took, for RETURNING."""
+    now = bindparam("now_us", type_=BigInteger())
+    interval = bindparam("interval_us", type_=BigInteger())
+    window = bindparam("window_us", type_=BigInteger())
+    stored = rate_limits.c.tat_us
+    tat = case((stored > now, stored), else_=now)
+    admit = tat + interval - window <= now
+    fresh = insert(connection, rate_limits).values(
+        key=bindparam("key"), tat_us=now + interval, admitted=True
+    )
+    return fresh.on_conflict_do_update(
+        index_elements=[rate_limits.c.key],
+        set_={"tat_us": case((admit, tat + interval), else_=tat), "admitted": admit},
+    ).returning(rate_limits.c.tat_us, rate_limits.c.admitted)
+
+
+class SqlRateLimitStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def check(self, key: str, policy: RatePolicy, now: datetime) -> RateDecision:
+        now_us = to_microseconds(now)
+        parameters = {
+            "key": key,
+            "now_us": now_us,
+            "interval_us": policy.emission_us,
+            "window_us": policy.window_us,
+        }
+        async with self._statement_connection() as connection:
+            row = (await connection.execute(_gcra_step(connection), parameters)).one()
+        # Rebuild the full decision (retry-after, remaining, reset) with the domain's own
+        # arithmetic from the state before this check, and make sure both agree.
+        before = row.tat_us - policy.emission_us if row.admitted else row.tat_us
+        decision = gcra(before, now_us, policy)
+        if decision.allowed is not bool(row.admitted) or decision.tat_us != row.tat_us:
+            raise RuntimeError(f"rate limit state of {key!r} disagrees with GCRA")
+        return decision
+
+    @asynccontextmanager
+    async def _statement_connection(self) -> AsyncIterator[AsyncConnection]:
+        """Where one self-contained statement runs: on PostgreSQL in autocommit (the
+        statement is its own transaction, no BEGIN/COMMIT round trips); on SQLite in the
+        engine's serialized write transaction."""
+        if is_sqlite(self._engine):
+            async with transaction(self._engine) as connection:
+                yield connection
+        else:
+            async with self._autocommit.connect() as connection:
+                yield connection
+
+    async def purge(self, now: datetime) -> int:
+        """Forget keys whose bucket is full again (a TAT not after `now` decides exactly
+        like no state at all); returns how many."""
+        async with transaction(self._engine) as connection:
+            result = await connection.execute(
+                delete(rate_limits).where(rate_limits.c.tat_us <= to_microseconds(now))
+            )
+            return int(result.rowcount)
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits the port
+
+    def _fits_port(store: SqlRateLimitStore) -> RateLimitStore:
+        return store

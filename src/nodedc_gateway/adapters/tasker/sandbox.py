@@ -1,0 +1,866 @@
+"""The sandbox Tasker: an embedded Tasker kept in the gateway's own database.
+
+It is what `demo` and the tests run against when no real Tasker is configured, and it
+keeps the rules of `MemoryTasker` (states, labels and assignees belong to the project;
+keys are `IDENT-n`; a keyed create or comment is made once) with the database enforcing
+what concurrency could break: sequence numbers are taken under the project row's lock,
+and external ids are unique per project (issues) and per issue (comments).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from nodedc_gateway.adapters.persistence.sql import tables as t
+from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite, transaction
+from nodedc_gateway.adapters.persistence.sql.mapping import AnyRow
+from nodedc_gateway.domain.canonical import to_microseconds
+from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
+from nodedc_gateway.domain.tasker import (
+    UNSET,
+    Actor,
+    Comment,
+    Issue,
+    IssueChanges,
+    IssueDraft,
+    IssueKey,
+    IssuePage,
+    IssueQuery,
+    Label,
+    Member,
+    Priority,
+    Project,
+    ProjectDetails,
+    State,
+    StateGroup,
+    WorkspacePolicy,
+    check_dates,
+)
+from nodedc_gateway.ports.clock import Clock
+from nodedc_gateway.ports.ids import IdGenerator
+
+if TYPE_CHECKING:
+    from nodedc_gateway.adapters.tasker.seed import SandboxAdmin
+    from nodedc_gateway.ports.tasker import TaskerPort
+
+_MAX_ANCESTRY = 10_000  # parent chains are acyclic by construction; this only bounds a walk
+_MAX_CURSOR = 64
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_ws, _users, _ws_members = t.sandbox_workspaces, t.sandbox_users, t.sandbox_workspace_members
+_projects, _states, _labels = t.sandbox_projects, t.sandbox_states, t.sandbox_labels
+_project_members, _issues = t.sandbox_project_members, t.sandbox_issues
+_issue_labels, _issue_assignees = t.sandbox_issue_labels, t.sandbox_issue_assignees
+_comments = t.sandbox_comments
+
+
+class SqlSandboxTasker:
+    """Implements `TaskerPort` and `SandboxAdmin` over the gateway database."""
+
+    def __init__(self, engine: AsyncEngine, ids: IdGenerator, clock: Clock) -> None:
+        self._engine = engine
+        self._ids = ids
+        self._clock = clock
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction; a database that cannot be reached is Tasker being unavailable."""
+        try:
+            async with transaction(self._engine) as connection:
+                yield connection
+        except (OperationalError, InterfaceError) as error:
+            raise TaskerUnavailable("The sandbox Tasker's database is not answering.") from error
+
+    # --- SandboxAdmin: what seeding may do (an agent never can) -------------------------
+
+    async def ensure_workspace(self, slug: str, name: str, *, agents_allowed: bool = True) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                insert(c, _ws)
+                .values(slug=slug, name=name, agents_allowed=agents_allowed)
+                .on_conflict_do_nothing()
+            )
+
+    async def set_workspace_policy(self, slug: str, *, agents_allowed: bool) -> None:
+        async with self._tx() as c:
+            result = await c.execute(
+                update(_ws).where(_ws.c.slug == slug).values(agents_allowed=agents_allowed)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"No workspace {slug!r}.")
+
+    async def ensure_workspace_member(self, slug: str, email: str, display_name: str) -> Member:
+        async with self._tx() as c:
+            await _require_workspace(c, slug)
+            await c.execute(
+                insert(c, _users)
+                .values(id=self._ids.new_id(), email=email, display_name=display_name)
+                .on_conflict_do_nothing()
+            )
+            row = (await c.execute(select(_users).where(_users.c.email == email))).one()
+            await c.execute(
+                insert(c, _ws_members)
+                .values(workspace_slug=slug, user_id=row.id)
+                .on_conflict_do_nothing()
+            )
+            return _member(row)
+
+    async def ensure_project(self, slug: str, identifier: str, name: str) -> Project:
+        async with self._tx() as c:
+            await _require_workspace(c, slug)
+            await c.execute(
+                insert(c, _projects)
+                .values(
+                    id=self._ids.new_id(),
+                    workspace_slug=slug,
+                    identifier=identifier,
+                    name=name,
+                    next_sequence=1,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await c.execute(
+                    select(_projects).where(
+                        _projects.c.workspace_slug == slug, _projects.c.identifier == identifier
+                    )
+                )
+            ).one()
+            return _project(row)
+
+    async def ensure_state(self, project_id: str, name: str, group: StateGroup) -> State:
+        async with self._tx() as c:
+            await _require_project(c, project_id)
+            await c.execute(
+                insert(c, _states)
+                .values(
+                    id=self._ids.new_id(),
+                    project_id=project_id,
+                    name=name,
+                    state_group=str(group),
+                    position=_next_position(_states, project_id),
+                )
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await c.execute(
+                    select(_states).where(
+                        _states.c.project_id == project_id, _states.c.name == name
+                    )
+                )
+            ).one()
+            return _state(row)
+
+    async def ensure_label(self, project_id: str, name: str) -> Label:
+        async with self._tx() as c:
+            await _require_project(c, project_id)
+            await c.execute(
+                insert(c, _labels)
+                .values(
+                    id=self._ids.new_id(),
+                    project_id=project_id,
+                    name=name,
+                    position=_next_position(_labels, project_id),
+                )
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await c.execute(
+                    select(_labels).where(
+                        _labels.c.project_id == project_id, _labels.c.name == name
+                    )
+                )
+            ).one()
+            return Label(row.id, row.name)
+
+    async def ensure_project_member(self, project_id: str, user_id: str) -> None:
+        async with self._tx() as c:
+            await _require_project(c, project_id)
+            user = (await c.execute(select(_users.c.id).where(_users.c.id == user_id))).first()
+            if user is None:
+                raise NotFound(f"No user {user_id!r}.")
+            await _add_project_member(c, project_id, user_id)
+
+    # --- TaskerPort: reads -----------------------------------------------------------
+
+    async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
+        async with self._tx() as c:
+            await _require_workspace(c, workspace_slug)
+            rows = await c.execute(
+                select(_projects).where(_projects.c.workspace_slug == workspace_slug)
+            )
+            return sorted((_project(row) for row in rows), key=lambda p: p.identifier)
+
+    async def find_project(self, workspace_slug: str, project_ref: str) -> Project:
+        async with self._tx() as c:
+            row = (
+                await c.execute(
+                    select(_projects)
+                    .where(
+                        _projects.c.workspace_slug == workspace_slug,
+                        or_(_projects.c.id == project_ref, _projects.c.identifier == project_ref),
+                    )
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+        return _project(row)
+
+    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+        async with self._tx() as c:
+            project = await _project_in(c, workspace_slug, project_id)
+            return ProjectDetails(
+                project=project,
+                states=tuple(await _project_states(c, project_id)),
+                labels=tuple(await _project_labels(c, project_id)),
+                members=tuple(await _project_member_list(c, project)),
+            )
+
+    async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]:
+        async with self._tx() as c:
+            await _require_workspace(c, workspace_slug)
+            rows = await c.execute(
+                select(_users)
+                .join(_ws_members, _ws_members.c.user_id == _users.c.id)
+                .where(_ws_members.c.workspace_slug == workspace_slug)
+            )
+            return sorted((_member(row) for row in rows), key=lambda m: m.email)
+
+    async def workspace_policy(self, workspace_slug: str) -> WorkspacePolicy:
+        async with self._tx() as c:
+            row = await _require_workspace(c, workspace_slug)
+        return WorkspacePolicy(workspace_slug, bool(row.agents_allowed))
+
+    async def user_has_access(self, workspace_slug: str, user_id: str) -> bool:
+        async with self._tx() as c:
+            row = (
+                await c.execute(
+                    select(_ws_members.c.user_id).where(
+                        _ws_members.c.workspace_slug == workspace_slug,
+                        _ws_members.c.user_id == user_id,
+                    )
+                )
+            ).first()
+        return row is not None
+
+    async def search_issues(
+        self, workspace_slug: str, project_id: str, query: IssueQuery
+    ) -> IssuePage:
+        after = _decode_cursor(query.cursor)
+        async with self._tx() as c:
+            project = await _project_in(c, workspace_slug, project_id)
+            i = _issues.c
+            stmt = select(i.id, i.created_at, i.sequence_id).where(i.project_id == project_id)
+            folded = (query.text or "").casefold()
+            if folded:
+                stmt = stmt.where(_matches_text(c, project, folded))
+            if query.state_group is not None:
+                stmt = stmt.where(
+                    exists().where(
+                        _states.c.id == i.state_id,
+                        _states.c.state_group == str(query.state_group),
+                    )
+                )
+            if query.assignee_id is not None:
+                stmt = stmt.where(
+                    exists().where(
+                        _issue_assignees.c.issue_id == i.id,
+                        _issue_assignees.c.user_id == query.assignee_id,
+                    )
+                )
+            if query.label_id is not None:
+                stmt = stmt.where(
+                    exists().where(
+                        _issue_labels.c.issue_id == i.id,
+                        _issue_labels.c.label_id == query.label_id,
+                    )
+                )
+            if after is not None:  # keyset: strictly older than the last item shown
+                at, sequence = after
+                stmt = stmt.where(
+                    or_(i.created_at < at, and_(i.created_at == at, i.sequence_id < sequence))
+                )
+            stmt = stmt.order_by(i.created_at.desc(), i.sequence_id.desc()).limit(query.limit + 1)
+            rows = list(await c.execute(stmt))
+            page, more = rows[: query.limit], len(rows) > query.limit
+            issues = await _load_issues(c, [row.id for row in page])
+        next_cursor = _encode_cursor(page[-1].created_at, page[-1].sequence_id) if more else None
+        return IssuePage(tuple(issues), next_cursor)
+
+    async def get_issue(
+        self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
+    ) -> Issue:
+        async with self._tx() as c:
+            return await _get_issue(c, workspace_slug, issue_ref, project_id)
+
+    async def list_comments(
+        self, workspace_slug: str, project_id: str, issue_id: str, *, limit: int = 20
+    ) -> Sequence[Comment]:
+        async with self._tx() as c:
+            await _get_issue(c, workspace_slug, issue_id, project_id)
+            rows = await c.execute(
+                select(_comments)
+                .where(_comments.c.issue_id == issue_id)
+                .order_by(_comments.c.created_at.desc(), _comments.c.id.desc())
+                .limit(limit)
+            )
+            return [_comment(row) for row in rows]
+
+    # --- TaskerPort: writes ----------------------------------------------------------
+
+    async def create_issue(
+        self,
+        workspace_slug: str,
+        project_id: str,
+        draft: IssueDraft,
+        *,
+        actor: Actor,
+        external_id: str | None = None,
+    ) -> Issue:
+        try:
+            async with self._tx() as c:
+                return await self._create_issue(
+                    c, workspace_slug, project_id, draft, actor, external_id
+                )
+        except IntegrityError:
+            # Only a keyed create racing past the project lock can get here (the lock
+            # makes it the rare case); the unique (project, external_id) kept it to one.
+            if external_id is None:
+                raise
+            async with self._tx() as c:
+                existing = await _issue_by_external_id(c, project_id, external_id)
+            if existing is None:
+                raise
+            return existing
+
+    async def _create_issue(
+        self,
+        c: AsyncConnection,
+        workspace_slug: str,
+        project_id: str,
+        draft: IssueDraft,
+        actor: Actor,
+        external_id: str | None,
+    ) -> Issue:
+        # The project row's lock serializes creates in a project: after it, a keyed
+        # create that already committed is visible, and the next sequence number is ours.
+        project = await _project_in(c, workspace_slug, project_id, lock=True)
+        if external_id is not None:
+            existing = await _issue_by_external_id(c, project_id, external_id)
+            if existing is not None:
+                return existing
+        states = await _project_states(c, project_id)
+        state = _state_of(states, draft.state_id) if draft.state_id else _default_state(states)
+        labels = _labels_of(await _project_labels(c, project_id), draft.label_ids)
+        assignees = _members_of(await _project_member_list(c, project), draft.assignee_ids)
+        parent_id = await _parent_in(c, project_id, draft.parent_id, None)
+        taken = (
+            await c.execute(
+                update(_projects)
+                .where(_projects.c.id == project_id)
+                .values(next_sequence=_projects.c.next_sequence + 1)
+                .returning(_projects.c.next_sequence)
+            )
+        ).scalar_one()
+        now = self._clock.now()
+        issue_id = self._ids.new_id()
+        await c.execute(
+            insert(c, _issues).values(
+                id=issue_id,
+                project_id=project_id,
+                sequence_id=taken - 1,
+                name=draft.name,
+                name_folded=draft.name.casefold(),
+                description_html=draft.description_html,
+                priority=str(draft.priority),
+                state_id=state.id,
+                parent_id=parent_id,
+                start_date=draft.start_date,
+                target_date=draft.target_date,
+                external_id=external_id,
+                created_by_agent_id=actor.agent_id,
+                created_by_owner_user_id=actor.owner_user_id,
+                updated_by_agent_id=actor.agent_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await _write_labels(c, issue_id, labels)
+        await _write_assignees(c, issue_id, assignees)
+        return (await _load_issues(c, [issue_id]))[0]
+
+    async def update_issue(
+        self,
+        workspace_slug: str,
+        project_id: str,
+        issue_id: str,
+        changes: IssueChanges,
+        *,
+        actor: Actor,
+    ) -> Issue:
+        async with self._tx() as c:
+            project = await _project_in(c, workspace_slug, project_id)
+            # Lock the issue: two updates of one card apply one after the other, so a
+            # label or assignee replacement is never interleaved with another.
+            issue = await _get_issue(c, workspace_slug, issue_id, project_id, lock=True)
+            values: dict[str, Any] = {}
+            labels = assignees = None
+            if changes.name is not UNSET:
+                values["name"] = changes.name
+                values["name_folded"] = changes.name.casefold()
+            if changes.description_html is not UNSET:
+                values["description_html"] = changes.description_html
+            if changes.priority is not UNSET:
+                values["priority"] = str(changes.priority)
+            if changes.state_id is not UNSET:
+                values["state_id"] = _state_of(
+                    await _project_states(c, project_id), changes.state_id
+                ).id
+            if changes.label_ids is not UNSET:
+                labels = _labels_of(await _project_labels(c, project_id), changes.label_ids)
+            if changes.assignee_ids is not UNSET:
+                assignees = _members_of(
+                    await _project_member_list(c, project), changes.assignee_ids
+                )
+            if changes.start_date is not UNSET:
+                values["start_date"] = changes.start_date
+            if changes.target_date is not UNSET:
+                values["target_date"] = changes.target_date
+            if changes.parent_id is not UNSET:
+                values["parent_id"] = await _parent_in(c, project_id, changes.parent_id, issue.id)
+            check_dates(
+                values.get("start_date", issue.start_date),
+                values.get("target_date", issue.target_date),
+            )
+            values["updated_at"] = self._clock.now()
+            values["updated_by_agent_id"] = actor.agent_id
+            await c.execute(update(_issues).where(_issues.c.id == issue.id).values(values))
+            if labels is not None:
+                await c.execute(_issue_labels.delete().where(_issue_labels.c.issue_id == issue.id))
+                await _write_labels(c, issue.id, labels)
+            if assignees is not None:
+                await c.execute(
+                    _issue_assignees.delete().where(_issue_assignees.c.issue_id == issue.id)
+                )
+                await _write_assignees(c, issue.id, assignees)
+            return (await _load_issues(c, [issue.id]))[0]
+
+    async def add_comment(
+        self,
+        workspace_slug: str,
+        project_id: str,
+        issue_id: str,
+        body_html: str,
+        *,
+        actor: Actor,
+        external_id: str | None = None,
+    ) -> Comment:
+        async with self._tx() as c:
+            issue = await _get_issue(c, workspace_slug, issue_id, project_id)
+            comment_id = self._ids.new_id()
+            # A keyed comment that exists already wins; the unique (issue, external_id)
+            # decides between concurrent ones.
+            await c.execute(
+                insert(c, _comments)
+                .values(
+                    id=comment_id,
+                    issue_id=issue.id,
+                    body_html=body_html,
+                    author_display_name=actor.display_name,
+                    author_email=actor.email,
+                    agent_id=actor.agent_id,
+                    owner_user_id=actor.owner_user_id,
+                    external_id=external_id,
+                    created_at=self._clock.now(),
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[_comments.c.issue_id, _comments.c.external_id]
+                )
+            )
+            wanted = (
+                _comments.c.id == comment_id
+                if external_id is None
+                else and_(_comments.c.issue_id == issue.id, _comments.c.external_id == external_id)
+            )
+            row = (await c.execute(select(_comments).where(wanted))).one()
+            return _comment(row)
+
+    async def add_project_member(
+        self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
+    ) -> Member:
+        async with self._tx() as c:
+            await _project_in(c, workspace_slug, project_id)
+            row = (
+                await c.execute(
+                    select(_users)
+                    .join(_ws_members, _ws_members.c.user_id == _users.c.id)
+                    .where(_ws_members.c.workspace_slug == workspace_slug, _users.c.id == user_id)
+                )
+            ).first()
+            if row is None:
+                raise NotFound("That user is not a member of the workspace; agents never invite.")
+            await _add_project_member(c, project_id, user_id)
+            return _member(row)
+
+    async def check(self) -> None:
+        async with self._tx() as c:
+            await c.execute(text("SELECT 1"))
+
+
+# --- reading rows ------------------------------------------------------------------------
+
+
+def _member(row: AnyRow) -> Member:
+    return Member(id=row.id, display_name=row.display_name, email=row.email)
+
+
+def _project(row: AnyRow) -> Project:
+    return Project(row.id, row.workspace_slug, row.identifier, row.name)
+
+
+def _state(row: AnyRow) -> State:
+    return State(row.id, row.name, StateGroup(row.state_group))
+
+
+def _comment(row: AnyRow) -> Comment:
+    return Comment(
+        id=row.id,
+        issue_id=row.issue_id,
+        body_html=row.body_html,
+        author_display_name=row.author_display_name,
+        author_email=row.author_email,
+        agent_id=row.agent_id,
+        created_at=row.created_at,
+    )
+
+
+async def _require_workspace(c: AsyncConnection, slug: str) -> AnyRow:
+    row = (await c.execute(select(_ws).where(_ws.c.slug == slug))).first()
+    if row is None:
+        raise NotFound(f"No workspace {slug!r}.")
+    return row
+
+
+async def _require_project(c: AsyncConnection, project_id: str) -> None:
+    row = (await c.execute(select(_projects.c.id).where(_projects.c.id == project_id))).first()
+    if row is None:
+        raise NotFound(f"No project {project_id!r}.")
+
+
+async def _project_in(
+    c: AsyncConnection, workspace_slug: str, project_id: str, *, lock: bool = False
+) -> Project:
+    query = select(_projects).where(
+        _projects.c.id == project_id, _projects.c.workspace_slug == workspace_slug
+    )
+    row = (await c.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+    return _project(row)
+
+
+async def _project_states(c: AsyncConnection, project_id: str) -> list[State]:
+    rows = await c.execute(
+        select(_states)
+        .where(_states.c.project_id == project_id)
+        .order_by(_states.c.position, _states.c.id)
+    )
+    return [_state(row) for row in rows]
+
+
+async def _project_labels(c: AsyncConnection, project_id: str) -> list[Label]:
+    rows = await c.execute(
+        select(_labels)
+        .where(_labels.c.project_id == project_id)
+        .order_by(_labels.c.position, _labels.c.id)
+    )
+    return [Label(row.id, row.name) for row in rows]
+
+
+async def _project_member_list(c: AsyncConnection, project: Project) -> list[Member]:
+    """The project's members (who are still in its workspace), in the order they joined."""
+    rows = await c.execute(
+        select(_users)
+        .join(_project_members, _project_members.c.user_id == _users.c.id)
+        .join(
+            _ws_members,
+            and_(
+                _ws_members.c.user_id == _users.c.id,
+                _ws_members.c.workspace_slug == project.workspace_slug,
+            ),
+        )
+        .where(_project_members.c.project_id == project.id)
+        .order_by(_project_members.c.position, _users.c.id)
+    )
+    return [_member(row) for row in rows]
+
+
+async def _get_issue(
+    c: AsyncConnection,
+    workspace_slug: str,
+    issue_ref: str | IssueKey,
+    project_id: str | None,
+    *,
+    lock: bool = False,
+) -> Issue:
+    i = _issues.c
+    query = select(i.id).join(_projects, _projects.c.id == i.project_id)
+    query = query.where(_projects.c.workspace_slug == workspace_slug)
+    if isinstance(issue_ref, IssueKey):
+        query = query.where(
+            or_(
+                _projects.c.identifier == issue_ref.project_identifier,
+                _projects.c.id == issue_ref.project_identifier,
+            ),
+            i.sequence_id == issue_ref.sequence_id,
+        )
+    else:
+        query = query.where(i.id == issue_ref)
+    if project_id is not None:
+        query = query.where(i.project_id == project_id)
+    if lock:
+        query = query.with_for_update(of=_issues)
+    row = (await c.execute(query.limit(1))).first()
+    if row is None:
+        raise NotFound(f"No issue {issue_ref} here.")
+    return (await _load_issues(c, [row.id]))[0]
+
+
+async def _issue_by_external_id(
+    c: AsyncConnection, project_id: str, external_id: str
+) -> Issue | None:
+    row = (
+        await c.execute(
+            select(_issues.c.id).where(
+                _issues.c.project_id == project_id, _issues.c.external_id == external_id
+            )
+        )
+    ).first()
+    return (await _load_issues(c, [row.id]))[0] if row is not None else None
+
+
+async def _load_issues(c: AsyncConnection, issue_ids: Sequence[str]) -> list[Issue]:
+    """Whole issues (state, labels, assignees, key), in the order of `issue_ids`."""
+    if not issue_ids:
+        return []
+    i = _issues.c
+    rows = await c.execute(
+        select(
+            _issues,
+            _states.c.name.label("state_name"),
+            _states.c.state_group,
+            _projects.c.identifier,
+            _projects.c.workspace_slug,
+        )
+        .join(_states, _states.c.id == i.state_id)
+        .join(_projects, _projects.c.id == i.project_id)
+        .where(i.id.in_(list(issue_ids)))
+    )
+    labels: dict[str, list[Label]] = {issue_id: [] for issue_id in issue_ids}
+    for row in await c.execute(
+        select(_issue_labels.c.issue_id, _labels.c.id, _labels.c.name)
+        .join(_labels, _labels.c.id == _issue_labels.c.label_id)
+        .where(_issue_labels.c.issue_id.in_(list(issue_ids)))
+        .order_by(_issue_labels.c.issue_id, _issue_labels.c.position)
+    ):
+        labels[row.issue_id].append(Label(row.id, row.name))
+    assignees: dict[str, list[Member]] = {issue_id: [] for issue_id in issue_ids}
+    for row in await c.execute(
+        select(_issue_assignees.c.issue_id, _users)
+        .join(_users, _users.c.id == _issue_assignees.c.user_id)
+        .where(_issue_assignees.c.issue_id.in_(list(issue_ids)))
+        .order_by(_issue_assignees.c.issue_id, _issue_assignees.c.position)
+    ):
+        assignees[row.issue_id].append(_member(row))
+    by_id = {
+        row.id: Issue(
+            id=row.id,
+            workspace_slug=row.workspace_slug,
+            project_id=row.project_id,
+            identifier=f"{row.identifier}-{row.sequence_id}",
+            name=row.name,
+            description_html=row.description_html,
+            priority=Priority(row.priority),
+            state=State(row.state_id, row.state_name, StateGroup(row.state_group)),
+            labels=tuple(labels[row.id]),
+            assignees=tuple(assignees[row.id]),
+            parent_id=row.parent_id,
+            start_date=row.start_date,
+            target_date=row.target_date,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    }
+    return [by_id[issue_id] for issue_id in issue_ids if issue_id in by_id]
+
+
+# --- rules (the same as MemoryTasker's) ----------------------------------------------------
+
+
+def _state_of(states: Sequence[State], state_id: str) -> State:
+    for state in states:
+        if state.id == state_id:
+            return state
+    raise ValidationFailed.choice("state", state_id, "state", (s.name for s in states))
+
+
+def _default_state(states: Sequence[State]) -> State:
+    """Tasker's default for a new card: the first backlog state, else the first unstarted
+    one, else the first state."""
+    for group in (StateGroup.BACKLOG, StateGroup.UNSTARTED):
+        for state in states:
+            if state.group is group:
+                return state
+    if not states:
+        raise ValidationFailed.field("state", "the project has no states")
+    return states[0]
+
+
+def _labels_of(labels: Sequence[Label], label_ids: Sequence[str]) -> tuple[Label, ...]:
+    by_id = {label.id: label for label in labels}
+    unknown = [i for i in label_ids if i not in by_id]
+    if unknown:
+        raise ValidationFailed.choice("labels", unknown[0], "label", (lb.name for lb in labels))
+    return tuple(by_id[i] for i in dict.fromkeys(label_ids))
+
+
+def _members_of(members: Sequence[Member], user_ids: Sequence[str]) -> tuple[Member, ...]:
+    by_id = {member.id: member for member in members}
+    unknown = [u for u in user_ids if u not in by_id]
+    if unknown:
+        raise ValidationFailed.choice(
+            "assignees", unknown[0], "project member", (m.email for m in members)
+        )
+    return tuple(by_id[u] for u in dict.fromkeys(user_ids))
+
+
+async def _parent_in(
+    c: AsyncConnection, project_id: str, parent_id: str | None, child_id: str | None
+) -> str | None:
+    if parent_id is None:
+        return None
+    row = (
+        await c.execute(
+            select(_issues.c.project_id, _issues.c.parent_id).where(_issues.c.id == parent_id)
+        )
+    ).first()
+    if row is None or row.project_id != project_id:
+        raise ValidationFailed.field("parent", "must be an issue of the same project")
+    ancestor: str | None = parent_id
+    for _ in range(_MAX_ANCESTRY):  # no cycles: the child may not be its own ancestor
+        if ancestor is None:
+            return parent_id
+        if ancestor == child_id:
+            raise ValidationFailed.field("parent", "would make the issue its own ancestor")
+        ancestor = (
+            await c.execute(select(_issues.c.parent_id).where(_issues.c.id == ancestor))
+        ).scalar_one_or_none()
+    raise ValidationFailed.field("parent", "the parent chain is too deep")
+
+
+# --- writing rows ------------------------------------------------------------------------
+
+
+def _next_position(table: Any, project_id: str) -> Any:
+    """The next place in a project's list (states, labels, members), in insertion order."""
+    return (
+        select(func.coalesce(func.max(table.c.position), 0) + 1)
+        .where(table.c.project_id == project_id)
+        .scalar_subquery()
+    )
+
+
+async def _add_project_member(c: AsyncConnection, project_id: str, user_id: str) -> None:
+    await c.execute(
+        insert(c, _project_members)
+        .values(
+            project_id=project_id,
+            user_id=user_id,
+            position=_next_position(_project_members, project_id),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def _write_labels(c: AsyncConnection, issue_id: str, labels: Sequence[Label]) -> None:
+    if labels:
+        await c.execute(
+            insert(c, _issue_labels),
+            [
+                {"issue_id": issue_id, "label_id": label.id, "position": n}
+                for n, label in enumerate(labels)
+            ],
+        )
+
+
+async def _write_assignees(c: AsyncConnection, issue_id: str, members: Sequence[Member]) -> None:
+    if members:
+        await c.execute(
+            insert(c, _issue_assignees),
+            [
+                {"issue_id": issue_id, "user_id": member.id, "position": n}
+                for n, member in enumerate(members)
+            ],
+        )
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def _matches_text(c: AsyncConnection, project: Project, folded: str) -> ColumnElement[bool]:
+    """Like MemoryTasker: the casefolded text is in the casefolded name, or is the key."""
+    position = (
+        func.instr(_issues.c.name_folded, folded)
+        if is_sqlite(c)
+        else func.strpos(_issues.c.name_folded, folded)
+    )
+    condition: ColumnElement[bool] = position > 0
+    prefix = project.identifier.casefold() + "-"
+    number = folded.removeprefix(prefix)
+    if (
+        folded.startswith(prefix)
+        and number.isascii()
+        and number.isdigit()
+        and str(int(number)) == number
+    ):
+        condition = or_(condition, _issues.c.sequence_id == int(number))
+    return condition
+
+
+def _encode_cursor(created_at: datetime, sequence_id: int) -> str:
+    raw = f"{to_microseconds(created_at)}.{sequence_id}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (created_at, sequence) of the last issue a previous page showed."""
+    if cursor is None:
+        return None
+    try:
+        if len(cursor) > _MAX_CURSOR:
+            raise ValueError(cursor)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        micros, sequence = raw.split(".")
+        return _EPOCH + timedelta(microseconds=int(micros)), int(sequence)
+    except (ValueError, binascii.Error, OverflowError):
+        raise ValidationFailed.field("cursor", "not a cursor this search returned") from None
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits both protocols
+
+    def _fits_port(tasker: SqlSandboxTasker) -> TaskerPort:
+        return tasker
+
+    def _fits_admin(tasker: SqlSandboxTasker) -> SandboxAdmin:
+        return tasker

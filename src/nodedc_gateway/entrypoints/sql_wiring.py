@@ -1,0 +1,44 @@
+"""Wiring the SQL adapters into the container: the engine as a resource (disposed at
+shutdown), the unit of work and rate limits on it, and the sandbox Tasker in it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from dependency_injector import providers
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
+from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
+from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
+from nodedc_gateway.entrypoints.settings import Settings
+
+
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _readiness(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    return check
+
+
+def with_sql(container: Any, settings: Settings) -> None:
+    """Override the in-process defaults of a `Gateway` container with the SQL adapters."""
+    engine = providers.Resource(_engine, settings.database_url)
+    persistence = container.persistence
+    persistence.uow.override(providers.Singleton(SqlUnitOfWorkFactory, engine))
+    persistence.rate_limits.override(providers.Singleton(SqlRateLimitStore, engine))
+    persistence.ready.override(providers.Singleton(_readiness, engine))
+    container.tasker.sandbox.override(
+        providers.Singleton(SqlSandboxTasker, engine, container.core.ids, container.core.clock)
+    )

@@ -1,0 +1,145 @@
+"""The sandbox Tasker's own promises beyond the port contract: its data lives in the
+database, and concurrent writers cannot break keys or external-id dedupe."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from nodedc_gateway.adapters.clock import FixedClock
+from nodedc_gateway.adapters.ids import UUIDv7Generator
+from nodedc_gateway.adapters.persistence.sql import create_engine
+from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
+from nodedc_gateway.adapters.tasker.seed import seed_demo
+from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery
+from tests.contracts.tasker_backends import BACKENDS, TaskerUnderTest
+
+ACTOR = Actor(
+    agent_id="01900000-0000-7000-8000-000000000002",
+    owner_user_id="owner-1",
+    display_name="Codex Agent: Sandbox",
+    email="agent+01900000-0000-7000-8000-000000000002@agents.nodedc.local",
+)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sandbox-sqlite", id="sqlite"),
+        pytest.param("sandbox-postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[TaskerUnderTest]:
+    async with BACKENDS[request.param]() as backend:
+        yield backend
+
+
+def _engine_url(sandbox: TaskerUnderTest) -> str:
+    assert isinstance(sandbox.port, SqlSandboxTasker)
+    return sandbox.port._engine.url.render_as_string(hide_password=False)
+
+
+async def _separate_taskers(sandbox: TaskerUnderTest, count: int) -> list[SqlSandboxTasker]:
+    """Taskers on their own engines (own connections): as separate replicas would be."""
+    url = _engine_url(sandbox)
+    return [
+        SqlSandboxTasker(create_engine(url), UUIDv7Generator(), sandbox.clock) for _ in range(count)
+    ]
+
+
+async def _dispose(taskers: list[SqlSandboxTasker]) -> None:
+    for tasker in taskers:
+        await tasker._engine.dispose()
+
+
+async def test_the_data_outlives_the_process_that_wrote_it(sandbox: TaskerUnderTest) -> None:
+    project_id = sandbox.demo.project.id
+    issue = await sandbox.port.create_issue(
+        "demo", project_id, IssueDraft(name="Kept"), actor=ACTOR
+    )
+    engine = create_engine(_engine_url(sandbox))
+    try:
+        reopened = SqlSandboxTasker(engine, UUIDv7Generator(), FixedClock())
+        assert await reopened.get_issue("demo", issue.id) == issue
+        assert await seed_demo(reopened) == sandbox.demo  # seeding again changes nothing
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_creates_take_distinct_consecutive_keys(sandbox: TaskerUnderTest) -> None:
+    taskers = await _separate_taskers(sandbox, 4)
+    project_id = sandbox.demo.project.id
+    try:
+        issues = await asyncio.gather(
+            *(
+                taskers[n % 4].create_issue(
+                    "demo", project_id, IssueDraft(name=f"Card {n}"), actor=ACTOR
+                )
+                for n in range(24)
+            )
+        )
+    finally:
+        await _dispose(taskers)
+    assert sorted(int(i.identifier.split("-")[1]) for i in issues) == list(range(1, 25))
+
+
+async def test_concurrent_keyed_creates_and_comments_are_made_once(
+    sandbox: TaskerUnderTest,
+) -> None:
+    taskers = await _separate_taskers(sandbox, 4)
+    project_id = sandbox.demo.project.id
+    try:
+        created = await asyncio.gather(
+            *(
+                t.create_issue(
+                    "demo", project_id, IssueDraft(name="Once"), actor=ACTOR, external_id="ndc-k"
+                )
+                for t in taskers * 3
+            )
+        )
+        issue_id = created[0].id
+        comments = await asyncio.gather(
+            *(
+                t.add_comment(
+                    "demo", project_id, issue_id, "<p>hi</p>", actor=ACTOR, external_id="ndc-c"
+                )
+                for t in taskers * 3
+            )
+        )
+    finally:
+        await _dispose(taskers)
+    assert {i.id for i in created} == {issue_id}
+    assert {c.id for c in comments} == {comments[0].id}
+    found = await sandbox.port.search_issues("demo", project_id, IssueQuery(text="once"))
+    assert [i.id for i in found.items] == [issue_id]
+    assert len(await sandbox.port.list_comments("demo", project_id, issue_id)) == 1
+
+
+async def test_pages_neither_repeat_nor_skip_when_issues_arrive_between_them(
+    sandbox: TaskerUnderTest,
+) -> None:
+    port, project_id = sandbox.port, sandbox.demo.project.id
+    for n in range(5):
+        sandbox.clock.advance(seconds=1)
+        await port.create_issue("demo", project_id, IssueDraft(name=f"Old {n}"), actor=ACTOR)
+    first = await port.search_issues("demo", project_id, IssueQuery(limit=2))
+    sandbox.clock.advance(seconds=1)
+    await port.create_issue("demo", project_id, IssueDraft(name="New"), actor=ACTOR)
+    rest = await port.search_issues(
+        "demo", project_id, IssueQuery(limit=10, cursor=first.next_cursor)
+    )
+    names = [i.name for i in (*first.items, *rest.items)]
+    assert names == ["Old 4", "Old 3", "Old 2", "Old 1", "Old 0"]
+
+
+async def test_comments_remember_who_wrote_them(sandbox: TaskerUnderTest) -> None:
+    port, project_id = sandbox.port, sandbox.demo.project.id
+    issue = await port.create_issue("demo", project_id, IssueDraft(name="Talk"), actor=ACTOR)
+    comment = await port.add_comment("demo", project_id, issue.id, "<p>x</p>", actor=ACTOR)
+    assert (comment.author_display_name, comment.author_email, comment.agent_id) == (
+        ACTOR.display_name,
+        ACTOR.email,
+        ACTOR.agent_id,
+    )
+    assert comment.created_at == sandbox.clock.now()

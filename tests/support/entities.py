@@ -1,0 +1,116 @@
+"""Domain objects for persistence tests, made through the domain's own constructors."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nodedc_gateway.adapters.ids import UUIDv7Generator
+from nodedc_gateway.domain.agents import Agent
+from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
+from nodedc_gateway.domain.errors import ErrorCode
+from nodedc_gateway.domain.grants import Grant, GrantRef, GrantVersion
+from nodedc_gateway.domain.idempotency import IdempotencyRecord
+from nodedc_gateway.domain.pairing import PairingCode
+from nodedc_gateway.domain.tokens import AgentToken
+
+#: An odd instant on purpose: microseconds matter (the audit hash covers timestamps).
+T0 = datetime(2026, 11, 22, 12, 0, 0, 123_456, tzinfo=UTC)
+PROJECT_ID = "01900000-0000-7000-8000-0000000000aa"
+
+_ids = UUIDv7Generator()
+
+
+def new_id() -> str:
+    return _ids.new_id()
+
+
+def fake_hash(label: str) -> str:
+    """A stand-in for HMAC-SHA256(pepper, secret): 64 hex characters."""
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def agent(owner: str = "owner-1", *, now: datetime = T0, name: str = "Agent") -> Agent:
+    return Agent.register(
+        agent_id=new_id(),
+        owner_user_id=owner,
+        owner_email="alice@demo.local",
+        display_name=name,
+        avatar_url="https://example.org/a.png",
+        now=now,
+    )
+
+
+def token(agent_id: str, *, now: datetime = T0, days: int = 90, label: str = "") -> AgentToken:
+    token_id = new_id()
+    return AgentToken.issue(
+        token_id=token_id,
+        agent_id=agent_id,
+        name="laptop",
+        token_hash=fake_hash(label or token_id),
+        expires_at=now + timedelta(days=days),
+        now=now,
+    )
+
+
+def pairing_code(
+    agent_id: str, *, now: datetime = T0, ttl: timedelta = timedelta(minutes=10)
+) -> PairingCode:
+    code_id = new_id()
+    return PairingCode.issue(
+        code_id=code_id, agent_id=agent_id, code_hash=fake_hash(code_id), now=now, ttl=ttl
+    )
+
+
+def grant(
+    agent_id: str,
+    *,
+    scopes: Iterable[str] = ("issue:read", "issue:create"),
+    project_id: str = PROJECT_ID,
+    now: datetime = T0,
+) -> tuple[Grant, GrantVersion]:
+    return Grant.create(
+        grant_id=new_id(),
+        agent_id=agent_id,
+        workspace_slug="demo",
+        project_id=project_id,
+        scopes=list(scopes),
+        mode="voluntary",
+        by_user_id="owner-1",
+        now=now,
+    )
+
+
+def claim(
+    key: str = "key-1", *, scope: str = "agent:a", now: datetime = T0, fingerprint: str = "f1"
+) -> IdempotencyRecord:
+    return IdempotencyRecord.claim(
+        scope=scope, key=key, fingerprint=fingerprint, operation="create_issue", now=now
+    )
+
+
+def draft(
+    agent_id: str | None,
+    *,
+    now: datetime = T0,
+    operation: str = "create_issue",
+    decision: AuditDecision = AuditDecision.ALLOW,
+    event_type: str = "tool_call",
+    metadata: dict[str, Any] | None = None,
+) -> AuditDraft:
+    return AuditDraft(
+        id=new_id(),
+        agent_id=agent_id,
+        owner_user_id="owner-1",
+        actor_user_id=None,
+        event_type=event_type,
+        operation=operation,
+        decision=decision,
+        reason=None if decision is AuditDecision.ALLOW else ErrorCode.SCOPE_MISSING,
+        target={"workspace_slug": "demo", "project_id": PROJECT_ID},
+        grant_versions=(GrantRef(new_id(), 2),),
+        metadata=metadata if metadata is not None else {"issue_id": "x", "n": 1.5, "ok": True},
+        created_at=now,
+    )
