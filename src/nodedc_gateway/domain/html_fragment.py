@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
+from typing import NamedTuple
 
 import attrs
 
@@ -56,12 +58,30 @@ _ITEM_SCOPE_LIMITS = frozenset(
     }
 )  # fmt: skip
 
+_P = frozenset({"p"})
+_LI = frozenset({"li"})
+_DD_DT = frozenset({"dd", "dt"})
+
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _TAG_NAME = re.compile(r"[A-Za-z][^\t\n\f\r />]*")
 _SPACE = re.compile(r"[\t\n\f\r ]*")
 _ATTR_NAME = re.compile(r"[^\t\n\f\r />][^\t\n\f\r /=>]*")
 _UNQUOTED_VALUE = re.compile(r"[^\t\n\f\r >]*")
 _COMMENT_END = re.compile(r"--!?>")
+# Most tags are plain: names, then `name`, `name=value`, `name="value"` attributes. This
+# pattern reads those in one step; anything else goes to the careful scanner below.
+_HTML_SPACE = r"[\t\n\f\r ]"  # not \s: HTML spaces only, no NBSP or vertical tab
+_PLAIN_NAME = r"[^\t\n\f\r />\"'=<]+"
+# The value alternatives: double-quoted, single-quoted, bare (groups only where read).
+_PLAIN_VALUE_SHAPE = r"(?:\"{0}[^\"]*{1}\"|'{0}[^']*{1}'|{0}[^\t\n\f\r \"'=<>`]+{1})"
+_PLAIN_VALUE = _PLAIN_VALUE_SHAPE.format("(", ")")
+_PLAIN_VALUE_UNREAD = _PLAIN_VALUE_SHAPE.format("", "")
+_PLAIN_TAG = re.compile(
+    rf"<(/?)([A-Za-z][^\t\n\f\r />\"'=<]*)"
+    rf"((?:{_HTML_SPACE}+{_PLAIN_NAME}(?:{_HTML_SPACE}*={_HTML_SPACE}*{_PLAIN_VALUE_UNREAD})?)*)"
+    rf"{_HTML_SPACE}*(/?)>"
+)
+_PLAIN_ATTRIBUTE = re.compile(rf"({_PLAIN_NAME})({_HTML_SPACE}*={_HTML_SPACE}*{_PLAIN_VALUE})?")
 _RAW_TEXT_END = {
     name: re.compile(rf"</{name}(?=[\t\n\f\r />]|$)", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS
 }
@@ -81,8 +101,7 @@ class _TokenKind(Enum):
     LEAF = "leaf"
 
 
-@attrs.frozen
-class _Token:
+class _Token(NamedTuple):  # a tuple: tokens are made by the hundred thousand
     kind: _TokenKind
     start: int
     end: int
@@ -90,10 +109,18 @@ class _Token:
     attributes: Attributes = ()
     self_closing: bool = False
     leaf: LeafKind = LeafKind.TEXT
+    terminator: str = ""  # what would end markup the source leaves unterminated
 
 
-@attrs.frozen
-class Leaf:
+class _Unterminated(Exception):
+    """The source ends inside a tag; `terminator` would end it."""
+
+    def __init__(self, terminator: str) -> None:
+        super().__init__(terminator)
+        self.terminator = terminator
+
+
+class Leaf(NamedTuple):
     """Text, a comment, or markup with no effect, at `source[start:end]`."""
 
     kind: LeafKind
@@ -101,13 +128,9 @@ class Leaf:
     end: int
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class Element:
-    """An element at `source[start:end]`; its content is `source[inner_start:inner_end]`.
-
-    `closed` is False when the fragment ends while the element is still open (its end tag,
-    and those of its open descendants, are missing from the source).
-    """
+    """An element at `source[start:end]`; its content is `source[inner_start:inner_end]`."""
 
     name: str
     attributes: Attributes
@@ -116,7 +139,6 @@ class Element:
     inner_end: int = -1
     end: int = -1
     children: list[Leaf | Element] = attrs.field(factory=list)
-    closed: bool = True
 
     def attribute(self, name: str) -> str | None:
         """The value of the first attribute called `name` (`""` when it has no value)."""
@@ -137,102 +159,136 @@ Node = Leaf | Element
 
 @attrs.frozen
 class Fragment:
-    """A parsed fragment: the source, its tree, and the elements left open at its end."""
+    """A parsed fragment: the source, its tree, the elements left open at its end, and,
+    when the source ends inside a tag or comment, where that starts (`dangling_at`) and
+    what would terminate it (`dangling`). HTML parsers drop such a cut-off tail."""
 
     source: str
     root: Element
     unclosed: tuple[str, ...]
+    dangling: str = ""
+    dangling_at: int | None = None
 
     def text(self, leaf: Leaf) -> str:
         """The decoded text of a text leaf."""
-        return html_lib.unescape(self.source[leaf.start : leaf.end])
+        return _decoded(self.source[leaf.start : leaf.end])
 
     def slice(self, node: Node) -> str:
         return self.source[node.start : node.end]
-
-    @property
-    def closers(self) -> str:
-        """End tags for everything still open at the end, innermost first."""
-        return end_tags(self.unclosed)
 
 
 def end_tags(open_names: Sequence[str]) -> str:
     return "".join(f"</{name}>" for name in reversed(open_names))
 
 
+def completion(source: str, *, field: str, keep_open: int = 0) -> str:
+    """What to append to `source` so that what comes next is not swallowed by it: the
+    end of a tag or comment it stops inside of, then end tags for the elements it leaves
+    open (all but the outermost `keep_open`)."""
+    added = ""
+    for _ in range(3):  # a dangling tag, once ended, may open an element: at most twice
+        fragment = parse_fragment(source + added, field=field)
+        if not fragment.dangling:
+            return added + end_tags(fragment.unclosed[keep_open:])
+        added += fragment.dangling
+    raise AssertionError("an ended tag cannot leave markup dangling")  # pragma: no cover
+
+
 def parse_fragment(source: str, *, field: str) -> Fragment:
     """The tree of an HTML fragment; `ValidationFailed` on `field` beyond the limits."""
     if len(source) > MAX_FRAGMENT_CHARS:
         raise ValidationFailed.field(field, f"must have at most {MAX_FRAGMENT_CHARS} characters")
-    root = Element("#fragment", (), 0, 0)
-    stack = [root]
+    builder = _TreeBuilder(field)
     for token in _tokens(source):
         if token.kind is _TokenKind.START:
-            _open(stack, token, field)
+            builder.open(token)
         elif token.kind is _TokenKind.END:
-            _close(stack, token)
+            builder.close(token)
         else:
-            stack[-1].children.append(Leaf(token.leaf, token.start, token.end))
-    for element in stack[1:]:
-        element.inner_end = element.end = len(source)
-        element.closed = False
-    root.inner_end = root.end = len(source)
-    return Fragment(source, root, tuple(element.name for element in stack[1:]))
+            builder.stack[-1].children.append(Leaf(token.leaf, token.start, token.end))
+            if token.terminator:
+                builder.dangling, builder.dangling_at = token.terminator, token.start
+    return builder.finish(source)
 
 
-def _open(stack: list[Element], token: _Token, field: str) -> None:
-    _close_implied(stack, token.name, token.start)
-    element = Element(token.name, token.attributes, token.start, token.end)
-    stack[-1].children.append(element)
-    if token.name in VOID_ELEMENTS or token.self_closing:
-        element.inner_end = element.end = token.end
-        return
-    if len(stack) > MAX_DEPTH:
-        raise ValidationFailed.field(field, f"must not nest elements more than {MAX_DEPTH} deep")
-    stack.append(element)
+class _TreeBuilder:
+    """The stack of open elements, with a count per name so that an end tag or an
+    implied end with nothing to close costs nothing."""
 
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.stack = [Element("#fragment", (), 0, 0)]
+        self.open_names: Counter[str] = Counter()
+        self.dangling = ""
+        self.dangling_at: int | None = None
 
-def _close_implied(stack: list[Element], name: str, at: int) -> None:
-    """The end tags HTML implies before a start tag: `<p>a<h2>` ends the paragraph."""
-    if name in _CLOSES_P:
-        _pop_to(stack, _open_index(stack, frozenset({"p"}), _P_SCOPE_LIMITS), at)
-    if name in HEADING_LEVELS and stack[-1].name in HEADING_LEVELS:
-        _pop_to(stack, len(stack) - 1, at)
-    if name == "li":
-        _pop_to(stack, _open_index(stack, frozenset({"li"}), _ITEM_SCOPE_LIMITS), at)
-    if name in ("dd", "dt"):
-        _pop_to(stack, _open_index(stack, frozenset({"dd", "dt"}), _ITEM_SCOPE_LIMITS), at)
-
-
-def _open_index(stack: list[Element], names: frozenset[str], limits: frozenset[str]) -> int:
-    """The index of the innermost open element named in `names`, within scope; else 0."""
-    for index in range(len(stack) - 1, 0, -1):
-        element_name = stack[index].name
-        if element_name in names:
-            return index
-        if element_name in limits:
-            return 0
-    return 0
-
-
-def _pop_to(stack: list[Element], index: int, at: int) -> None:
-    if index < 1:
-        return
-    for element in stack[index:]:
-        element.inner_end = element.end = at
-    del stack[index:]
-
-
-def _close(stack: list[Element], token: _Token) -> None:
-    for index in range(len(stack) - 1, 0, -1):
-        if stack[index].name == token.name:
-            for inner in stack[index + 1 :]:
-                inner.inner_end = inner.end = token.start
-            stack[index].inner_end = token.start
-            stack[index].end = token.end
-            del stack[index:]
+    def open(self, token: _Token) -> None:
+        self._close_implied(token.name, token.start)
+        element = Element(token.name, token.attributes, token.start, token.end)
+        self.stack[-1].children.append(element)
+        if token.name in VOID_ELEMENTS or token.self_closing:
+            element.inner_end = element.end = token.end
             return
-    stack[-1].children.append(Leaf(LeafKind.IGNORED, token.start, token.end))
+        if len(self.stack) > MAX_DEPTH:
+            raise ValidationFailed.field(
+                self.field, f"must not nest elements more than {MAX_DEPTH} deep"
+            )
+        self.stack.append(element)
+        self.open_names[token.name] += 1
+
+    def close(self, token: _Token) -> None:
+        index = self._innermost_named(token.name) if self.open_names[token.name] else 0
+        if index == 0:
+            self.stack[-1].children.append(Leaf(LeafKind.IGNORED, token.start, token.end))
+            return
+        element = self.stack[index]
+        self._pop_to(index, token.start)
+        element.end = token.end
+
+    def finish(self, source: str) -> Fragment:
+        root, *still_open = self.stack
+        for element in still_open:
+            element.inner_end = element.end = len(source)
+        root.inner_end = root.end = len(source)
+        unclosed = tuple(element.name for element in still_open)
+        return Fragment(source, root, unclosed, self.dangling, self.dangling_at)
+
+    def _close_implied(self, name: str, at: int) -> None:
+        """The end tags HTML implies before a start tag: `<p>a<h2>` ends the paragraph."""
+        if name in _CLOSES_P and self.open_names["p"]:
+            self._pop_to(self._innermost(_P, _P_SCOPE_LIMITS), at)
+        if name in HEADING_LEVELS and self.stack[-1].name in HEADING_LEVELS:
+            self._pop_to(len(self.stack) - 1, at)
+        if name == "li" and self.open_names["li"]:
+            self._pop_to(self._innermost(_LI, _ITEM_SCOPE_LIMITS), at)
+        if name in _DD_DT and (self.open_names["dd"] or self.open_names["dt"]):
+            self._pop_to(self._innermost(_DD_DT, _ITEM_SCOPE_LIMITS), at)
+
+    def _innermost_named(self, name: str) -> int:
+        for index in range(len(self.stack) - 1, 0, -1):
+            if self.stack[index].name == name:
+                return index
+        return 0
+
+    def _innermost(self, names: frozenset[str], limits: frozenset[str]) -> int:
+        """The stack index of the innermost open element named in `names`, unless an
+        element in `limits` comes first; 0 when there is none."""
+        for index in range(len(self.stack) - 1, 0, -1):
+            element_name = self.stack[index].name
+            if element_name in names:
+                return index
+            if element_name in limits:
+                return 0
+        return 0
+
+    def _pop_to(self, index: int, at: int) -> None:
+        """Close the element at `index` and everything inside it at offset `at`."""
+        if index < 1:
+            return
+        for element in self.stack[index:]:
+            element.inner_end = element.end = at
+            self.open_names[element.name] -= 1
+        del self.stack[index:]
 
 
 def _tokens(source: str) -> Iterator[_Token]:
@@ -268,6 +324,9 @@ def _tokens(source: str) -> Iterator[_Token]:
 
 def _markup_at(source: str, lt: int) -> _Token | None:
     """The markup token starting at `source[lt] == "<"`, or None when it is just text."""
+    plain = _PLAIN_TAG.match(source, lt)
+    if plain is not None:
+        return _plain_tag(plain)
     following = source[lt + 1 : lt + 2]
     if following in _ASCII_LETTERS:
         return _tag(source, lt, lt + 1, _TokenKind.START)
@@ -285,6 +344,21 @@ def _markup_at(source: str, lt: int) -> _Token | None:
     return None
 
 
+def _plain_tag(match: re.Match[str]) -> _Token:
+    """A tag the fast pattern read whole; the same token the careful scanner would make."""
+    closing, name, written, slash = match.groups()
+    attributes = (
+        tuple(
+            (key.lower(), _decoded(double or single or bare) if assigned else None)
+            for key, assigned, double, single, bare in _PLAIN_ATTRIBUTE.findall(written)
+        )
+        if written
+        else ()
+    )
+    kind = _TokenKind.END if closing else _TokenKind.START
+    return _Token(kind, match.start(), match.end(), name.lower(), attributes, bool(slash))
+
+
 def _comment(source: str, lt: int) -> _Token:
     body = lt + 4
     if source.startswith(">", body):
@@ -292,18 +366,33 @@ def _comment(source: str, lt: int) -> _Token:
     if source.startswith("->", body):
         return _Token(_TokenKind.LEAF, lt, body + 2, leaf=LeafKind.COMMENT)
     found = _COMMENT_END.search(source, body)
-    end = found.end() if found else len(source)
-    return _Token(_TokenKind.LEAF, lt, end, leaf=LeafKind.COMMENT)
+    if found is None:
+        return _Token(_TokenKind.LEAF, lt, len(source), leaf=LeafKind.COMMENT, terminator="-->")
+    return _Token(_TokenKind.LEAF, lt, found.end(), leaf=LeafKind.COMMENT)
 
 
 def _bogus_comment(source: str, lt: int, body: int) -> _Token:
     gt = source.find(">", body)
-    end = gt + 1 if gt >= 0 else len(source)
-    return _Token(_TokenKind.LEAF, lt, end, leaf=LeafKind.COMMENT)
+    if gt < 0:
+        return _Token(_TokenKind.LEAF, lt, len(source), leaf=LeafKind.COMMENT, terminator=">")
+    return _Token(_TokenKind.LEAF, lt, gt + 1, leaf=LeafKind.COMMENT)
 
 
 def _tag(source: str, lt: int, name_at: int, kind: _TokenKind) -> _Token:
     """A start or end tag; an unterminated one swallows the rest, as in HTML."""
+    try:
+        return _complete_tag(source, lt, name_at, kind)
+    except _Unterminated as unterminated:
+        return _Token(
+            _TokenKind.LEAF,
+            lt,
+            len(source),
+            leaf=LeafKind.IGNORED,
+            terminator=unterminated.terminator,
+        )
+
+
+def _complete_tag(source: str, lt: int, name_at: int, kind: _TokenKind) -> _Token:
     name_match = _TAG_NAME.match(source, name_at)
     assert name_match is not None  # the caller saw a letter at `name_at`
     name = name_match.group().lower()
@@ -313,7 +402,7 @@ def _tag(source: str, lt: int, name_at: int, kind: _TokenKind) -> _Token:
     while True:
         position = _after_space(source, position)
         if position >= length:
-            return _Token(_TokenKind.LEAF, lt, length, leaf=LeafKind.IGNORED)
+            raise _Unterminated(">")
         char = source[position]
         if char == ">":
             break
@@ -322,15 +411,12 @@ def _tag(source: str, lt: int, name_at: int, kind: _TokenKind) -> _Token:
                 return _Token(kind, lt, position + 2, name, tuple(attributes), self_closing=True)
             position += 1
             continue
-        parsed = _attribute(source, position)
-        if parsed is None:
-            return _Token(_TokenKind.LEAF, lt, length, leaf=LeafKind.IGNORED)
-        attribute, position = parsed
+        attribute, position = _attribute(source, position)
         attributes.append(attribute)
     return _Token(kind, lt, position + 1, name, tuple(attributes))
 
 
-def _attribute(source: str, position: int) -> tuple[tuple[str, str | None], int] | None:
+def _attribute(source: str, position: int) -> tuple[tuple[str, str | None], int]:
     """One `name`, `name=value`, `name="value"` at `position`, and where it ends."""
     name_match = _ATTR_NAME.match(source, position)
     assert name_match is not None  # the caller is at a character that starts a name
@@ -344,11 +430,15 @@ def _attribute(source: str, position: int) -> tuple[tuple[str, str | None], int]
     if quote in ('"', "'"):
         closing = source.find(quote, position + 1)
         if closing < 0:
-            return None
-        return (name, html_lib.unescape(source[position + 1 : closing])), closing + 1
+            raise _Unterminated(f"{quote}>")
+        return (name, _decoded(source[position + 1 : closing])), closing + 1
     value = _UNQUOTED_VALUE.match(source, position)
     assert value is not None  # the pattern matches the empty string
-    return (name, html_lib.unescape(value.group())), value.end()
+    return (name, _decoded(value.group())), value.end()
+
+
+def _decoded(text: str) -> str:
+    return html_lib.unescape(text) if "&" in text else text
 
 
 def _after_space(source: str, position: int) -> int:
@@ -491,7 +581,7 @@ def _block(fragment: Fragment, element: Element) -> list[str]:
     if name in ("ul", "ol"):
         return [_list(fragment, element)]
     if name == "li":
-        return [_indent("- ", "\n".join(_blocks(fragment, element.children)))]
+        return [_indent("- ", "\n".join(_blocks(fragment, element.children)), 2)]
     if name == "pre":
         return [_code_block(fragment, element)]
     if name == "blockquote":
@@ -514,11 +604,13 @@ def _list(fragment: Fragment, element: Element) -> str:
             if task_list and is_task_item(child):
                 marker = "- [x] " if task_item_checked(child) else "- [ ] "
                 content: Sequence[Node] = task_item_content(child)
+                width = 2  # what is nested under a task item lines up with its "[ ]"
             else:
                 marker = f"{number}. " if ordered else "- "
                 content = child.children
+                width = len(marker)
                 number += 1
-            lines.append(_indent(marker, "\n".join(_blocks(fragment, content))))
+            lines.append(_indent(marker, "\n".join(_blocks(fragment, content)), width))
         else:
             lines.extend(_blocks(fragment, [child]))
     return "\n".join(line for line in lines if line)
@@ -530,9 +622,9 @@ def _list_start(value: str | None) -> int:
     return min(int(value.strip()), _MAX_LIST_START)
 
 
-def _indent(marker: str, text: str) -> str:
+def _indent(marker: str, text: str, width: int) -> str:
     lines = text.split("\n") if text else [""]
-    rest = [f"{' ' * len(marker)}{line}" if line else "" for line in lines[1:]]
+    rest = [f"{' ' * width}{line}" if line else "" for line in lines[1:]]
     return "\n".join([f"{marker}{lines[0]}".rstrip(), *rest])
 
 
