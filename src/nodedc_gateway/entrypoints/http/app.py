@@ -54,6 +54,7 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
             ),
         ),
         debug=False,
+        logging_config=None,  # logging is ours (entrypoints.logs): structured and redacted
     )
     # Wrapping Litestar's own handler (not route middleware) so every request is seen:
     # unmatched routes and the mounted MCP endpoint included.
