@@ -269,12 +269,12 @@ class Pipeline:
     # --- agents (MCP) ----------------------------------------------------------------
 
     async def authenticate(
-        self, token: SecretStr, operation: Operation | None = None
+        self, token: SecretStr, operation: Operation | str | None = None
     ) -> AgentCaller:
         """The agent behind a token, or `Unauthenticated` (one answer for every failure).
 
-        A known token that is revoked or expired is audited on its agent's chain; an
-        unknown one is not (it belongs to nobody)."""
+        A known token that is revoked or expired is audited on its agent's chain (under
+        `operation`, when given); an unknown one is not (it belongs to nobody)."""
         now = self._clock.now()
         raw = token.reveal()
         if not is_well_formed_token(raw):
@@ -308,9 +308,14 @@ class Pipeline:
         entitlement = await self._entitlements.entitlement(agent.owner_user_id, now)
         return AgentCaller(agent, stored, grants, GrantIndex(agent.id, grants), entitlement)
 
-    async def run_agent(self, token: SecretStr, action: AgentAction[Any]) -> Outcome:
+    async def run_agent(
+        self, token: SecretStr, action: AgentAction[Any], caller: AgentCaller | None = None
+    ) -> Outcome:
+        """Run an agent's operation. `caller` skips authentication when the transport has
+        just authenticated this very token for this request (MCP checks it per request)."""
         operation = action.operation
-        caller = await self.authenticate(token, operation)
+        if caller is None:
+            caller = await self.authenticate(token, operation)
         now = self._clock.now()
         call = AgentCall(caller, now, action.idempotency_key)
         policy = self.limits.for_kind(operation.kind)
@@ -482,7 +487,7 @@ class Pipeline:
     def _agent_draft(
         self,
         agent: Agent,
-        operation: Operation,
+        operation: Operation | str,
         now: datetime,
         decision: AuditDecision,
         reason: ErrorCode | None,
@@ -496,7 +501,7 @@ class Pipeline:
             owner_user_id=agent.owner_user_id,
             actor_user_id=None,
             event_type=TOOL_CALL,
-            operation=operation.name,
+            operation=operation if isinstance(operation, str) else operation.name,
             decision=decision,
             reason=reason,
             target=target.as_dict() if target is not None else {},

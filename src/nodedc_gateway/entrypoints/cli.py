@@ -142,12 +142,12 @@ async def _prepare_database(settings: Settings) -> None:
 async def _serve(settings: Settings, *, container: Any = None, prepare_local: bool) -> None:
     import uvicorn
 
-    from nodedc_gateway.entrypoints.asgi import create_gateway_app
     from nodedc_gateway.entrypoints.bootstrap import build_container
+    from nodedc_gateway.entrypoints.http import create_app
 
     if prepare_local or not settings.is_local:
         await _prepare_database(settings)
-    app = create_gateway_app(container or build_container(settings))
+    app = create_app(container or build_container(settings))
     config = uvicorn.Config(
         app,
         host=settings.host,

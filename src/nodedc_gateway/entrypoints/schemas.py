@@ -260,8 +260,30 @@ class ProblemOut(Struct, kw_only=True):
 
 
 def json_schema(shape: type[Any]) -> dict[str, Any]:
-    """A self-contained JSON schema (definitions inlined under `$defs`) for MCP."""
-    (schema,), components = msgspec.json.schema_components([shape], ref_template="#/$defs/{name}")
+    """A self-contained JSON schema whose root is the object itself (MCP requires
+    `"type": "object"` at the root); other shapes it uses are under `$defs`."""
+    (root,), components = msgspec.json.schema_components([shape], ref_template="#/$defs/{name}")
+    name = root["$ref"].rsplit("/", 1)[-1]
+    schema: dict[str, Any] = dict(components.pop(name))
     if components:
-        schema = {**schema, "$defs": components}
+        schema["$defs"] = components
     return schema
+
+
+# --- MCP write results: what was written, and whether this is an idempotent replay ------
+
+
+class IssueWriteOut(Out):
+    issue: IssueOut
+    replayed: bool
+
+
+class CommentWriteOut(Out):
+    comment: CommentOut
+    replayed: bool
+
+
+class MemberWriteOut(Out):
+    member: MemberOut
+    project: ProjectOut
+    replayed: bool

@@ -17,12 +17,15 @@ from nodedc_gateway.entrypoints.bootstrap import Gateway, services, shutdown
 from nodedc_gateway.entrypoints.http.observability import Metrics, ObservabilityMiddleware
 from nodedc_gateway.entrypoints.http.problems import EXCEPTION_HANDLERS
 from nodedc_gateway.entrypoints.http.routes import ROUTES
+from nodedc_gateway.entrypoints.mcp.endpoint import McpMount
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) -> Litestar:
+    """The whole gateway: internal API, public routes, health, metrics and MCP at `/mcp`."""
     metrics = Metrics()
+    mcp = McpMount(container.settings(), metrics)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -33,9 +36,9 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
             await shutdown(container)
 
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, mcp.route()],
         exception_handlers=cast("ExceptionHandlersMap", EXCEPTION_HANDLERS),
-        lifespan=[lifespan, *(extra_lifespans or [])],
+        lifespan=[lifespan, mcp.lifespan, *(extra_lifespans or [])],
         state=State({"metrics": metrics, "container": container}),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

@@ -69,7 +69,7 @@ class ObservabilityMiddleware:
         async def send_with_id(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status = int(message["status"])
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
@@ -80,7 +80,10 @@ class ObservabilityMiddleware:
             finally:
                 elapsed = time.perf_counter() - started
                 route = scope.get("path_template") or (
-                    "/mcp" if scope.get("path", "").startswith("/mcp") else "unmatched"
+                    # Litestar rewrites `path` for a mount; the raw path still says /mcp.
+                    "/mcp"
+                    if bytes(scope.get("raw_path") or b"").startswith(b"/mcp")
+                    else "unmatched"
                 )
                 method = scope.get("method", "")
                 self.metrics.requests.labels(method, route, str(status)).inc()

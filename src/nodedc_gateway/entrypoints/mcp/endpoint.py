@@ -1,0 +1,140 @@
+"""`/mcp` over Streamable HTTP: the bearer check in front of the SDK's app, and its mount
+into the Litestar application.
+
+Every HTTP request authenticates its agent token again, so a token revoked mid-session is
+refused on the very next request. A missing or bad token is HTTP 401 with a
+`WWW-Authenticate: Bearer` challenge, answered here before the SDK sees the request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Litestar, asgi
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+
+from nodedc_gateway.domain.errors import Unauthenticated
+from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.entrypoints.bootstrap import Services
+from nodedc_gateway.entrypoints.http.observability import Metrics
+from nodedc_gateway.entrypoints.mcp.server import CALLER_KEY, TOKEN_KEY, build_mcp_server
+from nodedc_gateway.entrypoints.settings import Settings
+
+MCP_PATH = "/mcp"
+MAX_MCP_BODY_BYTES = 1024 * 1024
+CHALLENGE = 'Bearer realm="nodedc-agent-gateway"'
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Host and Origin checks against DNS rebinding: loopback, the public host, and the
+    configured origins."""
+    public = urlsplit(settings.public_url)
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
+    if public.netloc:
+        hosts += [public.netloc, f"{public.hostname}:*"]
+    origins = [*settings.allowed_origins, f"{public.scheme}://{public.netloc}"]
+    origins += ["http://127.0.0.1:*", "http://localhost:*"]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+class McpEndpoint:
+    """ASGI: authenticate the bearer token, then hand the request to the SDK's app."""
+
+    def __init__(self, app: Any, services: Callable[[], Services]) -> None:
+        self._app = app
+        self._services = services
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        token = _bearer(scope)
+        if token is None:
+            await _unauthorized(send, "Send the agent token as `Authorization: Bearer ndca_…`.")
+            return
+        try:
+            caller = await self._services().pipeline.authenticate(SecretStr(token), "mcp_request")
+        except Unauthenticated:
+            await _unauthorized(send, "The agent token is unknown, revoked or expired.")
+            return
+        state = scope.setdefault("state", {})
+        state[CALLER_KEY] = caller
+        state[TOKEN_KEY] = SecretStr(token)
+        # Litestar strips the mount prefix; the SDK's app routes on the full path.
+        scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "root_path": ""}
+        await self._app(scope, receive, send)
+
+
+def _bearer(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            credential = credential.strip()
+            if scheme.lower() == "bearer" and credential:
+                return str(credential)
+    return None
+
+
+async def _unauthorized(send: Any, detail: str) -> None:
+    body = json.dumps(
+        {
+            "type": "tag:nodedc.ru,2026:agent-gateway/problems/unauthenticated",
+            "title": "Unauthorized",
+            "status": 401,
+            "detail": detail,
+            "code": "unauthenticated",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"www-authenticate", CHALLENGE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class McpMount:
+    """The MCP server, its ASGI app, the Litestar mount and the lifespan running it."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None) -> None:
+        self._app: Litestar | None = None
+        self.server: MCPServer[Any] = build_mcp_server(self.services, metrics)
+        sdk_app = self.server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=True,
+            max_request_body_size=MAX_MCP_BODY_BYTES,
+            transport_security=transport_security(settings),
+        )
+        self.endpoint = McpEndpoint(sdk_app, self.services)
+
+    def services(self) -> Services:
+        assert self._app is not None, "the MCP mount is used before the app started"
+        services: Services = self._app.state.services
+        return services
+
+    def route(self) -> ASGIRouteHandler:
+        endpoint = self.endpoint
+
+        @asgi(MCP_PATH, is_mount=True, copy_scope=True, operation_id="mcp", include_in_schema=False)
+        async def mcp(scope: Any, receive: Any, send: Any) -> None:
+            await endpoint(scope, receive, send)
+
+        return mcp
+
+    @asynccontextmanager
+    async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        self._app = app
+        async with self.server.session_manager.run():
+            yield

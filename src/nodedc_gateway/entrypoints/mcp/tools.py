@@ -1,0 +1,312 @@
+"""The MCP tools of CONTRACT §4: signatures (for accurate input schemas), annotations and
+output shapes. Every body is the same one line: hand the call to the dispatcher, which
+runs the shared use-case pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+import attrs
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from nodedc_gateway.entrypoints import schemas as out
+
+Dispatch = Callable[[Context, str], Awaitable[CallToolResult]]
+
+WorkspaceSlug = Annotated[
+    str, Field(description="Workspace slug, e.g. `demo`", min_length=1, max_length=48)
+]
+ProjectRef = Annotated[
+    str, Field(description="Project UUID or identifier, e.g. `DEMO`", min_length=1, max_length=64)
+]
+IssueRef = Annotated[
+    str, Field(description="Issue UUID or key, e.g. `DEMO-12`", min_length=1, max_length=64)
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        description="A fresh key per write (1-255 chars); retrying with it replays the result",
+        min_length=1,
+        max_length=255,
+    ),
+]
+Refs = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=255)]] | None,
+    Field(max_length=50),
+]
+Priority = Literal["urgent", "high", "medium", "low", "none"]
+Day = Annotated[str | None, Field(description="A date, YYYY-MM-DD (null clears it)", max_length=10)]
+Markdown = Annotated[str, Field(max_length=100_000)]
+
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
+def _write(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=False,
+    )
+
+
+@attrs.frozen
+class ToolSpec:
+    fn: Callable[..., Awaitable[CallToolResult]]
+    name: str
+    title: str
+    description: str
+    annotations: ToolAnnotations
+    output: type[Any]
+    writes: bool = False
+
+
+def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
+    async def whoami(ctx: Context) -> CallToolResult:
+        return await dispatch(ctx, "whoami")
+
+    async def list_projects(
+        ctx: Context, workspace_slug: WorkspaceSlug | None = None
+    ) -> CallToolResult:
+        return await dispatch(ctx, "list_projects")
+
+    async def get_project(
+        ctx: Context, workspace_slug: WorkspaceSlug, project_id: ProjectRef
+    ) -> CallToolResult:
+        return await dispatch(ctx, "get_project")
+
+    async def search_issues(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        query: Annotated[
+            str | None, Field(description="Text in the name, or a key", max_length=200)
+        ] = None,
+        state_group: Literal["backlog", "unstarted", "started", "completed", "cancelled"]
+        | None = None,
+        assignee: Annotated[
+            str | None, Field(description="User id or email", max_length=255)
+        ] = None,
+        label: Annotated[str | None, Field(description="Label id or name", max_length=255)] = None,
+        limit: Annotated[int | None, Field(ge=1, le=100)] = None,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of the last page", max_length=200)
+        ] = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "search_issues")
+
+    async def get_issue(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        issue: IssueRef,
+        project_id: ProjectRef | None = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "get_issue")
+
+    async def create_issue(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        name: Annotated[str, Field(min_length=1, max_length=255)],
+        description: Annotated[Markdown | None, Field(description="Markdown")] = None,
+        priority: Priority | None = None,
+        state: Annotated[
+            str | None, Field(description="State id or name (needs issue:move)", max_length=255)
+        ] = None,
+        labels: Annotated[Refs, Field(description="Label ids or names (needs issue:label)")] = None,
+        assignees: Annotated[
+            Refs, Field(description="Project members' ids or emails (needs issue:assign)")
+        ] = None,
+        start_date: Day = None,
+        target_date: Day = None,
+        parent: Annotated[
+            IssueRef | None, Field(description="Parent issue in the same project")
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "create_issue")
+
+    async def update_issue(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        name: Annotated[str | None, Field(min_length=1, max_length=255)] = None,
+        description: Annotated[Markdown | None, Field(description="Markdown")] = None,
+        priority: Priority | None = None,
+        start_date: Day = None,
+        target_date: Day = None,
+        parent: Annotated[
+            IssueRef | None, Field(description="Parent issue (null removes it)")
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "update_issue")
+
+    async def move_issue(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        state: Annotated[str, Field(description="State id or name", min_length=1, max_length=255)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "move_issue")
+
+    async def set_issue_labels(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        add: Annotated[Refs, Field(description="Existing labels (ids or names) to add")] = None,
+        remove: Annotated[Refs, Field(description="Labels to remove")] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "set_issue_labels")
+
+    async def set_issue_assignees(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        add: Annotated[Refs, Field(description="Project members (ids or emails) to assign")] = None,
+        remove: Annotated[Refs, Field(description="Assignees to remove")] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "set_issue_assignees")
+
+    async def add_comment(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        body: Annotated[str, Field(description="Markdown", min_length=1, max_length=50_000)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "add_comment")
+
+    async def add_project_member(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        user: Annotated[
+            str, Field(description="An existing workspace member's id or email", max_length=255)
+        ],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "add_project_member")
+
+    issue_write = out.IssueWriteOut
+    return [
+        ToolSpec(
+            whoami,
+            "whoami",
+            "Who am I",
+            "This agent, its owner, its grants (workspace, project, scopes, mode, version) "
+            "and its rate limits.",
+            READ,
+            out.WhoAmIOut,
+        ),
+        ToolSpec(
+            list_projects,
+            "list_projects",
+            "List projects",
+            "Projects this agent may read, optionally in one workspace.",
+            READ,
+            out.Page[out.ProjectOut],
+        ),
+        ToolSpec(
+            get_project,
+            "get_project",
+            "Get a project",
+            "A project with its states (id, name, group), labels and members: what you can "
+            "use by name.",
+            READ,
+            out.ProjectResult,
+        ),
+        ToolSpec(
+            search_issues,
+            "search_issues",
+            "Search issues",
+            "Issues of a project, newest first, filtered by text, state group, assignee or "
+            "label; page with cursor.",
+            READ,
+            out.Page[out.IssueOut],
+        ),
+        ToolSpec(
+            get_issue,
+            "get_issue",
+            "Get an issue",
+            "One issue by UUID or key (DEMO-12), with its recent comments.",
+            READ,
+            out.IssueDetailResult,
+        ),
+        ToolSpec(
+            create_issue,
+            "create_issue",
+            "Create an issue",
+            "Create a card. state, labels and assignees each need their own scope.",
+            _write(destructive=False, idempotent=False),
+            issue_write,
+            writes=True,
+        ),
+        ToolSpec(
+            update_issue,
+            "update_issue",
+            "Update an issue",
+            "Change name, description, priority, dates or parent. Only the fields given change.",
+            _write(destructive=True, idempotent=True),
+            issue_write,
+            writes=True,
+        ),
+        ToolSpec(
+            move_issue,
+            "move_issue",
+            "Move an issue",
+            "Move a card to another state (by id or name).",
+            _write(destructive=False, idempotent=True),
+            issue_write,
+            writes=True,
+        ),
+        ToolSpec(
+            set_issue_labels,
+            "set_issue_labels",
+            "Set issue labels",
+            "Add and/or remove existing labels.",
+            _write(destructive=False, idempotent=True),
+            issue_write,
+            writes=True,
+        ),
+        ToolSpec(
+            set_issue_assignees,
+            "set_issue_assignees",
+            "Set issue assignees",
+            "Assign or unassign existing project members.",
+            _write(destructive=False, idempotent=True),
+            issue_write,
+            writes=True,
+        ),
+        ToolSpec(
+            add_comment,
+            "add_comment",
+            "Comment on an issue",
+            "Add a Markdown comment, signed as this agent.",
+            _write(destructive=False, idempotent=False),
+            out.CommentWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            add_project_member,
+            "add_project_member",
+            "Add a project member",
+            "Add an existing workspace member to the project (never invites anyone).",
+            _write(destructive=False, idempotent=True),
+            out.MemberWriteOut,
+            writes=True,
+        ),
+    ]
