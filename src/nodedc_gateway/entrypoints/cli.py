@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from typing import Any
 
@@ -101,6 +102,45 @@ async def _demo(settings: Settings, *, serve: bool, as_json: bool) -> None:
         click.echo(_demo_text(info))
     if serve:
         await _serve(settings, container=container, prepare_local=False)
+
+
+@main.command()
+@click.option("--gateway", required=True, help="The gateway's URL, e.g. https://agents.nodedc.ru")
+@click.option("--code", required=True, help="The pairing code the agent's owner was shown.")
+@click.option(
+    "--name", "token_name", default=None, help="A name for this token (default: user@host)."
+)
+def connect(gateway: str, code: str, token_name: str | None) -> None:
+    """Redeem a pairing code, store the agent token (0600) and print the Codex config."""
+    from nodedc_gateway.entrypoints import connector
+
+    try:
+        credentials = asyncio.run(
+            connector.redeem(gateway, code, token_name or connector.default_token_name())
+        )
+        path = connector.store_credentials(credentials)
+    except connector.ConnectorError as error:
+        raise click.ClickException(str(error)) from None
+    command = shutil.which("nodedc-gateway") or sys.argv[0]
+    click.echo(f"Connected agent {credentials.agent_id}; token stored in {path} (0600).")
+    click.echo(f"It expires {credentials.expires_at}.\n")
+    click.echo("Add this to ~/.codex/config.toml:\n")
+    click.echo(connector.codex_config(credentials.mcp_url, command))
+
+
+@main.command()
+@click.option("--gateway", default=None, help="Override the stored gateway URL.")
+def stdio(gateway: str | None) -> None:
+    """Serve MCP on stdin/stdout, forwarding to the gateway with the stored token."""
+    import anyio
+
+    from nodedc_gateway.entrypoints import connector
+
+    try:
+        mcp_url, token = connector.resolve_connection(gateway)
+    except connector.ConnectorError as error:
+        raise click.ClickException(str(error)) from None
+    anyio.run(connector.run_stdio, mcp_url, token)
 
 
 def _demo_text(info: dict[str, Any]) -> str:
