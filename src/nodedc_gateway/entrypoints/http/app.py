@@ -14,10 +14,10 @@ from litestar.types import ASGIApp, ExceptionHandlersMap
 
 from nodedc_gateway import __version__
 from nodedc_gateway.entrypoints.bootstrap import Gateway, services, shutdown
-from nodedc_gateway.entrypoints.http.observability import Metrics, ObservabilityMiddleware
 from nodedc_gateway.entrypoints.http.problems import EXCEPTION_HANDLERS
 from nodedc_gateway.entrypoints.http.routes import ROUTES
 from nodedc_gateway.entrypoints.mcp.endpoint import McpMount
+from nodedc_gateway.entrypoints.observability import Metrics, ObservabilityMiddleware
 
 MAX_BODY_BYTES = 1024 * 1024
 

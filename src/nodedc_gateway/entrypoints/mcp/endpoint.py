@@ -22,8 +22,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from nodedc_gateway.domain.errors import Unauthenticated
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Services
-from nodedc_gateway.entrypoints.http.observability import Metrics
 from nodedc_gateway.entrypoints.mcp.server import CALLER_KEY, TOKEN_KEY, build_mcp_server
+from nodedc_gateway.entrypoints.observability import Metrics
 from nodedc_gateway.entrypoints.settings import Settings
 
 MCP_PATH = "/mcp"

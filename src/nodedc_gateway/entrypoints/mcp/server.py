@@ -19,10 +19,10 @@ from nodedc_gateway.domain.errors import FieldError, GatewayError, ValidationFai
 from nodedc_gateway.domain.operations import CATALOGUE, Operation, tools_usable_with
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Services
-from nodedc_gateway.entrypoints.http.observability import Metrics
 from nodedc_gateway.entrypoints.logs import get_logger
 from nodedc_gateway.entrypoints.mcp.instructions import INSTRUCTIONS
 from nodedc_gateway.entrypoints.mcp.tools import ToolSpec, tool_specs
+from nodedc_gateway.entrypoints.observability import Metrics
 from nodedc_gateway.entrypoints.schemas import json_schema
 
 SERVER_NAME = "nodedc-agent-gateway"
