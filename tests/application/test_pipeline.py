@@ -191,7 +191,13 @@ async def test_list_projects_shows_only_what_is_granted(gw: MemoryGateway) -> No
 async def test_whoami_lists_only_usable_tools_and_the_grants(gw: MemoryGateway) -> None:
     _, token = await gw.agent_with_token(scopes=["issue:read"])
     body = (await gw.call(token, "whoami")).body
-    assert set(body["tools"]) == {"whoami", "search_issues", "get_issue"}
+    assert set(body["tools"]) == {
+        "whoami",
+        "search_issues",
+        "get_issue",
+        "request_access",
+        "get_access_request",
+    }
     assert body["grants"][0]["scopes"] == ["issue:read"]
     assert body["grants"][0]["project_id"] == gw.demo.project.id
     assert {limit["name"] for limit in body["limits"]} == {"reads", "writes"}

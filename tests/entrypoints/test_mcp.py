@@ -205,7 +205,13 @@ async def test_unusable_tools_are_not_listed_and_refused_anyway(gw: ServedGatewa
     agent_id, token = await agent_token(gw, ["issue:read"])
     async with http_client(gw.url, token) as client:
         listed = {tool.name for tool in (await client.list_tools()).tools}
-        assert listed == {"whoami", "search_issues", "get_issue"}
+        assert listed == {
+            "whoami",
+            "search_issues",
+            "get_issue",
+            "request_access",
+            "get_access_request",
+        }
         hidden = await refusal(client, "create_issue", **DEMO, name="Sneaky")
         assert hidden["code"] == "scope_missing"
         assert hidden["missing_scopes"] == ["issue:create"]

@@ -21,9 +21,10 @@ from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
 from nodedc_gateway.application import management as m
-from nodedc_gateway.application.agent_tools import ToolDeps, build_tool
+from nodedc_gateway.application.agent_tools import ToolDeps
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.pipeline import Outcome, Pipeline, RateLimits
+from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
@@ -182,7 +183,7 @@ async def build_gateway(
         presenter=ContractPresenter(),
     )
     port = tasker or memory_tasker
-    tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), limits=limits)
+    tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), uow=uow, ids=ids, limits=limits)
     management = m.ManagementDeps(
         tasker=port,
         entitlements=entitlements,

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import attrs
 
 from nodedc_gateway.application.arguments import Arguments
+from nodedc_gateway.application.card_edits import card_argument, readable_card, with_blocks_kept
 from nodedc_gateway.application.pipeline import AgentAction, AgentCall, Located, RateLimits
 from nodedc_gateway.application.results import (
     CommentWritten,
@@ -25,10 +26,12 @@ from nodedc_gateway.application.results import (
     WhoAmI,
 )
 from nodedc_gateway.domain import validation
-from nodedc_gateway.domain.errors import ErrorCode, NotFound, ValidationFailed
+from nodedc_gateway.domain.cards import new_card
+from nodedc_gateway.domain.errors import ErrorCode, NotFound, NotGranted, ValidationFailed
 from nodedc_gateway.domain.evaluation import Decision
 from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Target
-from nodedc_gateway.domain.operations import CATALOGUE, Operation, tools_usable_with
+from nodedc_gateway.domain.operations import CATALOGUE, tools_usable_with
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.tasker import (
     MAX_COMMENT,
     MAX_DESCRIPTION,
@@ -53,8 +56,10 @@ from nodedc_gateway.domain.tasker import (
     search_limit,
     state_group,
 )
+from nodedc_gateway.ports.ids import IdGenerator
 from nodedc_gateway.ports.markup import MarkupRenderer
 from nodedc_gateway.ports.tasker import TaskerPort
+from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 MAX_LISTED_PROJECTS = 500
 RECENT_COMMENTS = 10
@@ -65,7 +70,15 @@ IDEMPOTENCY = "idempotency_key"
 class ToolDeps:
     tasker: TaskerPort
     markup: MarkupRenderer
+    uow: UnitOfWorkFactory
+    ids: IdGenerator
     limits: RateLimits = RateLimits()
+
+    async def project_policy(self, workspace_slug: str, project_id: str) -> ProjectPolicy:
+        """The project's card rules and reporting threshold (defaults when none is set)."""
+        async with self.uow() as uow:
+            policy = await uow.project_policies.get(workspace_slug, project_id)
+        return policy or ProjectPolicy.default(workspace_slug, project_id)
 
 
 # --- locating targets ---------------------------------------------------------------
@@ -79,10 +92,11 @@ async def locate_project(
     only a workspace-level grant covers (and `act` then reports not found)."""
     workspace = validation.workspace_slug(workspace_raw)
     ref = parse_project_ref(project_raw)
-    if validation.is_uuid(ref):
-        return Target(workspace, ref), None
     if workspace not in call.caller.index.workspaces:
         return Target(workspace, WORKSPACE_LEVEL), None
+    await require_open_workspace(deps, workspace)
+    if validation.is_uuid(ref):
+        return Target(workspace, ref), None
     try:
         project = await deps.tasker.find_project(workspace, ref)
     except NotFound:
@@ -109,11 +123,26 @@ async def locate_issue(
     workspace = validation.workspace_slug(args.get("workspace_slug"))
     if workspace not in call.caller.index.workspaces:
         return Target(workspace, WORKSPACE_LEVEL), issue_ref
+    await require_open_workspace(deps, workspace)
     try:
         issue = await deps.tasker.get_issue(workspace, issue_ref)
     except NotFound:
         return Target(workspace, WORKSPACE_LEVEL), issue_ref
     return Target(workspace, issue.project_id), issue_ref
+
+
+async def require_open_workspace(deps: ToolDeps, workspace: str) -> None:
+    """Refuse calls into a workspace whose admins switched agents off (Tasker: Features),
+    whatever grants say: the policy is asked on every call, so switching it off bites at once."""
+    try:
+        allowed = (await deps.tasker.workspace_policy(workspace)).agents_allowed
+    except NotFound:
+        allowed = False
+    if not allowed:
+        raise NotGranted(
+            f"Workspace {workspace!r} does not allow agents (its admins switched the feature "
+            "off in Tasker); nothing here can be done by an agent until it is on again."
+        )
 
 
 def _project_id(target: Target | None) -> str:
@@ -153,13 +182,13 @@ class Tool(AgentAction[Any]):
         return await self.deps.tasker.get_project(target.workspace_slug, project_id)
 
 
-def _names(*names: str) -> frozenset[str]:
+def tool_arguments(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
 class WhoAmITool(Tool):
     operation = CATALOGUE["whoami"]
-    accepted = _names()
+    accepted = tool_arguments()
 
     async def locate(self, call: AgentCall) -> Located:
         return Located(None)
@@ -170,11 +199,7 @@ class WhoAmITool(Tool):
             agent=call.agent,
             grants=tuple(sorted(call.caller.grants, key=lambda g: g.id)),
             limits=(limits.reads, limits.writes),
-            tools=tuple(
-                op.name
-                for op in tools_usable_with(call.caller.index.held_scopes)
-                if op.name in TOOLS
-            ),
+            tools=tuple(op.name for op in tools_usable_with(call.caller.index.held_scopes)),
         )
 
 
@@ -182,7 +207,7 @@ class ListProjectsTool(Tool):
     """Projects the agent may read: authorized project by project."""
 
     operation = CATALOGUE["list_projects"]
-    accepted = _names("workspace_slug")
+    accepted = tool_arguments("workspace_slug")
 
     async def locate(self, call: AgentCall) -> Located:
         held = call.caller.index.workspaces
@@ -194,6 +219,8 @@ class ListProjectsTool(Tool):
             workspaces, target = sorted(held), None
         decided: list[tuple[Project, Decision]] = []
         for workspace in workspaces:
+            if not (await self.deps.tasker.workspace_policy(workspace)).agents_allowed:
+                continue  # switched off for agents: nothing there is listed
             for project in await self.deps.tasker.list_projects(workspace):
                 decided.append(
                     (project, call.decide(self.operation, Target(workspace, project.id)))
@@ -219,7 +246,7 @@ class ListProjectsTool(Tool):
 
 class GetProjectTool(Tool):
     operation = CATALOGUE["get_project"]
-    accepted = _names("workspace_slug", "project_id")
+    accepted = tool_arguments("workspace_slug", "project_id")
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(
@@ -228,12 +255,16 @@ class GetProjectTool(Tool):
         return Located(target)
 
     async def act(self, call: AgentCall, located: Located) -> ProjectView:
-        return ProjectView(await self.project_details(located))
+        details = await self.project_details(located)
+        project = details.project
+        return ProjectView(
+            details, await self.deps.project_policy(project.workspace_slug, project.id)
+        )
 
 
 class SearchIssuesTool(Tool):
     operation = CATALOGUE["search_issues"]
-    accepted = _names(
+    accepted = tool_arguments(
         "workspace_slug",
         "project_id",
         "query",
@@ -271,7 +302,7 @@ class SearchIssuesTool(Tool):
 
 class GetIssueTool(Tool):
     operation = CATALOGUE["get_issue"]
-    accepted = _names("workspace_slug", "issue", "project_id")
+    accepted = tool_arguments("workspace_slug", "issue", "project_id")
 
     async def locate(self, call: AgentCall) -> Located:
         target, issue_ref = await locate_issue(self.deps, call, self.args)
@@ -282,10 +313,10 @@ class GetIssueTool(Tool):
         comments = await self.deps.tasker.list_comments(
             workspace, project_id, issue.id, limit=RECENT_COMMENTS
         )
-        return IssueView(issue, tuple(comments))
+        return IssueView(issue, tuple(comments), readable_card(issue.description_html))
 
 
-class _IssueWriteTool(Tool):
+class IssueWriteTool(Tool):
     """A write on one issue of a project: `workspace_slug`, `project_id`, `issue`."""
 
     async def locate(self, call: AgentCall) -> Located:
@@ -321,9 +352,9 @@ class _IssueWriteTool(Tool):
         return IssueWritten(updated)
 
 
-class CreateIssueTool(_IssueWriteTool):
+class CreateIssueTool(IssueWriteTool):
     operation = CATALOGUE["create_issue"]
-    accepted = _names(
+    accepted = tool_arguments(
         "workspace_slug",
         "project_id",
         "name",
@@ -364,9 +395,16 @@ class CreateIssueTool(_IssueWriteTool):
             )
             parent_id = parent.id
         description = args.body("description", max_length=MAX_DESCRIPTION, required=False)
+        description_html = self.deps.markup.to_html(description) if description else ""
+        if args.given("card"):
+            blocks, checkers = card_argument(self.deps.markup, args.get("card"))
+            card = new_card(blocks=blocks, checkers=checkers, description_html=description_html)
+            policy = await self.deps.project_policy(project.workspace_slug, project.id)
+            policy.card_rules.enforce(card)
+            description_html = card.render()
         draft = IssueDraft(
             name=issue_name(args.get("name")),
-            description_html=self.deps.markup.to_html(description) if description else "",
+            description_html=description_html,
             priority=priority(args.get("priority")) if args.given("priority") else Priority.NONE,
             state_id=details.state(args.get("state")).id if args.given("state") else None,
             label_ids=tuple(
@@ -390,9 +428,9 @@ class CreateIssueTool(_IssueWriteTool):
         return IssueWritten(issue)
 
 
-class UpdateIssueTool(_IssueWriteTool):
+class UpdateIssueTool(IssueWriteTool):
     operation = CATALOGUE["update_issue"]
-    accepted = _names(
+    accepted = tool_arguments(
         "workspace_slug",
         "project_id",
         "issue",
@@ -424,7 +462,9 @@ class UpdateIssueTool(_IssueWriteTool):
         description = args.body("description", max_length=MAX_DESCRIPTION, required=False)
         changes = IssueChanges(
             name=issue_name(args.get("name")) if args.given("name") else UNSET,
-            description_html=self.deps.markup.to_html(description)
+            description_html=with_blocks_kept(
+                issue.description_html, self.deps.markup.to_html(description)
+            )
             if description is not None
             else UNSET,
             priority=priority(args.get("priority")) if args.given("priority") else UNSET,
@@ -442,9 +482,9 @@ class UpdateIssueTool(_IssueWriteTool):
         return IssueWritten(updated)
 
 
-class MoveIssueTool(_IssueWriteTool):
+class MoveIssueTool(IssueWriteTool):
     operation = CATALOGUE["move_issue"]
-    accepted = _names("workspace_slug", "project_id", "issue", "state", IDEMPOTENCY)
+    accepted = tool_arguments("workspace_slug", "project_id", "issue", "state", IDEMPOTENCY)
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         state_ref = self.args.required_text("state", max_length=255)
@@ -456,9 +496,9 @@ class MoveIssueTool(_IssueWriteTool):
         return await self.update(call, located, change)
 
 
-class SetIssueLabelsTool(_IssueWriteTool):
+class SetIssueLabelsTool(IssueWriteTool):
     operation = CATALOGUE["set_issue_labels"]
-    accepted = _names("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
+    accepted = tool_arguments("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
@@ -476,9 +516,9 @@ class SetIssueLabelsTool(_IssueWriteTool):
         return await self.update(call, located, change)
 
 
-class SetIssueAssigneesTool(_IssueWriteTool):
+class SetIssueAssigneesTool(IssueWriteTool):
     operation = CATALOGUE["set_issue_assignees"]
-    accepted = _names("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
+    accepted = tool_arguments("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
@@ -497,9 +537,9 @@ class SetIssueAssigneesTool(_IssueWriteTool):
         return await self.update(call, located, change)
 
 
-class AddCommentTool(_IssueWriteTool):
+class AddCommentTool(IssueWriteTool):
     operation = CATALOGUE["add_comment"]
-    accepted = _names("workspace_slug", "project_id", "issue", "body", IDEMPOTENCY)
+    accepted = tool_arguments("workspace_slug", "project_id", "issue", "body", IDEMPOTENCY)
 
     async def act(self, call: AgentCall, located: Located) -> CommentWritten:
         body = self.args.body("body", max_length=MAX_COMMENT)
@@ -518,7 +558,7 @@ class AddCommentTool(_IssueWriteTool):
 
 class AddProjectMemberTool(Tool):
     operation = CATALOGUE["add_project_member"]
-    accepted = _names("workspace_slug", "project_id", "user", IDEMPOTENCY)
+    accepted = tool_arguments("workspace_slug", "project_id", "user", IDEMPOTENCY)
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(
@@ -538,34 +578,3 @@ class AddProjectMemberTool(Tool):
 
     def describe(self, result: Any) -> Mapping[str, Any]:
         return {"user_id": result.member.id, "project_id": result.project.id}
-
-
-TOOLS: Mapping[str, type[Tool]] = {
-    tool.operation.name: tool
-    for tool in (
-        WhoAmITool,
-        ListProjectsTool,
-        GetProjectTool,
-        SearchIssuesTool,
-        GetIssueTool,
-        CreateIssueTool,
-        UpdateIssueTool,
-        MoveIssueTool,
-        SetIssueLabelsTool,
-        SetIssueAssigneesTool,
-        AddCommentTool,
-        AddProjectMemberTool,
-    )
-}
-
-
-def build_tool(deps: ToolDeps, name: str, raw: Mapping[str, Any] | None) -> Tool:
-    """The action for a tool call; an unknown tool is not found."""
-    tool = TOOLS.get(name)
-    if tool is None:
-        raise NotFound(f"No tool named {name!r}.")
-    return tool(deps, raw)
-
-
-def tool_operations() -> tuple[Operation, ...]:
-    return tuple(tool.operation for tool in TOOLS.values())

@@ -7,12 +7,16 @@ from datetime import datetime
 
 import attrs
 
+from nodedc_gateway.domain.access_requests import AccessRequest
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditEvent
+from nodedc_gateway.domain.cards import Card
 from nodedc_gateway.domain.grants import Grant, GrantVersion
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.tasker import Comment, Issue, Member, Project, ProjectDetails
 from nodedc_gateway.domain.tokens import AgentToken, IssuedToken
+from nodedc_gateway.domain.work_sessions import WorkSession
 
 
 @attrs.frozen
@@ -33,15 +37,20 @@ class Page:
 
 @attrs.frozen
 class ProjectView:
+    """`get_project`: states, labels, members, and the project's card rules."""
+
     details: ProjectDetails
+    policy: ProjectPolicy | None = None
 
 
 @attrs.frozen
 class IssueView:
-    """`get_issue`: the issue, its recent comments (and, with cards, its parsed card)."""
+    """`get_issue`: the issue, its recent comments and its parsed card (None when the
+    description is beyond what the card parser reads)."""
 
     issue: Issue
     comments: tuple[Comment, ...] = ()
+    card: Card | None = None
 
 
 @attrs.frozen
@@ -105,3 +114,35 @@ class LifecycleApplied:
     status: str
     agents_changed: tuple[str, ...]
     tokens_revoked: int
+
+
+@attrs.frozen
+class CardWritten:
+    """`update_card` / `update_checkers`: the issue and its card as now stored."""
+
+    issue: Issue
+    card: Card
+
+
+@attrs.frozen
+class SessionWritten:
+    """A work-session tool: the session as it is now, and the comment that showed it."""
+
+    session: WorkSession
+    comment_id: str
+
+
+@attrs.frozen
+class AccessRequestFiled:
+    request: AccessRequest
+
+
+@attrs.frozen
+class AccessRequestDecided:
+    request: AccessRequest
+    grant: Grant | None  # the grant an approval created or widened
+
+
+@attrs.frozen
+class ProjectPolicyView:
+    policy: ProjectPolicy

@@ -120,7 +120,10 @@ _OPERATIONS = (
     _op("update_checkers", W, A, PROJ, [S.ISSUE_STRUCTURED_BLOCKS_WRITE]),
     _op("add_project_member", W, A, PROJ, [S.PROJECT_MEMBER_ADD_EXISTING]),
     _op("start_work_session", W, A, PROJ, [S.ISSUE_COMMENT]),
-    _op("report_progress", W, A, PROJ, [S.ISSUE_COMMENT]),
+    # Ticking checkers while reporting writes the card too.
+    _op(
+        "report_progress", W, A, PROJ, [S.ISSUE_COMMENT], {"check": S.ISSUE_STRUCTURED_BLOCKS_WRITE}
+    ),
     _op("finish_work_session", W, A, PROJ, [S.ISSUE_COMMENT]),
     _op("request_access", W, A, NONE),
     _op("get_access_request", R, A, NONE),
@@ -146,6 +149,8 @@ _OPERATIONS = (
     _op("owner_lifecycle", W, H, NONE),
     _op("get_reporting_status", R, H, NONE),
     _op("get_feature_status", R, H, NONE),
+    _op("get_project_policy", R, H, NONE),
+    _op("set_project_policy", W, H, NONE),
     # Human-only actions: present so that an agent reaching for them is refused by name.
     _op("delete_issue", W, X, PROJ, [S.ISSUE_DELETE]),
     _op("archive_issue", W, X, PROJ, [S.ISSUE_ARCHIVE]),

@@ -163,7 +163,12 @@ class Application(containers.DeclarativeContainer):
         presenter=core.presenter,
     )
     tools = providers.Singleton(
-        ToolDeps, tasker=tasker.backend, markup=core.markup, limits=core.limits
+        ToolDeps,
+        tasker=tasker.backend,
+        markup=core.markup,
+        uow=persistence.uow,
+        ids=core.ids,
+        limits=core.limits,
     )
     management = providers.Singleton(
         ManagementDeps,

@@ -4,13 +4,16 @@ and MCP alike. Each result fills a Struct of `schemas`, so mypy checks every fie
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 
 import msgspec
 
 from nodedc_gateway.application.results import (
+    AccessRequestDecided,
+    AccessRequestFiled,
     AuditPage,
+    CardWritten,
     CommentWritten,
     GrantHistory,
     GrantView,
@@ -20,20 +23,26 @@ from nodedc_gateway.application.results import (
     MemberAdded,
     Page,
     PairingCodeIssued,
+    ProjectPolicyView,
     ProjectView,
     Redeemed,
+    SessionWritten,
     TokenIssued,
     TokenView,
     WhoAmI,
 )
+from nodedc_gateway.domain.access_requests import AccessRequest
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditEvent
 from nodedc_gateway.domain.canonical import format_timestamp
+from nodedc_gateway.domain.cards import BlockName, Card, CardRules
 from nodedc_gateway.domain.grants import Grant, GrantVersion
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.scopes import Scope
 from nodedc_gateway.domain.tasker import Comment, Issue, Label, Member, Project, State
 from nodedc_gateway.domain.tokens import AgentToken
+from nodedc_gateway.domain.work_sessions import WorkSession
 from nodedc_gateway.entrypoints import schemas as out
 
 
@@ -209,6 +218,95 @@ def comment(c: Comment) -> out.CommentOut:
     )
 
 
+def card(c: Card) -> out.CardOut:
+    blocks = c.blocks
+
+    def text(name: BlockName) -> str | None:
+        block = blocks.get(name)
+        return None if block is None else block.text
+
+    return out.CardOut(
+        goal=text(BlockName.GOAL),
+        context=text(BlockName.CONTEXT),
+        plan=text(BlockName.PLAN),
+        acceptance=text(BlockName.ACCEPTANCE),
+        implementation_notes=text(BlockName.IMPLEMENTATION_NOTES),
+        risks=text(BlockName.RISKS),
+        links=text(BlockName.LINKS),
+        checkers=[out.CheckerOut(id=k.id, text=k.text, checked=k.checked) for k in c.checkers],
+    )
+
+
+def card_rules(rules: CardRules) -> out.CardRulesOut:
+    return out.CardRulesOut(
+        required_blocks=sorted(str(name) for name in rules.required_blocks),
+        max_block_chars=rules.max_block_chars,
+        max_checkers=rules.max_checkers,
+        max_checker_chars=rules.max_checker_chars,
+        max_description_chars=rules.max_description_chars,
+    )
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def project_policy(p: ProjectPolicy) -> out.ProjectPolicyOut:
+    return out.ProjectPolicyOut(
+        workspace_slug=p.workspace_slug,
+        project_id=p.project_id,
+        card_rules=card_rules(p.card_rules),
+        stale_after_minutes=_minutes(p.stale_after),
+    )
+
+
+def session(s: WorkSession) -> out.SessionOut:
+    return out.SessionOut(**_session_fields(s))
+
+
+def _session_fields(s: WorkSession) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "agent_id": s.agent_id,
+        "workspace_slug": s.workspace_slug,
+        "project_id": s.project_id,
+        "issue_id": s.issue_id,
+        "issue_identifier": s.issue_identifier,
+        "summary": s.summary,
+        "status": _lit(s.status),
+        "outcome": None if s.outcome is None else _lit(s.outcome),
+        "finish_summary": s.finish_summary,
+        "started_at": _ts(s.started_at),
+        "last_report_at": _ts(s.last_report_at),
+        "finished_at": _ts_or_none(s.finished_at),
+        "reports": s.reports,
+    }
+
+
+def access_request(r: AccessRequest) -> out.AccessRequestOut:
+    d = r.decision
+    return out.AccessRequestOut(
+        id=r.id,
+        agent_id=r.agent_id,
+        workspace_slug=r.workspace_slug,
+        project_id=r.project_ref or None,
+        scopes=_scopes(r.scopes),
+        justification=r.justification,
+        status=_lit(r.status),
+        created_at=_ts(r.created_at),
+        expires_at=_ts(r.expires_at),
+        decision=None
+        if d is None
+        else out.AccessDecisionOut(
+            by_user_id=d.by_user_id,
+            at=_ts(d.at),
+            note=d.note,
+            approved_scopes=_scopes(d.approved_scopes),
+            suggested_scopes=_scopes(d.suggested_scopes),
+        ),
+    )
+
+
 def limit(p: RatePolicy) -> out.LimitOut:
     return out.LimitOut(name=p.name, limit=p.limit, period_s=p.period_s, burst=p.burst)
 
@@ -244,6 +342,22 @@ def _whoami(r: WhoAmI) -> out.WhoAmIOut:
     )
 
 
+def _project_view(r: ProjectView) -> out.ProjectResult:
+    policy = r.policy or ProjectPolicy.default(
+        r.details.project.workspace_slug, r.details.project.id
+    )
+    return out.ProjectResult(
+        project=out.ProjectDetailsOut(
+            **msgspec.structs.asdict(project(r.details.project)),
+            states=[state(s) for s in r.details.states],
+            labels=[label(lb) for lb in r.details.labels],
+            members=[member(m) for m in r.details.members],
+            card_rules=card_rules(policy.card_rules),
+            stale_after_minutes=_minutes(policy.stale_after),
+        )
+    )
+
+
 def _lifecycle(r: LifecycleApplied) -> out.LifecycleOut:
     status: Literal["active", "suspended", "deleted"] = _lit(r.status)
     return out.LifecycleOut(
@@ -266,19 +380,27 @@ _SHAPES: dict[type[Any], Callable[[Any], out.Out]] = {
     Member: member,
     WhoAmI: _whoami,
     Page: lambda r: out.Page(items=_page_items(r.items), next_cursor=r.next_cursor),
-    ProjectView: lambda r: out.ProjectResult(
-        project=out.ProjectDetailsOut(
-            **msgspec.structs.asdict(project(r.details.project)),
-            states=[state(s) for s in r.details.states],
-            labels=[label(lb) for lb in r.details.labels],
-            members=[member(m) for m in r.details.members],
-        )
-    ),
+    ProjectView: _project_view,
     IssueView: lambda r: out.IssueDetailResult(
         issue=out.IssueDetailOut(
-            **_issue_fields(r.issue), comments=[comment(c) for c in r.comments]
+            **_issue_fields(r.issue),
+            comments=[comment(c) for c in r.comments],
+            card=None if r.card is None else card(r.card),
         )
     ),
+    CardWritten: lambda r: out.IssueResult(
+        issue=out.IssueCardOut(**_issue_fields(r.issue), card=card(r.card))
+    ),
+    SessionWritten: lambda r: out.SessionResult(
+        session=session(r.session), comment_id=r.comment_id
+    ),
+    WorkSession: session,
+    AccessRequest: access_request,
+    AccessRequestFiled: lambda r: out.RequestResult(request=access_request(r.request)),
+    AccessRequestDecided: lambda r: out.AccessDecisionResult(
+        request=access_request(r.request), grant=None if r.grant is None else grant(r.grant)
+    ),
+    ProjectPolicyView: lambda r: project_policy(r.policy),
     IssueWritten: lambda r: out.IssueResult(issue=issue(r.issue)),
     CommentWritten: lambda r: out.CommentResult(comment=comment(r.comment)),
     MemberAdded: lambda r: out.MemberResult(member=member(r.member), project=project(r.project)),

@@ -150,10 +150,27 @@ class ProjectOut(Out):
     name: str
 
 
+class CardRulesOut(Out):
+    required_blocks: list[str]
+    max_block_chars: int
+    max_checkers: int
+    max_checker_chars: int
+    max_description_chars: int
+
+
 class ProjectDetailsOut(ProjectOut):
     states: list[StateOut]
     labels: list[LabelOut]
     members: list[MemberOut]
+    card_rules: CardRulesOut
+    stale_after_minutes: int
+
+
+class ProjectPolicyOut(Out):
+    workspace_slug: str
+    project_id: str
+    card_rules: CardRulesOut
+    stale_after_minutes: int
 
 
 class IssueOut(Out):
@@ -188,8 +205,32 @@ class CommentOut(Out):
     created_at: Timestamp
 
 
+class CheckerOut(Out):
+    id: str
+    text: str
+    checked: bool
+
+
+class CardOut(Out):
+    """A card's blocks as readable text (null when absent), and every checker."""
+
+    goal: str | None
+    context: str | None
+    plan: str | None
+    acceptance: str | None
+    implementation_notes: str | None
+    risks: str | None
+    links: str | None
+    checkers: list[CheckerOut]
+
+
 class IssueDetailOut(IssueOut):
     comments: list[CommentOut]
+    card: CardOut | None
+
+
+class IssueCardOut(IssueOut):
+    card: CardOut
 
 
 class LimitOut(Out):
@@ -227,6 +268,15 @@ class CommentResult(Out):
     comment: CommentOut
 
 
+class SessionResult(Out):
+    session: SessionOut
+    comment_id: str
+
+
+class RequestResult(Out):
+    request: AccessRequestOut
+
+
 class MemberResult(Out):
     member: MemberOut
     project: ProjectOut
@@ -259,17 +309,6 @@ class ProblemOut(Struct, kw_only=True):
     request_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
-def json_schema(shape: type[Any]) -> dict[str, Any]:
-    """A self-contained JSON schema whose root is the object itself (MCP requires
-    `"type": "object"` at the root); other shapes it uses are under `$defs`."""
-    (root,), components = msgspec.json.schema_components([shape], ref_template="#/$defs/{name}")
-    name = root["$ref"].rsplit("/", 1)[-1]
-    schema: dict[str, Any] = dict(components.pop(name))
-    if components:
-        schema["$defs"] = components
-    return schema
-
-
 # --- MCP write results: what was written, and whether this is an idempotent replay ------
 
 
@@ -287,3 +326,106 @@ class MemberWriteOut(Out):
     member: MemberOut
     project: ProjectOut
     replayed: bool
+
+
+class CardWriteOut(Out):
+    issue: IssueCardOut
+    replayed: bool
+
+
+class SessionOut(Out):
+    id: Id
+    agent_id: Id
+    workspace_slug: str
+    project_id: str
+    issue_id: str
+    issue_identifier: str
+    summary: str
+    status: Literal["open", "finished"]
+    outcome: Literal["done", "blocked", "handoff"] | None
+    finish_summary: str | None
+    started_at: Timestamp
+    last_report_at: Timestamp
+    finished_at: Timestamp | None
+    reports: int
+
+
+class SessionWriteOut(Out):
+    session: SessionOut
+    comment_id: str
+    replayed: bool
+
+
+class AccessDecisionOut(Out):
+    by_user_id: str
+    at: Timestamp
+    note: str | None
+    approved_scopes: list[str]
+    suggested_scopes: list[str]
+
+
+class AccessRequestOut(Out):
+    id: Id
+    agent_id: Id
+    workspace_slug: str
+    project_id: str | None  # as the agent asked: a UUID or an identifier; null = workspace
+    scopes: list[str]
+    justification: str
+    status: Literal[
+        "pending", "approved", "denied", "alternative_suggested", "expired", "withdrawn"
+    ]
+    created_at: Timestamp
+    expires_at: Timestamp
+    decision: AccessDecisionOut | None
+
+
+class RequestWriteOut(Out):
+    request: AccessRequestOut
+    replayed: bool
+
+
+class AccessDecisionResult(Out):
+    request: AccessRequestOut
+    grant: GrantOut | None  # the grant an approval created or widened
+
+
+class ReportingSessionOut(SessionOut):
+    stale: bool
+
+
+class MissingReportOut(Out):
+    issue_id: str
+    identifier: str
+    name: str
+    project_id: str
+    state: StateOut
+    agent_ids: list[str]  # the agents whose reporting grants cover the card
+
+
+class ReportingOut(Out):
+    workspace_slug: str
+    generated_at: Timestamp
+    open: list[ReportingSessionOut]
+    stale: list[ReportingSessionOut]
+    missing: list[MissingReportOut]
+
+
+class FeatureOut(Out):
+    workspace_slug: str
+    user_id: str
+    visible: bool
+    tasker_access: bool
+    launcher_entitled: bool | None  # null: Launcher could not answer
+    workspace_policy: bool
+    reasons: list[str]
+
+
+def json_schema(shape: type[Any]) -> dict[str, Any]:
+    """A self-contained JSON schema whose root is the object itself (MCP requires
+    `"type": "object"` at the root); other shapes it uses are under `$defs`."""
+    (root,), components = msgspec.json.schema_components([shape], ref_template="#/$defs/{name}")
+    name = root["$ref"].rsplit("/", 1)[-1]
+    schema: dict[str, Any] = dict(components.pop(name))
+    if components:
+        schema["$defs"] = components
+    return schema

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.grants import Grant, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 from nodedc_gateway.domain.pairing import PairingCode
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.tokens import AgentToken
+from nodedc_gateway.domain.work_sessions import WorkSession
 
 
 class AgentRepository(Protocol):
@@ -68,6 +71,10 @@ class GrantRepository(Protocol):
         """The grant's history, oldest first."""
         ...
 
+    async def list_by_workspace(self, workspace_slug: str) -> Sequence[Grant]:
+        """Every active grant, of any agent, in the workspace."""
+        ...
+
 
 class PairingCodeRepository(Protocol):
     async def add(self, code: PairingCode) -> None: ...
@@ -111,4 +118,50 @@ class IdempotencyStore(Protocol):
 
     async def purge(self, now: datetime) -> int:
         """Delete records that expired before `now`; returns how many."""
+        ...
+
+
+class AccessRequestRepository(Protocol):
+    async def add(self, request: AccessRequest) -> None: ...
+
+    async def get(self, request_id: str) -> AccessRequest | None: ...
+
+    async def save(self, request: AccessRequest) -> None: ...
+
+    async def list_by_agent(self, agent_id: str, *, limit: int) -> Sequence[AccessRequest]:
+        """The agent's requests, newest first."""
+        ...
+
+    async def list_by_owner(
+        self,
+        owner_user_id: str,
+        *,
+        status: RequestStatus | None,
+        limit: int,
+        before_id: str | None = None,
+    ) -> Sequence[AccessRequest]:
+        """The owner's agents' requests, newest first, by stored status (expiry is the
+        domain's to compute), after the cursor id."""
+        ...
+
+    async def count_pending(self, agent_id: str) -> int: ...
+
+
+class WorkSessionRepository(Protocol):
+    async def add(self, session: WorkSession) -> None: ...
+
+    async def get(self, session_id: str) -> WorkSession | None: ...
+
+    async def save(self, session: WorkSession) -> None: ...
+
+    async def list_open(self, workspace_slug: str, *, limit: int) -> Sequence[WorkSession]:
+        """Open sessions in the workspace, oldest first."""
+        ...
+
+
+class ProjectPolicyRepository(Protocol):
+    async def get(self, workspace_slug: str, project_id: str) -> ProjectPolicy | None: ...
+
+    async def put(self, policy: ProjectPolicy) -> None:
+        """Store (or replace) a project's policy."""
         ...

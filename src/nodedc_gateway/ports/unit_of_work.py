@@ -7,11 +7,14 @@ from typing import Protocol, Self
 
 from nodedc_gateway.ports.audit import AuditLog
 from nodedc_gateway.ports.repositories import (
+    AccessRequestRepository,
     AgentRepository,
     GrantRepository,
     IdempotencyStore,
     PairingCodeRepository,
+    ProjectPolicyRepository,
     TokenRepository,
+    WorkSessionRepository,
 )
 
 
@@ -33,6 +36,15 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def access_requests(self) -> AccessRequestRepository: ...
+
+    @property
+    def work_sessions(self) -> WorkSessionRepository: ...
+
+    @property
+    def project_policies(self) -> ProjectPolicyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

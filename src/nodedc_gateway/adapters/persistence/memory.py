@@ -14,19 +14,25 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDraft, AuditEvent, ChainHead, link
 from nodedc_gateway.domain.grants import Grant, GrantStatus, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 from nodedc_gateway.domain.pairing import PairingCode, PairingStatus
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.tokens import AgentToken, TokenStatus
+from nodedc_gateway.domain.work_sessions import SessionStatus, WorkSession
 from nodedc_gateway.ports.audit import AuditLog, AuditQuery
 from nodedc_gateway.ports.repositories import (
+    AccessRequestRepository,
     AgentRepository,
     GrantRepository,
     IdempotencyStore,
     PairingCodeRepository,
+    ProjectPolicyRepository,
     TokenRepository,
+    WorkSessionRepository,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +57,9 @@ class MemoryState:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.audit: dict[str, list[AuditEvent]] = {}
         self.audit_heads: dict[str, ChainHead] = {}
+        self.access_requests: dict[str, AccessRequest] = {}
+        self.work_sessions: dict[str, WorkSession] = {}
+        self.project_policies: dict[tuple[str, str], ProjectPolicy] = {}
 
 
 _MISSING = object()
@@ -207,6 +216,16 @@ class MemoryGrantRepository(_Repository):
     async def versions(self, grant_id: str) -> Sequence[GrantVersion]:
         return list(self._s.grant_versions.get(grant_id, []))
 
+    async def list_by_workspace(self, workspace_slug: str) -> Sequence[Grant]:
+        return sorted(
+            (
+                copy.copy(g)
+                for g in self._s.grants.values()
+                if g.workspace_slug == workspace_slug and g.status is GrantStatus.ACTIVE
+            ),
+            key=lambda g: g.id,
+        )
+
 
 class MemoryPairingCodeRepository(_Repository):
     async def add(self, code: PairingCode) -> None:
@@ -326,6 +345,85 @@ class MemoryAuditLog(_Repository):
         return sorted(self._s.audit_heads)
 
 
+class MemoryAccessRequestRepository(_Repository):
+    async def add(self, request: AccessRequest) -> None:
+        if request.id in self._s.access_requests:
+            raise ValueError(f"access request {request.id} exists")
+        self._j.put(self._s.access_requests, request.id, copy.copy(request))
+
+    async def get(self, request_id: str) -> AccessRequest | None:
+        request = self._s.access_requests.get(request_id)
+        return copy.copy(request) if request else None
+
+    async def save(self, request: AccessRequest) -> None:
+        self._j.put(self._s.access_requests, request.id, copy.copy(request))
+
+    async def list_by_agent(self, agent_id: str, *, limit: int) -> Sequence[AccessRequest]:
+        mine = [r for r in self._s.access_requests.values() if r.agent_id == agent_id]
+        return [copy.copy(r) for r in sorted(mine, key=lambda r: r.id, reverse=True)[:limit]]
+
+    async def list_by_owner(
+        self,
+        owner_user_id: str,
+        *,
+        status: RequestStatus | None,
+        limit: int,
+        before_id: str | None = None,
+    ) -> Sequence[AccessRequest]:
+        found = sorted(
+            (
+                r
+                for r in self._s.access_requests.values()
+                if r.owner_user_id == owner_user_id
+                and (status is None or r.status is status)
+                and (before_id is None or r.id < before_id)
+            ),
+            key=lambda r: r.id,
+            reverse=True,
+        )
+        return [copy.copy(r) for r in found[:limit]]
+
+    async def count_pending(self, agent_id: str) -> int:
+        return sum(
+            1
+            for r in self._s.access_requests.values()
+            if r.agent_id == agent_id and r.status is RequestStatus.PENDING
+        )
+
+
+class MemoryWorkSessionRepository(_Repository):
+    async def add(self, session: WorkSession) -> None:
+        if session.id in self._s.work_sessions:
+            raise ValueError(f"work session {session.id} exists")
+        self._j.put(self._s.work_sessions, session.id, copy.copy(session))
+
+    async def get(self, session_id: str) -> WorkSession | None:
+        session = self._s.work_sessions.get(session_id)
+        return copy.copy(session) if session else None
+
+    async def save(self, session: WorkSession) -> None:
+        self._j.put(self._s.work_sessions, session.id, copy.copy(session))
+
+    async def list_open(self, workspace_slug: str, *, limit: int) -> Sequence[WorkSession]:
+        found = sorted(
+            (
+                s
+                for s in self._s.work_sessions.values()
+                if s.workspace_slug == workspace_slug and s.status is SessionStatus.OPEN
+            ),
+            key=lambda s: s.id,
+        )
+        return [copy.copy(s) for s in found[:limit]]
+
+
+class MemoryProjectPolicyRepository(_Repository):
+    async def get(self, workspace_slug: str, project_id: str) -> ProjectPolicy | None:
+        return self._s.project_policies.get((workspace_slug, project_id))
+
+    async def put(self, policy: ProjectPolicy) -> None:
+        self._j.put(self._s.project_policies, (policy.workspace_slug, policy.project_id), policy)
+
+
 class MemoryUnitOfWork:
     def __init__(self, state: MemoryState) -> None:
         self._state = state
@@ -339,6 +437,15 @@ class MemoryUnitOfWork:
         )
         self.idempotency: IdempotencyStore = MemoryIdempotencyStore(state, self._journal)
         self.audit: AuditLog = MemoryAuditLog(state, self._journal)
+        self.access_requests: AccessRequestRepository = MemoryAccessRequestRepository(
+            state, self._journal
+        )
+        self.work_sessions: WorkSessionRepository = MemoryWorkSessionRepository(
+            state, self._journal
+        )
+        self.project_policies: ProjectPolicyRepository = MemoryProjectPolicyRepository(
+            state, self._journal
+        )
         self.committed = False
 
     async def __aenter__(self) -> Self:

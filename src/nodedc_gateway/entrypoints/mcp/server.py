@@ -13,8 +13,8 @@ from mcp.types import CallToolResult, ListToolsResult, TextContent
 from pydantic import ValidationError
 
 from nodedc_gateway import __version__
-from nodedc_gateway.application.agent_tools import TOOLS, build_tool
 from nodedc_gateway.application.pipeline import AgentAction, AgentCall, AgentCaller, Located
+from nodedc_gateway.application.tools import TOOLS, build_tool
 from nodedc_gateway.domain.errors import FieldError, GatewayError, ValidationFailed
 from nodedc_gateway.domain.operations import CATALOGUE, Operation, tools_usable_with
 from nodedc_gateway.domain.secret import SecretStr

@@ -38,6 +38,20 @@ Refs = Annotated[
     Field(max_length=50),
 ]
 Priority = Literal["urgent", "high", "medium", "low", "none"]
+Blocks = dict[
+    Literal["goal", "context", "plan", "acceptance", "implementation_notes", "risks", "links"],
+    Annotated[str, Field(max_length=100_000)],
+]
+CardArgument = dict[str, Any]
+CheckerIds = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=64)]] | None, Field(max_length=100)
+]
+CheckerTexts = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=1000)]] | None, Field(max_length=100)
+]
+SessionId = Annotated[
+    str, Field(description="The id start_work_session returned", min_length=1, max_length=64)
+]
 Day = Annotated[str | None, Field(description="A date, YYYY-MM-DD (null clears it)", max_length=10)]
 Markdown = Annotated[str, Field(max_length=100_000)]
 
@@ -127,6 +141,13 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         parent: Annotated[
             IssueRef | None, Field(description="Parent issue in the same project")
         ] = None,
+        card: Annotated[
+            CardArgument | None,
+            Field(
+                description="Card blocks (name -> Markdown) plus `checkers`: a list of texts "
+                "(needs issue:structured_blocks:write)"
+            ),
+        ] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
         return await dispatch(ctx, "create_issue")
@@ -201,7 +222,92 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
     ) -> CallToolResult:
         return await dispatch(ctx, "add_project_member")
 
+    async def update_card(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        blocks: Annotated[
+            Blocks,
+            Field(description="Block name -> Markdown; implementation_notes is appended to"),
+        ],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "update_card")
+
+    async def update_checkers(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        check: Annotated[CheckerIds, Field(description="Checker ids to tick")] = None,
+        uncheck: Annotated[CheckerIds, Field(description="Checker ids to untick")] = None,
+        add: Annotated[
+            CheckerTexts, Field(description="New checkers (texts), in acceptance")
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "update_checkers")
+
+    async def start_work_session(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        project_id: ProjectRef,
+        issue: IssueRef,
+        summary: Annotated[
+            str, Field(description="What you are about to do", min_length=1, max_length=2000)
+        ],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "start_work_session")
+
+    async def report_progress(
+        ctx: Context,
+        session_id: SessionId,
+        note: Annotated[str, Field(description="Markdown", min_length=1, max_length=10_000)],
+        check: Annotated[
+            CheckerIds,
+            Field(description="Checker ids now done (needs issue:structured_blocks:write)"),
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "report_progress")
+
+    async def finish_work_session(
+        ctx: Context,
+        session_id: SessionId,
+        outcome: Literal["done", "blocked", "handoff"],
+        summary: Annotated[
+            str, Field(description="What was done, or what blocks", min_length=1, max_length=2000)
+        ],
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "finish_work_session")
+
+    async def request_access(
+        ctx: Context,
+        workspace_slug: WorkspaceSlug,
+        scopes: Annotated[
+            list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=64)
+        ],
+        justification: Annotated[
+            str, Field(description="Why the scopes are needed", min_length=1, max_length=2000)
+        ],
+        project_id: ProjectRef | None = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "request_access")
+
+    async def get_access_request(
+        ctx: Context,
+        request_id: Annotated[
+            str | None, Field(description="One request; none: all of this agent's", max_length=64)
+        ] = None,
+    ) -> CallToolResult:
+        return await dispatch(ctx, "get_access_request")
+
     issue_write = out.IssueWriteOut
+    session_write = _write(destructive=False, idempotent=False)
     return [
         ToolSpec(
             whoami,
@@ -299,6 +405,71 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
             _write(destructive=False, idempotent=False),
             out.CommentWriteOut,
             writes=True,
+        ),
+        ToolSpec(
+            update_card,
+            "update_card",
+            "Update the card",
+            "Write named card blocks (goal, context, plan, acceptance, risks, links); "
+            "implementation_notes is appended to. Text outside the blocks is left as it is.",
+            _write(destructive=True, idempotent=True),
+            out.CardWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            update_checkers,
+            "update_checkers",
+            "Update checkers",
+            "Tick or untick checkers by id, or add new ones by text.",
+            _write(destructive=False, idempotent=True),
+            out.CardWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            start_work_session,
+            "start_work_session",
+            "Start a work session",
+            "Reporting mode: say you started on a card (shown on it as a comment); returns "
+            "the session, whose id the other session tools take.",
+            session_write,
+            out.SessionWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            report_progress,
+            "report_progress",
+            "Report progress",
+            "Reporting mode: a progress note on the session's card, optionally ticking checkers.",
+            session_write,
+            out.SessionWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            finish_work_session,
+            "finish_work_session",
+            "Finish a work session",
+            "Reporting mode: finish once, with an outcome (done, blocked, handoff) and a summary.",
+            session_write,
+            out.SessionWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            request_access,
+            "request_access",
+            "Request access",
+            "Ask the agent's owner for scopes, with a justification; human-only scopes are "
+            "refused at once.",
+            session_write,
+            out.RequestWriteOut,
+            writes=True,
+        ),
+        ToolSpec(
+            get_access_request,
+            "get_access_request",
+            "Get access requests",
+            "This agent's access requests and what became of them.",
+            READ,
+            out.Page[out.AccessRequestOut],
         ),
         ToolSpec(
             add_project_member,

@@ -9,12 +9,15 @@ change to the scope list); denied scopes are kept, since evaluation ignores them
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row
 
+from nodedc_gateway.domain.access_requests import AccessDecision, AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent, AgentStatus
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft, AuditEvent, ChainHead
+from nodedc_gateway.domain.cards import CardRules
 from nodedc_gateway.domain.errors import ErrorCode
 from nodedc_gateway.domain.grants import (
     Grant,
@@ -26,8 +29,10 @@ from nodedc_gateway.domain.grants import (
 )
 from nodedc_gateway.domain.idempotency import IdempotencyRecord, RecordStatus, StoredResponse
 from nodedc_gateway.domain.pairing import PairingCode, PairingStatus
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.scopes import Scope
 from nodedc_gateway.domain.tokens import AgentToken, TokenStatus
+from nodedc_gateway.domain.work_sessions import SessionOutcome, SessionStatus, WorkSession
 
 Values = dict[str, Any]
 #: A result row of any width.
@@ -287,3 +292,121 @@ def chain_head_from_row(row: AnyRow) -> ChainHead | None:
     if row.seq == 0:
         return None
     return ChainHead(chain_id=row.chain_id, seq=row.seq, last_hash=row.last_hash)
+
+
+def access_request_values(request: AccessRequest) -> Values:
+    decision = request.decision
+    return {
+        "id": request.id,
+        "agent_id": request.agent_id,
+        "owner_user_id": request.owner_user_id,
+        "workspace_slug": request.workspace_slug,
+        "project_ref": request.project_ref,
+        "scopes": scopes_to_json(request.scopes),
+        "justification": request.justification,
+        "status": str(request.status),
+        "created_at": request.created_at,
+        "expires_at": request.expires_at,
+        "decided_by_user_id": decision.by_user_id if decision else None,
+        "decided_at": decision.at if decision else None,
+        "decision_note": decision.note if decision else None,
+        "approved_scopes": scopes_to_json(decision.approved_scopes) if decision else None,
+        "suggested_scopes": scopes_to_json(decision.suggested_scopes) if decision else None,
+    }
+
+
+def access_request_from_row(row: AnyRow) -> AccessRequest:
+    decision = None
+    if row.decided_at is not None:
+        decision = AccessDecision(
+            by_user_id=row.decided_by_user_id,
+            at=row.decided_at,
+            note=row.decision_note,
+            approved_scopes=scopes_from_json(row.approved_scopes or []),
+            suggested_scopes=scopes_from_json(row.suggested_scopes or []),
+        )
+    return AccessRequest(
+        id=row.id,
+        agent_id=row.agent_id,
+        owner_user_id=row.owner_user_id,
+        workspace_slug=row.workspace_slug,
+        project_ref=row.project_ref,
+        scopes=scopes_from_json(row.scopes),
+        justification=row.justification,
+        status=RequestStatus(row.status),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        decision=decision,
+    )
+
+
+def work_session_values(session: WorkSession) -> Values:
+    return {
+        "id": session.id,
+        "agent_id": session.agent_id,
+        "owner_user_id": session.owner_user_id,
+        "workspace_slug": session.workspace_slug,
+        "project_id": session.project_id,
+        "issue_id": session.issue_id,
+        "issue_identifier": session.issue_identifier,
+        "summary": session.summary,
+        "status": str(session.status),
+        "outcome": None if session.outcome is None else str(session.outcome),
+        "finish_summary": session.finish_summary,
+        "started_at": session.started_at,
+        "last_report_at": session.last_report_at,
+        "finished_at": session.finished_at,
+        "reports": session.reports,
+    }
+
+
+def work_session_from_row(row: AnyRow) -> WorkSession:
+    return WorkSession(
+        id=row.id,
+        agent_id=row.agent_id,
+        owner_user_id=row.owner_user_id,
+        workspace_slug=row.workspace_slug,
+        project_id=row.project_id,
+        issue_id=row.issue_id,
+        issue_identifier=row.issue_identifier,
+        summary=row.summary,
+        status=SessionStatus(row.status),
+        outcome=None if row.outcome is None else SessionOutcome(row.outcome),
+        finish_summary=row.finish_summary,
+        started_at=row.started_at,
+        last_report_at=row.last_report_at,
+        finished_at=row.finished_at,
+        reports=row.reports,
+    )
+
+
+def card_rules_to_json(rules: CardRules) -> dict[str, Any]:
+    return {
+        "required_blocks": sorted(str(name) for name in rules.required_blocks),
+        "max_block_chars": rules.max_block_chars,
+        "max_checkers": rules.max_checkers,
+        "max_checker_chars": rules.max_checker_chars,
+        "max_description_chars": rules.max_description_chars,
+    }
+
+
+def card_rules_from_json(stored: Mapping[str, Any]) -> CardRules:
+    return CardRules(**dict(stored))
+
+
+def project_policy_values(policy: ProjectPolicy) -> Values:
+    return {
+        "workspace_slug": policy.workspace_slug,
+        "project_id": policy.project_id,
+        "card_rules": card_rules_to_json(policy.card_rules),
+        "stale_after_s": int(policy.stale_after.total_seconds()),
+    }
+
+
+def project_policy_from_row(row: AnyRow) -> ProjectPolicy:
+    return ProjectPolicy(
+        workspace_slug=row.workspace_slug,
+        project_id=row.project_id,
+        card_rules=card_rules_from_json(row.card_rules),
+        stale_after=timedelta(seconds=row.stale_after_s),
+    )

@@ -12,19 +12,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.engine import insert
+from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, ChainHead, link
 from nodedc_gateway.domain.grants import Grant, GrantStatus, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 from nodedc_gateway.domain.pairing import PairingCode, PairingStatus
+from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.tokens import AgentToken, TokenStatus
+from nodedc_gateway.domain.work_sessions import SessionStatus, WorkSession
 from nodedc_gateway.ports.audit import AuditQuery
 
 #: A claim that keeps meeting a record which vanishes before it can be read is retried
@@ -184,6 +187,17 @@ class SqlGrantRepository(_Repository):
             .order_by(t.grant_versions.c.version)
         )
         return [m.grant_version_from_row(row) for row in rows]
+
+    async def list_by_workspace(self, workspace_slug: str) -> Sequence[Grant]:
+        rows = await self._c.execute(
+            select(t.grants)
+            .where(
+                t.grants.c.workspace_slug == workspace_slug,
+                t.grants.c.status == str(GrantStatus.ACTIVE),
+            )
+            .order_by(t.grants.c.id)
+        )
+        return [m.grant_from_row(row) for row in rows]
 
 
 class SqlPairingCodeRepository(_Repository):
@@ -381,3 +395,107 @@ class SqlAuditLog(_Repository):
             select(t.audit_chain_heads.c.chain_id).where(t.audit_chain_heads.c.seq > 0)
         )
         return sorted(row.chain_id for row in rows)  # code-point order, whatever the collation
+
+
+class SqlAccessRequestRepository(_Repository):
+    async def add(self, request: AccessRequest) -> None:
+        if not await self._insert_new(t.access_requests, m.access_request_values(request)):
+            raise ValueError(f"access request {request.id} exists")
+
+    async def get(self, request_id: str) -> AccessRequest | None:
+        row = (
+            await self._c.execute(
+                select(t.access_requests).where(t.access_requests.c.id == request_id)
+            )
+        ).first()
+        return m.access_request_from_row(row) if row is not None else None
+
+    async def save(self, request: AccessRequest) -> None:
+        values = m.access_request_values(request)
+        del values["id"]
+        await self._c.execute(
+            update(t.access_requests).where(t.access_requests.c.id == request.id).values(values)
+        )
+
+    async def list_by_agent(self, agent_id: str, *, limit: int) -> Sequence[AccessRequest]:
+        rows = await self._c.execute(
+            select(t.access_requests)
+            .where(t.access_requests.c.agent_id == agent_id)
+            .order_by(t.access_requests.c.id.desc())
+            .limit(limit)
+        )
+        return [m.access_request_from_row(row) for row in rows]
+
+    async def list_by_owner(
+        self,
+        owner_user_id: str,
+        *,
+        status: RequestStatus | None,
+        limit: int,
+        before_id: str | None = None,
+    ) -> Sequence[AccessRequest]:
+        query = select(t.access_requests).where(t.access_requests.c.owner_user_id == owner_user_id)
+        if status is not None:
+            query = query.where(t.access_requests.c.status == str(status))
+        if before_id is not None:
+            query = query.where(t.access_requests.c.id < before_id)
+        rows = await self._c.execute(query.order_by(t.access_requests.c.id.desc()).limit(limit))
+        return [m.access_request_from_row(row) for row in rows]
+
+    async def count_pending(self, agent_id: str) -> int:
+        count = await self._c.scalar(
+            select(func.count())
+            .select_from(t.access_requests)
+            .where(
+                t.access_requests.c.agent_id == agent_id,
+                t.access_requests.c.status == str(RequestStatus.PENDING),
+            )
+        )
+        return int(count or 0)
+
+
+class SqlWorkSessionRepository(_Repository):
+    async def add(self, session: WorkSession) -> None:
+        if not await self._insert_new(t.work_sessions, m.work_session_values(session)):
+            raise ValueError(f"work session {session.id} exists")
+
+    async def get(self, session_id: str) -> WorkSession | None:
+        row = (
+            await self._c.execute(select(t.work_sessions).where(t.work_sessions.c.id == session_id))
+        ).first()
+        return m.work_session_from_row(row) if row is not None else None
+
+    async def save(self, session: WorkSession) -> None:
+        values = m.work_session_values(session)
+        del values["id"]
+        await self._c.execute(
+            update(t.work_sessions).where(t.work_sessions.c.id == session.id).values(values)
+        )
+
+    async def list_open(self, workspace_slug: str, *, limit: int) -> Sequence[WorkSession]:
+        rows = await self._c.execute(
+            select(t.work_sessions)
+            .where(
+                t.work_sessions.c.workspace_slug == workspace_slug,
+                t.work_sessions.c.status == str(SessionStatus.OPEN),
+            )
+            .order_by(t.work_sessions.c.id)
+            .limit(limit)
+        )
+        return [m.work_session_from_row(row) for row in rows]
+
+
+class SqlProjectPolicyRepository(_Repository):
+    async def get(self, workspace_slug: str, project_id: str) -> ProjectPolicy | None:
+        row = (
+            await self._c.execute(
+                select(t.project_policies).where(
+                    t.project_policies.c.workspace_slug == workspace_slug,
+                    t.project_policies.c.project_id == project_id,
+                )
+            )
+        ).first()
+        return m.project_policy_from_row(row) if row is not None else None
+
+    async def put(self, policy: ProjectPolicy) -> None:
+        await self._upsert(t.project_policies, m.project_policy_values(policy))

@@ -103,6 +103,7 @@ grants = Table(
     Column("created_by_user_id", String(USER_ID), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "workspace_slug"),  # the reporting view reads a workspace's grants
 )
 
 grant_versions = Table(
@@ -187,6 +188,62 @@ rate_limits = Table(
     # so RETURNING can tell an admitted check from a refused one.
     Column("admitted", Boolean, nullable=False),
 )
+
+# --- access requests, work sessions, project policies ------------------------------------
+
+access_requests = Table(
+    "access_requests",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("agent_id", String(ID), ForeignKey("agents.id"), nullable=False),
+    Column("owner_user_id", String(USER_ID), nullable=False),
+    Column("workspace_slug", String(NAME), nullable=False),
+    Column("project_ref", String(NAME), nullable=False),  # as asked; "" for the workspace
+    Column("scopes", JSON, nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("status", String(CODE), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("decided_by_user_id", String(USER_ID), nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decision_note", Text, nullable=True),
+    Column("approved_scopes", JSON, nullable=True),
+    Column("suggested_scopes", JSON, nullable=True),
+    Index(None, "agent_id", "id"),
+    Index(None, "owner_user_id", "id"),
+)
+
+work_sessions = Table(
+    "work_sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("agent_id", String(ID), ForeignKey("agents.id"), nullable=False),
+    Column("owner_user_id", String(USER_ID), nullable=False),
+    Column("workspace_slug", String(NAME), nullable=False),
+    Column("project_id", String(ID), nullable=False),
+    Column("issue_id", String(ID), nullable=False),
+    Column("issue_identifier", String(CODE), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("status", String(CODE), nullable=False),
+    Column("outcome", String(CODE), nullable=True),
+    Column("finish_summary", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_report_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("reports", Integer, nullable=False),
+    Index(None, "workspace_slug", "status", "id"),
+)
+
+project_policies = Table(
+    "project_policies",
+    metadata,
+    Column("workspace_slug", String(NAME), nullable=False),
+    Column("project_id", String(ID), nullable=False),
+    Column("card_rules", JSON, nullable=False),
+    Column("stale_after_s", Integer, nullable=False),
+    PrimaryKeyConstraint("workspace_slug", "project_id"),
+)
+
 
 # --- the sandbox Tasker -----------------------------------------------------------------
 

@@ -10,20 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql.engine import serialized
 from nodedc_gateway.adapters.persistence.sql.repositories import (
+    SqlAccessRequestRepository,
     SqlAgentRepository,
     SqlAuditLog,
     SqlGrantRepository,
     SqlIdempotencyStore,
     SqlPairingCodeRepository,
+    SqlProjectPolicyRepository,
     SqlTokenRepository,
+    SqlWorkSessionRepository,
 )
 from nodedc_gateway.ports.audit import AuditLog
 from nodedc_gateway.ports.repositories import (
+    AccessRequestRepository,
     AgentRepository,
     GrantRepository,
     IdempotencyStore,
     PairingCodeRepository,
+    ProjectPolicyRepository,
     TokenRepository,
+    WorkSessionRepository,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +48,9 @@ class SqlUnitOfWork:
     pairing_codes: PairingCodeRepository
     idempotency: IdempotencyStore
     audit: AuditLog
+    access_requests: AccessRequestRepository
+    work_sessions: WorkSessionRepository
+    project_policies: ProjectPolicyRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -67,6 +76,9 @@ class SqlUnitOfWork:
         self.pairing_codes = SqlPairingCodeRepository(connection)
         self.idempotency = SqlIdempotencyStore(connection)
         self.audit = SqlAuditLog(connection)
+        self.access_requests = SqlAccessRequestRepository(connection)
+        self.work_sessions = SqlWorkSessionRepository(connection)
+        self.project_policies = SqlProjectPolicyRepository(connection)
         return self
 
     async def __aexit__(
