@@ -400,8 +400,8 @@ async def test_every_problem_uses_a_contract_code(gw: ServedGateway) -> None:
         await gw.client.get("/nope"),
         await gw.client.put(f"{gw.owner_url()}/agents"),
         await gw.client.get(f"{gw.owner_url()}/agents/not-a-uuid"),
-        await gw.client.get(f"{gw.owner_url()}/access-requests"),
-        await gw.client.get("/internal/v1/workspaces/demo/reporting"),
+        await gw.client.get(f"{gw.owner_url()}/access-requests", params={"status": "bogus"}),
+        await gw.client.get("/internal/v1/workspaces/demo/nowhere"),
     ]
     for response in responses:
         assert response.status_code >= 400

@@ -192,6 +192,7 @@ async def build_gateway(
         hasher=hasher,
         clock=clock,
         mcp_url=MCP_URL,
+        uow=uow,
     )
     return MemoryGateway(
         clock,

@@ -30,6 +30,7 @@ from nodedc_gateway.application.agent_tools import ToolDeps
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.management import ManagementDeps
 from nodedc_gateway.application.pipeline import Pipeline, RateLimits
+from nodedc_gateway.application.workspaces import WorkspaceViews
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.logs import Redactor
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
@@ -179,6 +180,14 @@ class Application(containers.DeclarativeContainer):
         hasher=core.hasher,
         clock=core.clock,
         mcp_url=providers.Callable(lambda s: s.mcp_url, settings),
+        uow=persistence.uow,
+    )
+    workspaces = providers.Singleton(
+        WorkspaceViews,
+        uow=persistence.uow,
+        tasker=tasker.backend,
+        entitlements=launcher.entitlements,
+        clock=core.clock,
     )
 
 
@@ -206,6 +215,7 @@ class Services:
     pipeline: Pipeline
     tools: ToolDeps
     management: ManagementDeps
+    workspaces: WorkspaceViews
     redactor: Redactor
     readiness: dict[str, Callable[[], Awaitable[None]]]
 
@@ -241,6 +251,7 @@ async def services(container: Gateway) -> Services:
         pipeline=await resolve(container.application.pipeline),
         tools=await resolve(container.application.tools),
         management=await resolve(container.application.management),
+        workspaces=await resolve(container.application.workspaces),
         redactor=container.core.redactor(),
         readiness=checks,
     )

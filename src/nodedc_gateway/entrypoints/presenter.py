@@ -31,11 +31,13 @@ from nodedc_gateway.application.results import (
     TokenView,
     WhoAmI,
 )
+from nodedc_gateway.application.workspaces import FeatureStatus, OpenSession, ReportingStatus
 from nodedc_gateway.domain.access_requests import AccessRequest
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditEvent
 from nodedc_gateway.domain.canonical import format_timestamp
 from nodedc_gateway.domain.cards import BlockName, Card, CardRules
+from nodedc_gateway.domain.entitlement import Entitlement
 from nodedc_gateway.domain.grants import Grant, GrantVersion
 from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.ratelimit import RatePolicy
@@ -307,6 +309,44 @@ def access_request(r: AccessRequest) -> out.AccessRequestOut:
     )
 
 
+def reporting(r: ReportingStatus) -> out.ReportingOut:
+    def entry(open_session: OpenSession) -> out.ReportingSessionOut:
+        return out.ReportingSessionOut(
+            **_session_fields(open_session.session), stale=open_session.stale
+        )
+
+    return out.ReportingOut(
+        workspace_slug=r.workspace_slug,
+        generated_at=_ts(r.generated_at),
+        open=[entry(s) for s in r.open],
+        stale=[entry(s) for s in r.stale],
+        missing=[
+            out.MissingReportOut(
+                issue_id=m.issue.id,
+                identifier=m.issue.identifier,
+                name=m.issue.name,
+                project_id=m.issue.project_id,
+                state=state(m.issue.state),
+                agent_ids=list(m.agent_ids),
+            )
+            for m in r.missing
+        ],
+    )
+
+
+def feature(f: FeatureStatus) -> out.FeatureOut:
+    entitled = {Entitlement.ENTITLED: True, Entitlement.NOT_ENTITLED: False}.get(f.entitlement)
+    return out.FeatureOut(
+        workspace_slug=f.workspace_slug,
+        user_id=f.user_id,
+        visible=f.visible,
+        tasker_access=f.tasker_access,
+        launcher_entitled=entitled,
+        workspace_policy=f.workspace_policy,
+        reasons=list(f.reasons),
+    )
+
+
 def limit(p: RatePolicy) -> out.LimitOut:
     return out.LimitOut(name=p.name, limit=p.limit, period_s=p.period_s, burst=p.burst)
 
@@ -401,6 +441,8 @@ _SHAPES: dict[type[Any], Callable[[Any], out.Out]] = {
         request=access_request(r.request), grant=None if r.grant is None else grant(r.grant)
     ),
     ProjectPolicyView: lambda r: project_policy(r.policy),
+    ReportingStatus: reporting,
+    FeatureStatus: feature,
     IssueWritten: lambda r: out.IssueResult(issue=issue(r.issue)),
     CommentWritten: lambda r: out.CommentResult(comment=comment(r.comment)),
     MemberAdded: lambda r: out.MemberResult(member=member(r.member), project=project(r.project)),

@@ -68,3 +68,18 @@ class DecisionBody(Body):
     decision: Literal["approve", "deny", "suggest"]
     scopes: Scopes | UnsetType = UNSET
     note: Note | UnsetType = UNSET
+
+
+class CardRulesBody(Body):
+    required_blocks: (
+        Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=7)] | UnsetType
+    ) = UNSET
+    max_block_chars: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    max_checkers: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    max_checker_chars: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    max_description_chars: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+
+
+class ProjectPolicyBody(Body):
+    card_rules: CardRulesBody | UnsetType = UNSET
+    stale_after_minutes: Annotated[int, Meta(ge=1, le=43_200)] | UnsetType = UNSET

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from nodedc_gateway.application import management as m
 from nodedc_gateway.application.pipeline import Outcome, OwnerAction
+from nodedc_gateway.application.workspaces import GetProjectPolicy, SetProjectPolicy
 from nodedc_gateway.entrypoints import schemas as out
 from nodedc_gateway.entrypoints.http import bodies
 from nodedc_gateway.entrypoints.http.security import (
@@ -24,6 +25,7 @@ from nodedc_gateway.entrypoints.http.security import (
     owner_id,
     services_of,
 )
+from nodedc_gateway.entrypoints.presenter import ContractPresenter
 
 S = TypeVar("S")
 AnyRequest = Request[Any, Any, Any]
@@ -363,6 +365,102 @@ class OwnersController(Controller):
         return answer(outcome, out.LifecycleOut)
 
 
+RequestId = Annotated[
+    str, PathParameter(description="The access request's id (UUID)", max_length=64)
+]
+Slug = Annotated[str, PathParameter(description="Workspace slug", min_length=1, max_length=48)]
+ProjectRef = Annotated[
+    str, PathParameter(description="Project UUID or identifier (DEMO)", min_length=1, max_length=64)
+]
+
+
+class AccessRequestsController(Controller):
+    path = "/internal/v1/owners/{owner_user_id:str}/access-requests"
+    tags = ["access requests"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @get(operation_id="list_access_requests")
+    async def list_access_requests(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        status: Annotated[str | None, QueryParameter(required=False, max_length=32)] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Response[out.Page[out.AccessRequestOut]]:
+        """The owner's agents' access requests, newest first."""
+        action = m.ListAccessRequests(status, limit, cursor)
+        return answer(await run(request, owner_user_id, action), out.Page[out.AccessRequestOut])
+
+    @post("/{request_id:str}/decision", operation_id="decide_access_request", status_code=200)
+    async def decide_access_request(
+        self,
+        request: AnyRequest,
+        owner_user_id: OwnerId,
+        request_id: RequestId,
+        data: JSONBody[bodies.DecisionBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.AccessDecisionResult]:
+        """Approve (possibly fewer scopes), deny (a note is required) or suggest other scopes."""
+        action = m.DecideAccessRequest(_deps(request), entity_id(request_id), data.arguments())
+        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
+        return answer(outcome, out.AccessDecisionResult)
+
+
+class WorkspacesController(Controller):
+    path = "/internal/v1/workspaces/{slug:str}"
+    tags = ["workspaces"]
+    guards = [internal_only]
+    responses = INTERNAL_PROBLEMS
+
+    @get("/reporting", operation_id="get_reporting_status")
+    async def reporting(self, request: AnyRequest, slug: Slug) -> Response[out.ReportingOut]:
+        """Reporting mode: open, stale and missing work sessions in the workspace."""
+        status = await services_of(request).workspaces.reporting(slug)
+        return Response(out_shape(status, out.ReportingOut))
+
+    @get("/features/codex-agents", operation_id="get_feature_status")
+    async def feature(
+        self,
+        request: AnyRequest,
+        slug: Slug,
+        user_id: Annotated[str, QueryParameter(min_length=1, max_length=128)],
+    ) -> Response[out.FeatureOut]:
+        """Whether Tasker shows the Codex agents feature to this user in this workspace."""
+        status = await services_of(request).workspaces.feature(slug, user_id)
+        return Response(out_shape(status, out.FeatureOut))
+
+    @get("/projects/{project_id:str}/policy", operation_id="get_project_policy")
+    async def get_policy(
+        self, request: AnyRequest, slug: Slug, project_id: ProjectRef
+    ) -> Response[out.ProjectPolicyOut]:
+        """A project's card rules and reporting threshold."""
+        action = GetProjectPolicy(_deps(request).tasker, slug, project_id)
+        return answer(await run(request, f"workspace:{slug}", action), out.ProjectPolicyOut)
+
+    @put("/projects/{project_id:str}/policy", operation_id="set_project_policy")
+    async def set_policy(
+        self,
+        request: AnyRequest,
+        slug: Slug,
+        project_id: ProjectRef,
+        data: JSONBody[bodies.ProjectPolicyBody],
+        actor: ActorHeader = None,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[out.ProjectPolicyOut]:
+        """Set a project's card rules and/or reporting threshold (what is left out stays)."""
+        action = SetProjectPolicy(_deps(request).tasker, slug, project_id, data.arguments())
+        outcome = await run(request, f"workspace:{slug}", action, actor, idempotency_key)
+        return answer(outcome, out.ProjectPolicyOut)
+
+
+def out_shape(result: object, shape: type[S]) -> S:
+    """A read's result in its contract shape (reads that skip the pipeline)."""
+    return msgspec.convert(ContractPresenter().present(result), shape)
+
+
 class PublicController(Controller):
     path = "/v1"
     tags = ["public"]
@@ -441,6 +539,8 @@ ROUTES: list[ControllerRouterHandler] = [
     GrantsController,
     AuditController,
     OwnersController,
+    AccessRequestsController,
+    WorkspacesController,
     PublicController,
     HealthController,
     metrics,
