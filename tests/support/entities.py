@@ -70,14 +70,16 @@ def grant(
     scopes: Iterable[str] = ("issue:read", "issue:create"),
     project_id: str = PROJECT_ID,
     now: datetime = T0,
+    mode: str = "voluntary",
+    workspace: str = "demo",
 ) -> tuple[Grant, GrantVersion]:
     return Grant.create(
         grant_id=new_id(),
         agent_id=agent_id,
-        workspace_slug="demo",
+        workspace_slug=workspace,
         project_id=project_id,
         scopes=list(scopes),
-        mode="voluntary",
+        mode=mode,
         by_user_id="owner-1",
         now=now,
     )
