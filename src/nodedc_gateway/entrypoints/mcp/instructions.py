@@ -22,6 +22,12 @@ How to work:
   result (replayed: true); the same key with other arguments is idempotency_key_reused.
 - Errors come back as {"error": {"code", "message", ...}}; the message says how to fix the
   call. rate_limited carries retry_after_s.
+- Cards: get_issue returns the card (goal, context, plan, acceptance, implementation_notes,
+  risks, links, and checkers with stable ids). update_card writes blocks from Markdown;
+  implementation_notes only ever grows. update_checkers ticks, unticks or adds checkers.
+  Text outside the blocks is never touched. The project's card rules are in get_project.
+- Reporting mode (a grant's mode): start_work_session on the card you work on, then
+  report_progress as you go, then finish_work_session with done, blocked or handoff.
 - Everything you do is recorded in an audit log under your agent and your owner.
 """
 
