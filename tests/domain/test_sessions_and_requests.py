@@ -35,7 +35,7 @@ def test_a_session_reports_finishes_once_and_goes_stale_in_silence() -> None:
     assert work.is_stale(s.NOW + timedelta(hours=1, seconds=1))
     work.report(s.NOW + timedelta(minutes=50))
     assert not work.is_stale(s.NOW + timedelta(minutes=100))
-    assert work.is_stale(s.NOW + timedelta(minutes=61), timedelta(minutes=10))  # a project threshold
+    assert work.is_stale(s.NOW + timedelta(minutes=61), timedelta(minutes=10))  # threshold
     work.finish("done", "shipped", s.NOW + timedelta(hours=2))
     assert work.status is SessionStatus.FINISHED
     assert not work.is_stale(s.NOW + timedelta(days=9))
