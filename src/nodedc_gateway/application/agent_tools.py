@@ -496,6 +496,12 @@ class MoveIssueTool(IssueWriteTool):
         return await self.update(call, located, change)
 
 
+def edited_set(current: tuple[str, ...], removed: set[str], added: list[str]) -> tuple[str, ...]:
+    """`current` minus `removed`, plus `added`: order kept, nothing twice (Tasker replaces
+    labels and assignees whole, so the full list is what is sent)."""
+    return tuple(dict.fromkeys([i for i in current if i not in removed] + added))
+
+
 class SetIssueLabelsTool(IssueWriteTool):
     operation = CATALOGUE["set_issue_labels"]
     accepted = tool_arguments("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
@@ -509,9 +515,9 @@ class SetIssueLabelsTool(IssueWriteTool):
         def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
             removed = {details.label(ref, "remove").id for ref in remove}
             added = [details.label(ref, "add").id for ref in add]
-            current = [label.id for label in issue.labels]
-            wanted = list(dict.fromkeys([i for i in current if i not in removed] + added))
-            return IssueChanges() if wanted == current else IssueChanges(label_ids=tuple(wanted))
+            current = tuple(label.id for label in issue.labels)
+            wanted = edited_set(current, removed, added)
+            return IssueChanges() if wanted == current else IssueChanges(label_ids=wanted)
 
         return await self.update(call, located, change)
 
@@ -530,9 +536,9 @@ class SetIssueAssigneesTool(IssueWriteTool):
             known = (*details.members, *issue.assignees)
             removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
             added = [details.member(ref, "add").id for ref in add]
-            current = [member.id for member in issue.assignees]
-            wanted = list(dict.fromkeys([i for i in current if i not in removed] + added))
-            return IssueChanges() if wanted == current else IssueChanges(assignee_ids=tuple(wanted))
+            current = tuple(member.id for member in issue.assignees)
+            wanted = edited_set(current, removed, added)
+            return IssueChanges() if wanted == current else IssueChanges(assignee_ids=wanted)
 
         return await self.update(call, located, change)
 
