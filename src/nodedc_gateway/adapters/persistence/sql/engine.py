@@ -49,6 +49,8 @@ _held_engines: ContextVar[frozenset[Engine]] = ContextVar("nodedc_sqlite_held", 
 _sqlite_locks: weakref.WeakKeyDictionary[
     Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
+# Per engine: its AUTOCOMMIT variant (same pool), made once.
+_autocommit_engines: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
@@ -146,6 +148,23 @@ async def serialized(engine: AsyncEngine) -> AsyncIterator[None]:
             yield
         finally:
             _held_engines.reset(token)
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Where a statement that stands alone runs: on PostgreSQL in autocommit, so it is its
+    own transaction and costs no BEGIN/COMMIT round trips; on SQLite in the engine's
+    serialized write transaction."""
+    if is_sqlite(engine):
+        async with transaction(engine) as connection:
+            yield connection
+        return
+    options = _autocommit_engines.get(engine.sync_engine)
+    if options is None:
+        options = engine.execution_options(isolation_level="AUTOCOMMIT")
+        _autocommit_engines[engine.sync_engine] = options
+    async with options.connect() as connection:
+        yield connection
 
 
 @asynccontextmanager
