@@ -1,9 +1,11 @@
-"""Pooled PostgreSQL connections the server closed are never handed out, and checking
-that costs no round trip (the pool does not ping before every transaction)."""
+"""What PostgreSQL work costs in round trips: no ping before a transaction (a pooled
+connection the server closed is still never handed out), and no BEGIN/COMMIT around
+work made of self-contained statements."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nodedc_gateway.adapters.persistence.sql import create_engine
+from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
+from tests.support import entities as e
 from tests.support.databases import migrated_postgres_url, postgres_url
 
 pytestmark = pytest.mark.postgres
@@ -47,6 +50,31 @@ async def _terminate(pid: int) -> None:
     raise AssertionError(f"backend {pid} did not go away")
 
 
+@contextlib.asynccontextmanager
+async def _sent(engine: AsyncEngine, directory: Path) -> AsyncIterator[list[str]]:
+    """What the pool's one connection sends during the block, from libpq's own trace:
+    one entry per simple query (its text) or extended-protocol statement (`Sync`)."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        pgconn = raw.driver_connection.pgconn  # type: ignore[union-attr]
+    trace = directory / "libpq.trace"
+    descriptor = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    pgconn.trace(descriptor)
+    pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+    sent: list[str] = []
+    try:
+        yield sent
+    finally:
+        pgconn.untrace()
+        os.close(descriptor)
+    for line in trace.read_text().splitlines():
+        parts = line.split("\t")
+        if parts[0] == "F" and parts[2] == "Query":
+            sent.append(parts[3].strip().strip('"'))
+        elif parts[0] == "F" and parts[2] == "Sync":
+            sent.append("statement")
+
+
 async def test_a_connection_the_server_closed_is_replaced_before_use(engine: AsyncEngine) -> None:
     first = await _backend_pid(engine)
     await _terminate(first)  # the pool's only connection, idle between transactions
@@ -54,25 +82,20 @@ async def test_a_connection_the_server_closed_is_replaced_before_use(engine: Asy
     assert second != first
 
 
-async def test_checking_a_pooled_connection_sends_nothing(
+async def test_a_transaction_is_not_preceded_by_a_ping(engine: AsyncEngine, tmp_path: Path) -> None:
+    async with _sent(engine, tmp_path) as sent, engine.begin() as connection:
+        await connection.execute(text("SELECT 41 + 1"))
+    assert sent == ["BEGIN", "SELECT 41 + 1", "COMMIT"]
+
+
+async def test_an_autocommit_unit_of_work_sends_its_statements_alone(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    async with engine.connect() as connection:  # the pool's connection, traced from here on
-        raw = await connection.get_raw_connection()
-        pgconn = raw.driver_connection.pgconn  # type: ignore[union-attr]
-    trace = tmp_path / "libpq.trace"
-    descriptor = os.open(trace, os.O_WRONLY | os.O_CREAT, 0o600)
-    pgconn.trace(descriptor)
-    pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("SELECT 41 + 1"))
-    finally:
-        pgconn.untrace()
-        os.close(descriptor)
-    sent = [
-        line.split("\t")[3].strip().strip('"')
-        for line in trace.read_text().splitlines()
-        if line.startswith("F\t")
-    ]
-    assert sent == ["BEGIN", "SELECT 41 + 1", "COMMIT"]  # no ping (`;`) before them
+    uow = SqlUnitOfWorkFactory(engine)
+    record = e.claim("autocommit-key")
+    async with _sent(engine, tmp_path) as sent, uow(autocommit=True) as work:
+        assert await work.idempotency.claim(record) is None
+        # no commit(): the claim stands by itself
+    assert sent == ["statement"]
+    async with uow() as other:
+        assert await other.idempotency.claim(record) == record  # already there

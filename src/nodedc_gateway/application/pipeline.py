@@ -623,7 +623,9 @@ class Pipeline:
         )
         for _ in range(_CLAIM_ATTEMPTS):
             claimed = False
-            async with self._uow() as uow:
+            # Each step is one atomic statement (insert-if-absent, read, compare-and-swap),
+            # so no transaction is needed around them: the claim costs one round trip.
+            async with self._uow(autocommit=True) as uow:
                 existing = await uow.idempotency.claim(record)
                 verdict = Verdict.PROCEED if existing is None else judge(existing, fingerprint, now)
                 if existing is None or (
