@@ -99,3 +99,21 @@ async def test_an_autocommit_unit_of_work_sends_its_statements_alone(
     assert sent == ["statement"]
     async with uow() as other:
         assert await other.idempotency.claim(record) == record  # already there
+
+
+async def test_the_rate_limiters_relaxed_commit_stays_in_its_statement(
+    engine: AsyncEngine,
+) -> None:
+    """Each check commits without waiting for the WAL flush; the connection it ran on
+    (handed to whatever comes next) still commits durably."""
+    from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
+    from nodedc_gateway.domain.ratelimit import RatePolicy
+
+    async with engine.connect() as connection:  # the pool's one connection, durable
+        await connection.execute(text("SET synchronous_commit = on"))  # (tests run without)
+        await connection.commit()
+    decision = await SqlRateLimitStore(engine).check("k", RatePolicy("w", 60, 60, 5), e.T0)
+    assert decision.allowed
+    async with engine.connect() as connection:  # the same connection again
+        setting = await connection.execute(text("SHOW synchronous_commit"))
+        assert setting.scalar_one() == "on"
