@@ -101,6 +101,29 @@ async def test_an_autocommit_unit_of_work_sends_its_statements_alone(
         assert await other.idempotency.claim(record) == record  # already there
 
 
+async def _durable(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:  # the pool's one connection, durable
+        await connection.execute(text("SET synchronous_commit = on"))  # (tests run without)
+        await connection.commit()
+
+
+async def _still_durable(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:  # the same connection again
+        setting = await connection.execute(text("SHOW synchronous_commit"))
+        return bool(setting.scalar_one() == "on")
+
+
+async def test_a_standalone_claims_relaxed_commit_stays_in_its_statement(
+    engine: AsyncEngine,
+) -> None:
+    """The in-flight marker commits without waiting for the WAL flush; the connection
+    it ran on (handed to whatever comes next) still commits durably."""
+    await _durable(engine)
+    async with SqlUnitOfWorkFactory(engine)(autocommit=True) as work:
+        assert await work.idempotency.claim(e.claim("relaxed-key")) is None
+    assert await _still_durable(engine)
+
+
 async def test_the_rate_limiters_relaxed_commit_stays_in_its_statement(
     engine: AsyncEngine,
 ) -> None:
@@ -109,11 +132,7 @@ async def test_the_rate_limiters_relaxed_commit_stays_in_its_statement(
     from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
     from nodedc_gateway.domain.ratelimit import RatePolicy
 
-    async with engine.connect() as connection:  # the pool's one connection, durable
-        await connection.execute(text("SET synchronous_commit = on"))  # (tests run without)
-        await connection.commit()
+    await _durable(engine)
     decision = await SqlRateLimitStore(engine).check("k", RatePolicy("w", 60, 60, 5), e.T0)
     assert decision.allowed
-    async with engine.connect() as connection:  # the same connection again
-        setting = await connection.execute(text("SHOW synchronous_commit"))
-        assert setting.scalar_one() == "on"
+    assert await _still_durable(engine)

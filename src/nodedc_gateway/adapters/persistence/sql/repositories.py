@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -288,11 +288,44 @@ def _is_exactly(record: IdempotencyRecord) -> ColumnElement[bool]:
     )
 
 
+def _relaxed_claim(connection: AsyncConnection) -> Any:
+    """PostgreSQL, a claim that is its own transaction: INSERT … ON CONFLICT DO NOTHING
+    whose commit does not wait for the WAL flush (`set_config(…, true)` lasts as long as
+    the statement's own transaction).
+
+    Nothing durable depends on the in-flight marker alone: whatever the call then commits
+    (the audit event, the stored response, a sandbox card) is flushed with a synchronous
+    commit, which flushes the earlier claim with it; a crash before that loses a call
+    whose outcome its client never learnt, and its retry runs again, kept to one card by
+    the Tasker-side external id (CONTRACT §7)."""
+    table = t.idempotency_keys
+    names = [column.name for column in table.c]
+    relaxed = select(func.set_config("synchronous_commit", "off", True)).subquery()
+    return (
+        insert(connection, table)
+        .from_select(names, select(*_bound(table, names).values()).select_from(relaxed))
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
+
+
 class SqlIdempotencyStore(_Repository):
+    def __init__(self, connection: AsyncConnection, *, standalone: bool = False) -> None:
+        super().__init__(connection)
+        #: Statements run in autocommit (PostgreSQL): each is its own transaction.
+        self._standalone = standalone
+
+    async def _claimed(self, record: IdempotencyRecord) -> bool:
+        values = m.idempotency_values(record)
+        if not self._standalone:
+            return await self._insert_new(t.idempotency_keys, values)
+        statement = self._statement(("relaxed_claim",), lambda: _relaxed_claim(self._c))
+        return (await self._c.execute(statement, _parameters(values))).first() is not None
+
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         c = t.idempotency_keys.c
         for _ in range(_CLAIM_ROUNDS):
-            if await self._insert_new(t.idempotency_keys, m.idempotency_values(record)):
+            if await self._claimed(record):
                 return None
             row = (
                 await self._c.execute(

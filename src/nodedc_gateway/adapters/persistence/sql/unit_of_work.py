@@ -69,7 +69,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(connection)
         self.grants = SqlGrantRepository(connection)
         self.pairing_codes = SqlPairingCodeRepository(connection)
-        self.idempotency = SqlIdempotencyStore(connection)
+        self.idempotency = SqlIdempotencyStore(connection, standalone=self._autocommit)
         self.audit = SqlAuditLog(connection)
         return self
 
