@@ -22,13 +22,13 @@ PARTS = ("grants", "call", "scale")
 FULL_GRANT_SIZES = (10, 100, 1_000, 10_000)
 QUICK_GRANT_SIZES = (10, 100)
 FULL_CALLS = governed_call.Sizes(
-    rounds=4, calls_per_round=200, clients=8, seconds_per_round=6.0, counted_calls=50
+    rounds=12, calls_per_round=60, clients=8, bursts=8, seconds_per_round=3.0, counted_calls=50
 )
 QUICK_CALLS = governed_call.Sizes(
-    rounds=1, calls_per_round=10, clients=2, seconds_per_round=0.5, counted_calls=3
+    rounds=2, calls_per_round=5, clients=2, bursts=2, seconds_per_round=0.5, counted_calls=3
 )
 FULL_SCALE_CALLS = governed_call.Sizes(
-    rounds=4, calls_per_round=150, clients=1, seconds_per_round=0, counted_calls=0
+    rounds=12, calls_per_round=50, clients=1, bursts=0, seconds_per_round=0, counted_calls=0
 )
 FULL_LOAD = scale.Load(agents=10_000, tokens=100_000, events=1_000_000)
 QUICK_LOAD = scale.Load(agents=10, tokens=100, events=1_000)

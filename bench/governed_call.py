@@ -32,9 +32,10 @@ from nodedc_gateway.entrypoints.logs import configure_logging
 
 @attrs.frozen
 class Sizes:
-    rounds: int  # latency and throughput rounds, servers taking turns
+    rounds: int  # latency rounds, servers taking turns
     calls_per_round: int
     clients: int  # concurrent clients for throughput
+    bursts: int  # throughput rounds, servers taking turns
     seconds_per_round: float
     counted_calls: int  # calls whose round trips are counted
 
@@ -67,24 +68,33 @@ class GovernedCallResult:
 
 
 async def measure_latency(targets: dict[str, load.Target], sizes: Sizes) -> dict[str, Latency]:
-    """Sequential calls, the servers taking turns round by round (order alternating)."""
+    """Sequential calls on one warm session per server, the servers taking turns in
+    blocks of `calls_per_round` (order alternating), so drifts in load hit both."""
     samples: dict[str, list[float]] = {name: [] for name in targets}
     names = list(targets)
-    for round_ in range(sizes.rounds):
-        for name in names if round_ % 2 == 0 else reversed(names):
-            samples[name] += await load.sequential(targets[name], sizes.calls_per_round)
+    async with load.sessions([targets[name] for name in names]) as opened:
+        session = dict(zip(names, opened, strict=True))
+        for round_ in range(sizes.rounds):
+            for name in names if round_ % 2 == 0 else reversed(names):
+                samples[name] += await load.timed(session[name], sizes.calls_per_round)
     return {name: Latency.of(found) for name, found in samples.items()}
 
 
 async def measure_throughput(
     targets: dict[str, list[load.Target]], sizes: Sizes
 ) -> dict[str, float]:
-    """Calls per second, the mean over rounds taken in alternating order."""
+    """Calls per second with every client of a server calling at once, the servers
+    taking turns (order alternating); the mean over rounds."""
     rates: dict[str, list[float]] = {name: [] for name in targets}
     names = list(targets)
-    for round_ in range(sizes.rounds):
-        for name in names if round_ % 2 == 0 else reversed(names):
-            rates[name].append(await load.concurrent(targets[name], sizes.seconds_per_round))
+    async with contextlib.AsyncExitStack() as stack:
+        opened = {
+            name: await stack.enter_async_context(load.sessions(targets[name], warmup=3))
+            for name in names
+        }
+        for round_ in range(sizes.bursts):
+            for name in names if round_ % 2 == 0 else reversed(names):
+                rates[name].append(await load.burst(opened[name], sizes.seconds_per_round))
     return {name: sum(found) / len(found) for name, found in rates.items()}
 
 

@@ -9,7 +9,7 @@ import contextlib
 import itertools
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import attrs
@@ -63,46 +63,63 @@ async def create_issue(session: Client, target: Target) -> None:
         raise CallFailed(str(result.structured_content or result.content))
 
 
-async def sequential(
-    target: Target, calls: int, warmup: int = 20, on_warm: Callable[[], None] | None = None
-) -> list[float]:
-    """Seconds per call, one call in flight at a time, after `warmup` untimed calls
-    (then `on_warm` is called)."""
+@attrs.frozen
+class Session:
+    """An open client session with one server (one agent, on the gateway)."""
+
+    target: Target
+    client: Client
+
+
+@contextlib.asynccontextmanager
+async def sessions(targets: Sequence[Target], warmup: int = 10) -> AsyncIterator[list[Session]]:
+    """Open one session per target and warm each up with `warmup` untimed calls."""
+    async with contextlib.AsyncExitStack() as stack:
+        opened = [Session(t, await stack.enter_async_context(client(t))) for t in targets]
+        for session in opened:
+            for _ in range(warmup):
+                await create_issue(session.client, session.target)
+        yield opened
+
+
+async def timed(session: Session, calls: int) -> list[float]:
+    """Seconds per call, one call in flight at a time."""
     samples = []
-    async with client(target) as session:
-        for _ in range(warmup):
-            await create_issue(session, target)
-        if on_warm is not None:
-            on_warm()
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            await create_issue(session, target)
-            samples.append(time.perf_counter() - t0)
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        await create_issue(session.client, session.target)
+        samples.append(time.perf_counter() - t0)
     return samples
 
 
-async def concurrent(targets: list[Target], duration_s: float) -> float:
-    """Calls per second with one client per target (each its own agent) calling
-    back-to-back for `duration_s`, counted once every client is connected and warm."""
+async def sequential(
+    target: Target, calls: int, warmup: int = 20, on_warm: Callable[[], None] | None = None
+) -> list[float]:
+    """Seconds per call on a fresh session, after `warmup` untimed calls (then `on_warm`
+    is called)."""
+    async with sessions([target], warmup) as (session,):
+        if on_warm is not None:
+            on_warm()
+        return await timed(session, calls)
+
+
+async def burst(opened: Sequence[Session], duration_s: float) -> float:
+    """Calls per second with every session calling back-to-back at once for
+    `duration_s` (calls still in flight at the end are not counted)."""
     done = 0
-    ready = asyncio.Barrier(len(targets) + 1)
     stop = asyncio.Event()
 
-    async def worker(target: Target) -> None:
+    async def worker(session: Session) -> None:
         nonlocal done
-        async with client(target) as session:
-            for _ in range(5):
-                await create_issue(session, target)
-            await ready.wait()
-            while not stop.is_set():
-                await create_issue(session, target)
+        while not stop.is_set():
+            await create_issue(session.client, session.target)
+            if not stop.is_set():
                 done += 1
 
     async with asyncio.TaskGroup() as group:
-        for target in targets:
-            group.create_task(worker(target))
-        await ready.wait()
         t0 = time.perf_counter()
+        for session in opened:
+            group.create_task(worker(session))
         await asyncio.sleep(duration_s)
         counted, elapsed = done, time.perf_counter() - t0
         stop.set()

@@ -319,7 +319,8 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
             "Counted from libpq's protocol trace (`PQtrace`) of every connection the server's "
             "engine opened, over calls made one at a time after a warm-up: a round trip is "
             "one exchange ending in the server's `ReadyForQuery` (a statement, `BEGIN`, "
-            "`COMMIT`, `ROLLBACK`). Steps are named by the tables their statements touch.",
+            "`COMMIT`, `ROLLBACK`, a pool pre-ping). Steps are named by the tables their "
+            "statements touch.",
             "",
             "Governed, with an idempotency key:",
             "",
