@@ -55,6 +55,13 @@ class Latency:
 class ServerResult:
     latency: Latency
     calls_per_s: float
+    cpu_per_call_s: float  # the server process's CPU time per call, during throughput
+
+
+@attrs.frozen
+class Throughput:
+    calls_per_s: float
+    cpu_per_call_s: float
 
 
 @attrs.frozen
@@ -81,11 +88,14 @@ async def measure_latency(targets: dict[str, load.Target], sizes: Sizes) -> dict
 
 
 async def measure_throughput(
-    targets: dict[str, list[load.Target]], sizes: Sizes
-) -> dict[str, float]:
+    targets: dict[str, list[load.Target]], served: dict[str, servers.Served], sizes: Sizes
+) -> dict[str, Throughput]:
     """Calls per second with every client of a server calling at once, the servers
-    taking turns (order alternating); the mean over rounds."""
-    rates: dict[str, list[float]] = {name: [] for name in targets}
+    taking turns (order alternating), and the server's own CPU time per call meanwhile
+    (what bounds throughput, and what the machine's load disturbs least)."""
+    calls = dict.fromkeys(targets, 0)
+    seconds = dict.fromkeys(targets, 0.0)
+    cpu = dict.fromkeys(targets, 0.0)
     names = list(targets)
     async with contextlib.AsyncExitStack() as stack:
         opened = {
@@ -94,8 +104,15 @@ async def measure_throughput(
         }
         for round_ in range(sizes.bursts):
             for name in names if round_ % 2 == 0 else reversed(names):
-                rates[name].append(await load.burst(opened[name], sizes.seconds_per_round))
-    return {name: sum(found) / len(found) for name, found in rates.items()}
+                before = served[name].cpu_seconds()
+                done, elapsed = await load.burst(opened[name], sizes.seconds_per_round)
+                cpu[name] += served[name].cpu_seconds() - before
+                calls[name] += done
+                seconds[name] += elapsed
+    return {
+        name: Throughput(calls[name] / seconds[name], cpu[name] / max(calls[name], 1))
+        for name in names
+    }
 
 
 def quiet_logs(container: Any) -> None:
@@ -164,21 +181,24 @@ async def run(sizes: Sizes) -> GovernedCallResult:
                 load.Target(url, None, workspace, bare_project), tracer, sizes.counted_calls
             )
 
-        with servers.gateway(gateway_db) as gateway_url, servers.bare(bare_db) as bare_url:
-            bare = load.Target(bare_url, None, workspace, bare_project)
+        with servers.gateway(gateway_db) as gateway, servers.bare(bare_db) as bare_server:
+            bare = load.Target(bare_server.url, None, workspace, bare_project)
             latency = await measure_latency(
-                {"bare": bare, "gateway": governed(gateway_url, agents.tokens[0])}, sizes
+                {"bare": bare, "gateway": governed(gateway.url, agents.tokens[0])}, sizes
             )
             rates = await measure_throughput(
                 {
                     "bare": [bare] * sizes.clients,
-                    "gateway": [governed(gateway_url, token) for token in agents.tokens],
+                    "gateway": [governed(gateway.url, token) for token in agents.tokens],
                 },
+                {"bare": bare_server, "gateway": gateway},
                 sizes,
             )
     return GovernedCallResult(
-        bare=ServerResult(latency["bare"], rates["bare"]),
-        gateway=ServerResult(latency["gateway"], rates["gateway"]),
+        bare=ServerResult(latency["bare"], rates["bare"].calls_per_s, rates["bare"].cpu_per_call_s),
+        gateway=ServerResult(
+            latency["gateway"], rates["gateway"].calls_per_s, rates["gateway"].cpu_per_call_s
+        ),
         clients=sizes.clients,
         round_trips_keyed=keyed,
         round_trips_unkeyed=unkeyed,

@@ -103,9 +103,9 @@ async def sequential(
         return await timed(session, calls)
 
 
-async def burst(opened: Sequence[Session], duration_s: float) -> float:
-    """Calls per second with every session calling back-to-back at once for
-    `duration_s` (calls still in flight at the end are not counted)."""
+async def burst(opened: Sequence[Session], duration_s: float) -> tuple[int, float]:
+    """(calls, seconds) with every session calling back-to-back at once for `duration_s`
+    (calls still in flight at the end are not counted)."""
     done = 0
     stop = asyncio.Event()
 
@@ -123,4 +123,4 @@ async def burst(opened: Sequence[Session], duration_s: float) -> float:
         await asyncio.sleep(duration_s)
         counted, elapsed = done, time.perf_counter() - t0
         stop.set()
-    return counted / elapsed
+    return counted, elapsed

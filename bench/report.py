@@ -115,6 +115,15 @@ def rows(run: Run) -> list[Row]:
             ),
             Row(
                 "2",
+                "server CPU time per call (during the throughput runs)",
+                fmt_ms(gateway.cpu_per_call_s),
+                f"bare {fmt_ms(bare.cpu_per_call_s)}",
+                ratio(gateway.cpu_per_call_s, bare.cpu_per_call_s),
+                "—",
+                None,
+            ),
+            Row(
+                "2",
                 "database round trips per call (with an idempotency key)",
                 f"{run.call.round_trips_keyed.round_trips:g}",
                 f"bare {run.call.round_trips_bare.round_trips:g}",
@@ -289,17 +298,19 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
             "",
             f"Latency: one call in flight, {call.gateway.latency.calls:,} calls per server. "
             f"Throughput: {call.clients} clients at once (one agent each on the gateway), "
-            "calls back to back.",
+            "calls back to back; meanwhile the server process's own CPU time (user + system, "
+            "from `/proc`) per call.",
             "",
         ]
         out += _table(
-            ["server", "p50", "p99", "calls/s"],
+            ["server", "p50", "p99", "calls/s", "server CPU per call"],
             [
                 [
                     name,
                     fmt_ms(result.latency.p50_s),
                     fmt_ms(result.latency.p99_s),
                     f"{result.calls_per_s:.1f}",
+                    fmt_ms(result.cpu_per_call_s),
                 ]
                 for name, result in (("bare", call.bare), ("gateway", call.gateway))
             ]
@@ -309,6 +320,7 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
                     fmt_ratio(ratio(call.gateway.latency.p50_s, call.bare.latency.p50_s)),
                     fmt_ratio(ratio(call.gateway.latency.p99_s, call.bare.latency.p99_s)),
                     fmt_ratio(ratio(call.gateway.calls_per_s, call.bare.calls_per_s)),
+                    fmt_ratio(ratio(call.gateway.cpu_per_call_s, call.bare.cpu_per_call_s)),
                 ]
             ],
         )

@@ -157,11 +157,11 @@ async def run(amount: Load, sizes: Sizes) -> ScaleResult:
         t0 = time.perf_counter()
         rows = fill(loaded_db, amount)
         load_seconds = time.perf_counter() - t0
-        with servers.gateway(empty_db) as empty_url, servers.gateway(loaded_db) as loaded_url:
+        with servers.gateway(empty_db) as empty, servers.gateway(loaded_db) as loaded:
             latency = await measure_latency(
                 {
-                    "empty": _target(empty_url, empty_agents),
-                    "loaded": _target(loaded_url, loaded_agents),
+                    "empty": _target(empty.url, empty_agents),
+                    "loaded": _target(loaded.url, loaded_agents),
                 },
                 sizes,
             )

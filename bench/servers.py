@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import uvicorn
 
@@ -57,10 +58,23 @@ def gateway_environment(database_url: str, port: int | None = None) -> dict[str,
     return {prefix + key: value for key, value in settings.items()}
 
 
+@attrs.frozen
+class Served:
+    """A server under test: where it answers, and its process (for its CPU time)."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterator[None]:
-    """Start `argv`, wait until `ready_url` answers, run the block, then stop the
-    process (only this one, by its own handle)."""
+def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterator[int]:
+    """Start `argv`, wait until `ready_url` answers, run the block (given the process
+    id), then stop the process (only this one, by its own handle)."""
     workdir = tempfile.mkdtemp(prefix="nodedc_bench_")
     log_path = Path(workdir) / "server.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
@@ -71,7 +85,7 @@ def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterato
         )
     try:
         _wait_ready(process, ready_url, log_path)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -99,26 +113,26 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> N
 
 
 @contextlib.contextmanager
-def gateway(database_url: str) -> Iterator[str]:
-    """`nodedc-gateway serve` on a free loopback port; yields its base URL."""
+def gateway(database_url: str) -> Iterator[Served]:
+    """`nodedc-gateway serve` on a free loopback port."""
     port = free_port()
     argv = [sys.executable, "-m", "nodedc_gateway", "serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with _process(argv, gateway_environment(database_url, port), f"{url}/health/live"):
-        yield url
+    with _process(argv, gateway_environment(database_url, port), f"{url}/health/live") as pid:
+        yield Served(url, pid)
 
 
 @contextlib.contextmanager
-def bare(database_url: str) -> Iterator[str]:
-    """The bare MCP server on a free loopback port; yields its base URL."""
+def bare(database_url: str) -> Iterator[Served]:
+    """The bare MCP server on a free loopback port."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.bare_server", "--database", database_url]
     argv += ["--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     path = os.pathsep.join(p for p in (_repo_root(), os.environ.get("PYTHONPATH")) if p)
-    with _process(argv, {"PYTHONPATH": path}, f"{url}/mcp"):
-        yield url
+    with _process(argv, {"PYTHONPATH": path}, f"{url}/mcp") as pid:
+        yield Served(url, pid)
 
 
 @contextlib.asynccontextmanager

@@ -24,6 +24,9 @@ def ratio(value: float, baseline: float) -> float:
 
 
 def fmt_ratio(value: float) -> str:
+    """`1.68×`; a small ratio as a fraction (`1/2,400`) so it does not read as zero."""
+    if 0 < value < 0.1:
+        return f"1/{1 / value:,.0f}"
     return f"{value:.2f}×"
 
 
