@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
