@@ -19,9 +19,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
-from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
+from nodedc_gateway.adapters.persistence.sql import (
+    SqlCallerLookup,
+    SqlUnitOfWorkFactory,
+    create_engine,
+)
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
+from nodedc_gateway.application.callers import RepositoryCallerLookup
+from nodedc_gateway.ports.callers import CallerLookup
 from nodedc_gateway.ports.ratelimit import RateLimitStore
 from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
@@ -32,13 +38,15 @@ class PersistenceUnderTest:
     name: str
     uow: UnitOfWorkFactory
     rate_limits: RateLimitStore
+    callers: CallerLookup
     url: str | None = None  # SQL backends: where the database is
     engine: AsyncEngine | None = None
 
 
 @asynccontextmanager
 async def memory_backend() -> AsyncIterator[PersistenceUnderTest]:
-    yield PersistenceUnderTest("memory", MemoryUnitOfWorkFactory(), MemoryRateLimitStore())
+    uow = MemoryUnitOfWorkFactory()
+    yield PersistenceUnderTest("memory", uow, MemoryRateLimitStore(), RepositoryCallerLookup(uow))
 
 
 @asynccontextmanager
@@ -46,7 +54,12 @@ async def sql_backend(name: str, url: str) -> AsyncIterator[PersistenceUnderTest
     engine = create_engine(url)
     try:
         yield PersistenceUnderTest(
-            name, SqlUnitOfWorkFactory(engine), SqlRateLimitStore(engine), url, engine
+            name,
+            SqlUnitOfWorkFactory(engine),
+            SqlRateLimitStore(engine),
+            SqlCallerLookup(engine),
+            url,
+            engine,
         )
     finally:
         await engine.dispose()

@@ -15,7 +15,7 @@ from nodedc_gateway.adapters.ids import SystemSecretGenerator, UUIDv7Generator
 from nodedc_gateway.adapters.launcher.static import StaticLauncher
 from nodedc_gateway.adapters.markup import MarkdownRenderer
 from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
-from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory
+from nodedc_gateway.adapters.persistence.sql import SqlCallerLookup, SqlUnitOfWorkFactory
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
@@ -28,6 +28,7 @@ from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
+from nodedc_gateway.ports.callers import CallerLookup
 from nodedc_gateway.ports.launcher import LauncherPort
 from nodedc_gateway.ports.ratelimit import RateLimitStore
 from nodedc_gateway.ports.tasker import TaskerPort
@@ -146,6 +147,7 @@ async def build_sql_gateway(
     return await build_gateway(
         SqlUnitOfWorkFactory(engine),
         SqlRateLimitStore(engine),
+        callers=SqlCallerLookup(engine),
         limits=limits,
         entitled=entitled,
         tasker=tasker,
@@ -157,6 +159,7 @@ async def build_gateway(
     uow: UnitOfWorkFactory,
     rate_limits: RateLimitStore,
     *,
+    callers: CallerLookup | None = None,
     limits: RateLimits | None = None,
     entitled: Sequence[str] = ("*",),
     tasker: TaskerPort | None = None,
@@ -181,6 +184,7 @@ async def build_gateway(
         limits=limits,
         entitlements=entitlements,
         presenter=ContractPresenter(),
+        callers=callers,
     )
     port = tasker or memory_tasker
     tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), uow=uow, ids=ids, limits=limits)

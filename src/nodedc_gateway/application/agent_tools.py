@@ -386,12 +386,26 @@ class CreateIssueTool(IssueWriteTool):
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         args = self.args
-        details = await self.project_details(located)
-        project = details.project
+        workspace, project_id = self._project(located)
+        state_id: str | None = None
+        label_ids: tuple[str, ...] = ()
+        assignee_ids: tuple[str, ...] = ()
+        if any(args.given(name) for name in ("state", "labels", "assignees")):
+            # Project details only to resolve a state, label or member given by name: a
+            # plain create is one Tasker call (Tasker checks the project itself).
+            details = await self.project_details(located)
+            state_id = details.state(args.get("state")).id if args.given("state") else None
+            label_ids = tuple(
+                details.label(ref).id for ref in args.list("labels", max_items=MAX_REFS_PER_CALL)
+            )
+            assignee_ids = tuple(
+                details.member(ref).id
+                for ref in args.list("assignees", max_items=MAX_REFS_PER_CALL)
+            )
         parent_id = None
         if args.given("parent"):
             parent = await self.deps.tasker.get_issue(
-                project.workspace_slug, parse_issue_ref(args.get("parent"), "parent"), project.id
+                workspace, parse_issue_ref(args.get("parent"), "parent"), project_id
             )
             parent_id = parent.id
         description = args.body("description", max_length=MAX_DESCRIPTION, required=False)
@@ -399,33 +413,35 @@ class CreateIssueTool(IssueWriteTool):
         if args.given("card"):
             blocks, checkers = card_argument(self.deps.markup, args.get("card"))
             card = new_card(blocks=blocks, checkers=checkers, description_html=description_html)
-            policy = await self.deps.project_policy(project.workspace_slug, project.id)
+            policy = await self.deps.project_policy(workspace, project_id)
             policy.card_rules.enforce(card)
             description_html = card.render()
         draft = IssueDraft(
             name=issue_name(args.get("name")),
             description_html=description_html,
             priority=priority(args.get("priority")) if args.given("priority") else Priority.NONE,
-            state_id=details.state(args.get("state")).id if args.given("state") else None,
-            label_ids=tuple(
-                details.label(ref).id for ref in args.list("labels", max_items=MAX_REFS_PER_CALL)
-            ),
-            assignee_ids=tuple(
-                details.member(ref).id
-                for ref in args.list("assignees", max_items=MAX_REFS_PER_CALL)
-            ),
+            state_id=state_id,
+            label_ids=label_ids,
+            assignee_ids=assignee_ids,
             start_date=iso_date(args.get("start_date"), "start_date"),
             target_date=iso_date(args.get("target_date"), "target_date"),
             parent_id=parent_id,
         )
         issue = await self.deps.tasker.create_issue(
-            project.workspace_slug,
-            project.id,
+            workspace,
+            project_id,
             draft,
             actor=call.actor,
             external_id=call.external_id,
         )
         return IssueWritten(issue)
+
+    @staticmethod
+    def _project(located: Located) -> tuple[str, str]:
+        """(workspace, project id) of the located project, or not found."""
+        project_id = _project_id(located.target)
+        assert located.target is not None
+        return located.target.workspace_slug, project_id
 
 
 class UpdateIssueTool(IssueWriteTool):

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from nodedc_gateway.application.callers import RepositoryCallerLookup
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
@@ -51,6 +52,7 @@ from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import Actor
 from nodedc_gateway.domain.tokens import AgentToken, is_well_formed_token
+from nodedc_gateway.ports.callers import CallerLookup
 from nodedc_gateway.ports.clock import Clock
 from nodedc_gateway.ports.hashing import SecretHasher
 from nodedc_gateway.ports.ids import IdGenerator
@@ -256,8 +258,12 @@ class Pipeline:
         limits: RateLimits,
         entitlements: EntitlementService,
         presenter: ResultPresenter,
+        callers: CallerLookup | None = None,
     ) -> None:
         self._uow = uow
+        # How authentication reads a caller: the adapter's own single read when there is
+        # one (SQL), else through the repositories.
+        self._callers = callers or RepositoryCallerLookup(uow)
         self._clock = clock
         self._ids = ids
         self._hasher = hasher
@@ -279,13 +285,15 @@ class Pipeline:
         raw = token.reveal()
         if not is_well_formed_token(raw):
             raise Unauthenticated()
-        async with self._uow() as uow:
-            stored = await uow.tokens.find_by_hash(self._hasher.candidates(raw))
-            agent = await uow.agents.get(stored.agent_id) if stored is not None else None
-            if stored is None or agent is None:
-                raise Unauthenticated()
-            if not stored.is_usable(now):
-                if operation is not None:
+        # One read, no transaction: the token, its agent and its grants, fresh every call
+        # (nothing is cached, so a revocation anywhere bites on the next call).
+        found = await self._callers.find(self._hasher.candidates(raw))
+        if found is None:
+            raise Unauthenticated()
+        stored, agent = found.token, found.agent
+        if not stored.is_usable(now):
+            if operation is not None:
+                async with self._uow() as uow:
                     await uow.audit.append(
                         [
                             self._agent_draft(
@@ -303,8 +311,8 @@ class Pipeline:
                         ]
                     )
                     await uow.commit()
-                raise Unauthenticated()
-            grants = tuple(await uow.grants.list_by_agent(agent.id))
+            raise Unauthenticated()
+        grants = found.grants
         entitlement = await self._entitlements.entitlement(agent.owner_user_id, now)
         return AgentCaller(agent, stored, grants, GrantIndex(agent.id, grants), entitlement)
 
@@ -615,7 +623,9 @@ class Pipeline:
         )
         for _ in range(_CLAIM_ATTEMPTS):
             claimed = False
-            async with self._uow() as uow:
+            # Each step is one atomic statement (insert-if-absent, read, compare-and-swap),
+            # so no transaction is needed around them: the claim costs one round trip.
+            async with self._uow(autocommit=True) as uow:
                 existing = await uow.idempotency.claim(record)
                 verdict = Verdict.PROCEED if existing is None else judge(existing, fingerprint, now)
                 if existing is None or (

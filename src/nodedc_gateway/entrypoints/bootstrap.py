@@ -98,6 +98,7 @@ class Persistence(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     uow = providers.Singleton(MemoryUnitOfWorkFactory)
+    callers: providers.Object[Any] = providers.Object(None)  # None: read through `uow`
     rate_limits = providers.Singleton(MemoryRateLimitStore)
     ready: providers.Object[Any] = providers.Object(None)  # an async readiness check, or None
 
@@ -155,6 +156,7 @@ class Application(containers.DeclarativeContainer):
     pipeline = providers.Singleton(
         Pipeline,
         uow=persistence.uow,
+        callers=persistence.callers,
         clock=core.clock,
         ids=core.ids,
         hasher=core.hasher,

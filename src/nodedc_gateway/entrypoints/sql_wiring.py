@@ -10,7 +10,11 @@ from dependency_injector import providers
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
+from nodedc_gateway.adapters.persistence.sql import (
+    SqlCallerLookup,
+    SqlUnitOfWorkFactory,
+    create_engine,
+)
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.entrypoints.settings import Settings
@@ -37,6 +41,7 @@ def with_sql(container: Any, settings: Settings) -> None:
     engine = providers.Resource(_engine, settings.database_url)
     persistence = container.persistence
     persistence.uow.override(providers.Singleton(SqlUnitOfWorkFactory, engine))
+    persistence.callers.override(providers.Singleton(SqlCallerLookup, engine))
     persistence.rate_limits.override(providers.Singleton(SqlRateLimitStore, engine))
     persistence.ready.override(providers.Singleton(_readiness, engine))
     container.tasker.sandbox.override(

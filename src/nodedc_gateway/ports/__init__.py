@@ -1,6 +1,7 @@
 """Ports: the Protocols the application needs and the adapters implement."""
 
 from nodedc_gateway.ports.audit import AuditLog, AuditQuery
+from nodedc_gateway.ports.callers import CallerLookup, CallerRecord
 from nodedc_gateway.ports.clock import Clock
 from nodedc_gateway.ports.hashing import SecretHasher
 from nodedc_gateway.ports.ids import IdGenerator, SecretGenerator
@@ -20,6 +21,8 @@ __all__ = [
     "AgentRepository",
     "AuditLog",
     "AuditQuery",
+    "CallerLookup",
+    "CallerRecord",
     "Clock",
     "GrantRepository",
     "IdGenerator",

@@ -63,4 +63,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork:
+        """A unit of work. `autocommit=True` is for work made only of statements that are
+        atomic on their own (an `INSERT … ON CONFLICT` claim, a compare-and-swap): a
+        database may then commit each at once and skip BEGIN/COMMIT, so whatever ran is
+        kept even without `commit()`; an adapter may also ignore it."""
+        ...

@@ -475,8 +475,8 @@ class MemoryUnitOfWorkFactory:
     def __init__(self, state: MemoryState | None = None) -> None:
         self.state = state or MemoryState()
 
-    def __call__(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self.state)
+    def __call__(self, *, autocommit: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.state)  # commits only on commit() either way
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

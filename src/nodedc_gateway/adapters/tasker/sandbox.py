@@ -21,7 +21,12 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
-from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite, transaction
+from nodedc_gateway.adapters.persistence.sql.engine import (
+    autocommit,
+    insert,
+    is_sqlite,
+    transaction,
+)
 from nodedc_gateway.adapters.persistence.sql.mapping import AnyRow
 from nodedc_gateway.domain.canonical import to_microseconds
 from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
@@ -76,6 +81,15 @@ class SqlSandboxTasker:
         """A transaction; a database that cannot be reached is Tasker being unavailable."""
         try:
             async with transaction(self._engine) as connection:
+                yield connection
+        except (OperationalError, InterfaceError) as error:
+            raise TaskerUnavailable("The sandbox Tasker's database is not answering.") from error
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        """One read that stands alone: no BEGIN/COMMIT around it (PostgreSQL)."""
+        try:
+            async with autocommit(self._engine) as connection:
                 yield connection
         except (OperationalError, InterfaceError) as error:
             raise TaskerUnavailable("The sandbox Tasker's database is not answering.") from error
@@ -237,7 +251,7 @@ class SqlSandboxTasker:
             return sorted((_member(row) for row in rows), key=lambda m: m.email)
 
     async def workspace_policy(self, workspace_slug: str) -> WorkspacePolicy:
-        async with self._tx() as c:
+        async with self._read() as c:  # asked on every agent call: one round trip
             row = await _require_workspace(c, workspace_slug)
         return WorkspacePolicy(workspace_slug, bool(row.agents_allowed))
 

@@ -1,5 +1,6 @@
 """Persistence on PostgreSQL and SQLite: Core tables, repositories and a unit of work."""
 
+from nodedc_gateway.adapters.persistence.sql.callers import SqlCallerLookup
 from nodedc_gateway.adapters.persistence.sql.engine import create_engine, transaction
 from nodedc_gateway.adapters.persistence.sql.tables import metadata
 from nodedc_gateway.adapters.persistence.sql.unit_of_work import (
@@ -8,6 +9,7 @@ from nodedc_gateway.adapters.persistence.sql.unit_of_work import (
 )
 
 __all__ = [
+    "SqlCallerLookup",
     "SqlUnitOfWork",
     "SqlUnitOfWorkFactory",
     "create_engine",

@@ -4,6 +4,13 @@ PostgreSQL (`postgresql+psycopg://`) is the production store: replicas share it 
 rule that needs concurrency control gets it from the database (unique constraints,
 `INSERT … ON CONFLICT`, row locks), at the default READ COMMITTED isolation.
 
+A pooled PostgreSQL connection is checked before it is handed out, without a round
+trip: an idle connection whose socket has something to read was closed or interrupted by
+the server (a restart, `pg_terminate_backend`, an idle timeout all send a FATAL message
+first), so it is thrown away and a fresh one taken. That is what `pool_pre_ping` would
+find out, minus the `;` round trip it costs on every transaction; a silently dropped
+network path is noticed by neither before the first statement fails.
+
 SQLite (`sqlite+aiosqlite://`) is the embedded default for one process. Each connection
 runs in WAL mode with foreign keys on and a busy timeout. SQLite allows one writer at a
 time, and a transaction that starts as a reader and later writes can fail with
@@ -18,15 +25,18 @@ waits in SQLite's busy handler for up to `SQLITE_BUSY_TIMEOUT_MS`.
 from __future__ import annotations
 
 import asyncio
+import select
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -39,6 +49,8 @@ _held_engines: ContextVar[frozenset[Engine]] = ContextVar("nodedc_sqlite_held", 
 _sqlite_locks: weakref.WeakKeyDictionary[
     Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
+# Per engine: its AUTOCOMMIT variant (same pool), made once.
+_autocommit_engines: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
@@ -51,11 +63,30 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
             f"unsupported database driver {driver!r}: use {POSTGRES_DRIVER}:// "
             f"or {SQLITE_DRIVER}://"
         )
-    options.setdefault("pool_pre_ping", driver == POSTGRES_DRIVER)
     engine = create_async_engine(url, **options)
     if driver == SQLITE_DRIVER:
         _configure_sqlite(engine.sync_engine)
+    elif not options.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: make the pool replace a connection the server has given up on."""
+    if not is_idle_and_open(dbapi_connection.driver_connection.pgconn):
+        raise DisconnectionError("the pooled connection was closed by the server")
+
+
+def is_idle_and_open(pgconn: pq.abc.PGconn) -> bool:
+    """Whether a libpq connection between transactions is still usable, by looking at it
+    locally: open, idle, and with nothing unsolicited waiting on its socket."""
+    if pgconn.status != pq.ConnStatus.OK:
+        return False
+    if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+    return not poller.poll(0)  # readable: a FATAL notice and EOF, most likely
 
 
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
@@ -117,6 +148,23 @@ async def serialized(engine: AsyncEngine) -> AsyncIterator[None]:
             yield
         finally:
             _held_engines.reset(token)
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Where a statement that stands alone runs: on PostgreSQL in autocommit, so it is its
+    own transaction and costs no BEGIN/COMMIT round trips; on SQLite in the engine's
+    serialized write transaction."""
+    if is_sqlite(engine):
+        async with transaction(engine) as connection:
+            yield connection
+        return
+    options = _autocommit_engines.get(engine.sync_engine)
+    if options is None:
+        options = engine.execution_options(isolation_level="AUTOCOMMIT")
+        _autocommit_engines[engine.sync_engine] = options
+    async with options.connect() as connection:
+        yield connection
 
 
 @asynccontextmanager

@@ -8,17 +8,17 @@ compare-and-swap, and a locked head row per audit chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
-from nodedc_gateway.adapters.persistence.sql.engine import insert
+from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite
 from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, ChainHead, link
@@ -35,32 +35,62 @@ from nodedc_gateway.ports.audit import AuditQuery
 _CLAIM_ROUNDS = 10
 
 
+#: Statements built once per database kind and shape (building SQLAlchemy expressions
+#: costs more CPU than many a round trip); values go in as bound parameters.
+_statements: dict[tuple[str, ...], Any] = {}
+
+
+def _bound(table: Table, names: Sequence[str]) -> dict[str, Any]:
+    """`VALUES` for these columns as bound parameters (named `v_<column>`)."""
+    return {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
+
+
+def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"v_{name}": value for name, value in values.items()}
+
+
 class _Repository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._c = connection
 
+    def _statement(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+        key = (self._c.dialect.name, *key)
+        statement = _statements.get(key)
+        if statement is None:
+            statement = _statements[key] = build()
+        return statement
+
     async def _insert_new(self, table: Table, values: Mapping[str, Any]) -> bool:
         """Insert unless a row with the same key (or unique value) exists; True when
         inserted. The transaction stays usable either way."""
-        # RETURNING, not rowcount: drivers do not all count rows an INSERT wrote.
-        result = await self._c.execute(
-            insert(self._c, table)
-            .values(dict(values))
-            .on_conflict_do_nothing()
-            .returning(*table.primary_key.columns)
+        names = tuple(values)
+        statement = self._statement(
+            ("insert_new", table.name, *names),
+            # RETURNING, not rowcount: drivers do not all count rows an INSERT wrote.
+            lambda: (
+                insert(self._c, table)
+                .values(_bound(table, names))
+                .on_conflict_do_nothing()
+                .returning(*table.primary_key.columns)
+            ),
         )
+        result = await self._c.execute(statement, _parameters(values))
         return result.first() is not None
 
     async def _upsert(self, table: Table, values: Mapping[str, Any]) -> None:
         """Store the row whole, over any row with the same primary key."""
-        stmt = insert(self._c, table).values(dict(values))
-        keys = [column.name for column in table.primary_key.columns]
-        await self._c.execute(
-            stmt.on_conflict_do_update(
+        names = tuple(values)
+
+        def build() -> Any:
+            stmt = insert(self._c, table).values(_bound(table, names))
+            keys = [column.name for column in table.primary_key.columns]
+            return stmt.on_conflict_do_update(
                 index_elements=keys,
-                set_={name: stmt.excluded[name] for name in values if name not in keys},
+                set_={name: stmt.excluded[name] for name in names if name not in keys},
             )
-        )
+
+        statement = self._statement(("upsert", table.name, *names), build)
+        await self._c.execute(statement, _parameters(values))
 
 
 def _rowcount(result: CursorResult[Any]) -> int:
@@ -272,11 +302,44 @@ def _is_exactly(record: IdempotencyRecord) -> ColumnElement[bool]:
     )
 
 
+def _relaxed_claim(connection: AsyncConnection) -> Any:
+    """PostgreSQL, a claim that is its own transaction: INSERT … ON CONFLICT DO NOTHING
+    whose commit does not wait for the WAL flush (`set_config(…, true)` lasts as long as
+    the statement's own transaction).
+
+    Nothing durable depends on the in-flight marker alone: whatever the call then commits
+    (the audit event, the stored response, a sandbox card) is flushed with a synchronous
+    commit, which flushes the earlier claim with it; a crash before that loses a call
+    whose outcome its client never learnt, and its retry runs again, kept to one card by
+    the Tasker-side external id (CONTRACT §7)."""
+    table = t.idempotency_keys
+    names = [column.name for column in table.c]
+    relaxed = select(func.set_config("synchronous_commit", "off", True)).subquery()
+    return (
+        insert(connection, table)
+        .from_select(names, select(*_bound(table, names).values()).select_from(relaxed))
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
+
+
 class SqlIdempotencyStore(_Repository):
+    def __init__(self, connection: AsyncConnection, *, standalone: bool = False) -> None:
+        super().__init__(connection)
+        #: Statements run in autocommit (PostgreSQL): each is its own transaction.
+        self._standalone = standalone
+
+    async def _claimed(self, record: IdempotencyRecord) -> bool:
+        values = m.idempotency_values(record)
+        if not self._standalone:
+            return await self._insert_new(t.idempotency_keys, values)
+        statement = self._statement(("relaxed_claim",), lambda: _relaxed_claim(self._c))
+        return (await self._c.execute(statement, _parameters(values))).first() is not None
+
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         c = t.idempotency_keys.c
         for _ in range(_CLAIM_ROUNDS):
-            if await self._insert_new(t.idempotency_keys, m.idempotency_values(record)):
+            if await self._claimed(record):
                 return None
             row = (
                 await self._c.execute(
@@ -308,10 +371,28 @@ class SqlIdempotencyStore(_Repository):
         return _rowcount(result)
 
 
+_heads, _events = t.audit_chain_heads, t.audit_events
+_LOCK_HEAD = select(_heads).where(_heads.c.chain_id == bindparam("chain_id")).with_for_update()
+_MOVE_HEAD = (
+    update(_heads)
+    .where(_heads.c.chain_id == bindparam("head_chain_id"))
+    .values(seq=bindparam("head_seq"), last_hash=bindparam("head_last_hash"))
+)
+
+
+def _event_and_head(connection: AsyncConnection) -> Any:
+    """PostgreSQL: one event and its chain's new head in one statement (the INSERT as a
+    data-modifying CTE of the UPDATE), one round trip instead of two."""
+    written = insert(connection, _events).values(_bound(_events, _events.c.keys())).cte("written")
+    return _MOVE_HEAD.add_cte(written)
+
+
 class SqlAuditLog(_Repository):
     async def append(self, drafts: Sequence[AuditDraft]) -> Sequence[AuditEvent]:
         if not drafts:
             return []
+        if len(drafts) == 1 and not is_sqlite(self._c):
+            return [await self._append_one(drafts[0])]
         # Lock every chain's head before linking; in sorted order, so two transactions
         # appending to the same chains cannot deadlock.
         heads: dict[str, ChainHead | None] = {
@@ -329,27 +410,39 @@ class SqlAuditLog(_Repository):
         for latest in heads.values():
             assert latest is not None  # every locked chain received at least one event
             await self._c.execute(
-                update(t.audit_chain_heads)
-                .where(t.audit_chain_heads.c.chain_id == latest.chain_id)
-                .values(seq=latest.seq, last_hash=latest.last_hash)
+                _MOVE_HEAD,
+                {
+                    "head_chain_id": latest.chain_id,
+                    "head_seq": latest.seq,
+                    "head_last_hash": latest.last_hash,
+                },
             )
         return events
+
+    async def _append_one(self, draft: AuditDraft) -> AuditEvent:
+        event, head = link(await self._lock_head(draft.chain_id), draft)
+        statement = self._statement(("audit_event_and_head",), lambda: _event_and_head(self._c))
+        await self._c.execute(
+            statement,
+            {
+                **_parameters(m.audit_event_values(event)),
+                "head_chain_id": head.chain_id,
+                "head_seq": head.seq,
+                "head_last_hash": head.last_hash,
+            },
+        )
+        return event
 
     async def _lock_head(self, chain_id: str) -> ChainHead | None:
         """The chain's head, locked until this transaction ends (PostgreSQL: the head row,
         created first if the chain is new; SQLite: the transaction already holds the
         database's write lock)."""
-        query = (
-            select(t.audit_chain_heads)
-            .where(t.audit_chain_heads.c.chain_id == chain_id)
-            .with_for_update()
-        )
-        row = (await self._c.execute(query)).first()
+        row = (await self._c.execute(_LOCK_HEAD, {"chain_id": chain_id})).first()
         if row is None:
             await self._insert_new(
                 t.audit_chain_heads, {"chain_id": chain_id, "seq": 0, "last_hash": GENESIS_HASH}
             )
-            row = (await self._c.execute(query)).one()
+            row = (await self._c.execute(_LOCK_HEAD, {"chain_id": chain_id})).one()
         return m.chain_head_from_row(row)
 
     async def query(self, query: AuditQuery) -> Sequence[AuditEvent]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from nodedc_gateway.adapters.persistence.sql.engine import serialized
+from nodedc_gateway.adapters.persistence.sql.engine import autocommit, is_sqlite, serialized
 from nodedc_gateway.adapters.persistence.sql.repositories import (
     SqlAccessRequestRepository,
     SqlAgentRepository,
@@ -52,8 +52,9 @@ class SqlUnitOfWork:
     work_sessions: WorkSessionRepository
     project_policies: ProjectPolicyRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, autocommit: bool = False) -> None:
         self._engine = engine
+        self._autocommit = autocommit and not is_sqlite(engine)
         self._exit_stack: AsyncExitStack | None = None
         self._connection: AsyncConnection | None = None
         self.committed = False
@@ -63,9 +64,12 @@ class SqlUnitOfWork:
             raise RuntimeError("a unit of work is entered once")
         stack = AsyncExitStack()
         try:
-            await stack.enter_async_context(serialized(self._engine))
-            connection = await stack.enter_async_context(self._engine.connect())
-            await connection.begin()
+            if self._autocommit:  # every statement is its own transaction: no BEGIN/COMMIT
+                connection = await stack.enter_async_context(autocommit(self._engine))
+            else:
+                await stack.enter_async_context(serialized(self._engine))
+                connection = await stack.enter_async_context(self._engine.connect())
+                await connection.begin()
         except BaseException:
             await stack.aclose()
             raise
@@ -74,7 +78,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(connection)
         self.grants = SqlGrantRepository(connection)
         self.pairing_codes = SqlPairingCodeRepository(connection)
-        self.idempotency = SqlIdempotencyStore(connection)
+        self.idempotency = SqlIdempotencyStore(connection, standalone=self._autocommit)
         self.audit = SqlAuditLog(connection)
         self.access_requests = SqlAccessRequestRepository(connection)
         self.work_sessions = SqlWorkSessionRepository(connection)
@@ -116,8 +120,8 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def __call__(self, *, autocommit: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, autocommit=autocommit)
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

@@ -1,0 +1,181 @@
+"""What the numbers mean: the prose of the report, written around the run's own figures."""
+
+from __future__ import annotations
+
+from bench.report import P50_TARGET, SCALE_TARGET, THROUGHPUT_TARGET, Run
+from bench.stats import fmt_ms, fmt_us, ratio
+
+#: The same harness on the code before any of this work (commit f92b5fb, 2026-11-22,
+#: `make bench` on this machine): the starting point the changes are measured against.
+BEFORE = {
+    "round_trips": 39,
+    "transactions": 6,
+    "statements": 23,
+    "bare_round_trips": 12,
+    "p50_ratio": 2.86,
+    "throughput_ratio": 0.45,
+}
+
+#: Where the round trips of a keyed governed create_issue went, step by step.
+CHANGES = (
+    ("pool pre-ping (`;` before every transaction) replaced by a local socket check", 6),
+    ("authentication: one joined read (token, agent, grants) outside any transaction", 4),
+    ("`create_issue` reads the project only when a name needs resolving", 6),
+    ("audit event and chain head written by one statement", 1),
+    ("idempotency claim as one self-committing statement", 2),
+)
+
+
+def analysis(run: Run) -> list[str]:
+    out = ["## What the figures say", ""]
+    if run.call is not None:
+        out += _round_trips(run)
+        out += _latency(run)
+    if run.grants is not None:
+        out += _grants(run)
+    if run.scale is not None:
+        out += _scale(run)
+    out += [
+        "### Reading these numbers",
+        "",
+        "The machine is a shared two-core VM: the client, the server under test and "
+        "PostgreSQL compete for the same cores, and other jobs come and go (see the load "
+        "averages above). Every comparison is therefore made in the same run with the two "
+        "sides taking turns in short rounds, and only the ratios are meant to carry over to "
+        "another machine; expect them to move by about a tenth from run to run.",
+    ]
+    return out
+
+
+def _round_trips(run: Run) -> list[str]:
+    assert run.call is not None
+    keyed, bare = run.call.round_trips_keyed, run.call.round_trips_bare
+    lines = [
+        "### Round trips: how few, and why not fewer",
+        "",
+        f"A keyed governed `create_issue` now costs **{keyed.round_trips:g} database round "
+        f"trips** ({keyed.transactions:g} units of work, {keyed.statements:g} statements) "
+        f"against the bare server's {bare.round_trips:g}: "
+        f"{keyed.round_trips - bare.round_trips:g} for governance. Before this work it cost "
+        f"{BEFORE['round_trips']} ({BEFORE['transactions']} transactions, "
+        f"{BEFORE['statements']} statements) against {BEFORE['bare_round_trips']}. "
+        "Where they went:",
+        "",
+        "| change | round trips saved |",
+        "|---|---|",
+        *(f"| {what} | {saved} |" for what, saved in CHANGES),
+        "",
+        "What is left is one round trip per thing the contract requires:",
+        "",
+        "- **authenticate**: one indexed read of the token with its agent and active grants. "
+        "Nothing is cached between calls, so a token, agent or grant revoked on any replica "
+        "is refused on the very next call everywhere, by construction. A cache would still "
+        "need a freshness check per call to keep that promise: a revision read costs the "
+        "same round trip, and `LISTEN/NOTIFY` alone cannot keep it (a call reaching another "
+        "replica between the revoking commit and the delivery of the notification would "
+        "pass, and a dropped channel needs exactly this read as its fallback).",
+        "- **rate limit**: one atomic upsert computing GCRA in the database (shared by all "
+        "replicas), committing without waiting for the WAL flush: after a crash a bucket "
+        "can at worst forget the last fraction of a second of spent budget.",
+        "- **idempotency claim**: one `INSERT … ON CONFLICT DO NOTHING`, its own "
+        "transaction, also without waiting for the flush: the audit transaction that "
+        "follows flushes it with itself, and a crash before that loses a call whose outcome "
+        "its client never learnt, whose retry the Tasker-side external id keeps to one "
+        "card (CONTRACT §7).",
+        "- **the Tasker-side dedupe**: the sandbox looks the external id up under the "
+        "project lock (one statement more than the bare write, which has no key).",
+        "- **audit + stored response + commit**: one transaction of BEGIN, the chain head "
+        "locked, the event and the new head in one statement, the idempotent response, "
+        "COMMIT (and `last_used_at` at most once a minute per token). The head must be read "
+        "before the event's hash can be computed, and this commit must be durable before "
+        "the answer leaves, so this is the floor without moving hashing into SQL.",
+        "",
+    ]
+    return lines
+
+
+def _latency(run: Run) -> list[str]:
+    assert run.call is not None
+    call = run.call
+    p50 = ratio(call.gateway.latency.p50_s, call.bare.latency.p50_s)
+    rate = ratio(call.gateway.calls_per_s, call.bare.calls_per_s)
+    cpu = ratio(call.gateway.cpu_per_call_s, call.bare.cpu_per_call_s)
+    extra = call.gateway.latency.p50_s - call.bare.latency.p50_s
+    verdict_p50 = "met" if p50 <= P50_TARGET else "missed"
+    verdict_rate = "met" if rate >= THROUGHPUT_TARGET else "missed"
+    return [
+        "### Latency and throughput against the bare server",
+        "",
+        f"Before this work the governed call took {BEFORE['p50_ratio']}× the bare p50 and "
+        f"made {BEFORE['throughput_ratio']}× its calls per second; now {p50:.2f}× (target "
+        f"≤ {P50_TARGET}×: {verdict_p50}) and {rate:.2f}× (target ≥ {THROUGHPUT_TARGET}×: "
+        f"{verdict_rate}). At the median the governed call spends {fmt_ms(extra)} more; the "
+        f"gateway process burns {cpu:.2f}× the bare server's CPU per call "
+        f"({fmt_ms(call.gateway.cpu_per_call_s)} against "
+        f"{fmt_ms(call.bare.cpu_per_call_s)}), and throughput follows that ratio, since "
+        "with several clients both servers are CPU-bound.",
+        "",
+        "What limits both is the fixed cost of each exchange with the database, not the "
+        "work of governance. On this VM a system call that writes to a socket costs about "
+        "0.2 ms of CPU (profiled: libpq's send of one statement), so every round trip costs "
+        "0.3–0.5 ms of CPU and wall time once SQLAlchemy's async layer and psycopg are "
+        "added, and a synchronous commit another 0.2–0.5 ms for its WAL flush; grant "
+        "evaluation, hashing the audit event, the fingerprint and the access log are a few "
+        "hundred microseconds in all. The bare server spends most of its own time the same "
+        "way (its write is eleven round trips). The governed call makes nine round trips "
+        "and four connection checkouts more, and one synchronous commit more, so on a "
+        "machine where a round trip is this dear the ratios sit where they are. They would "
+        "move only with fewer exchanges, each at a price not paid here: the rate check and "
+        "the claim as one statement (merging two ports), one pooled connection held for a "
+        "whole request (more connections held while Tasker answers), the event and the "
+        "stored response written by one statement (writes batched across repositories, "
+        "or the chain's hash computed in SQL), or an audit commit that does not wait for "
+        "the flush (refused: an answered call must have its audit event on disk).",
+        "",
+        "The baseline is also the cheapest Tasker there is: the sandbox, in the same "
+        "PostgreSQL. A real Tasker or Plane answers a write over the network in several "
+        "milliseconds, so the same absolute overhead is a much smaller ratio in "
+        "production.",
+        "",
+    ]
+
+
+def _grants(run: Run) -> list[str]:
+    assert run.grants is not None
+    sizes = run.grants.sizes
+    first, last = sizes[0], sizes[-1]
+    return [
+        "### Grant evaluation",
+        "",
+        f"A decision costs the same at {last.grants:,} grants as at {first.grants:,} "
+        f"({fmt_us(last.ours_s)} against {fmt_us(first.ours_s)}): `GrantIndex` keys the "
+        "agent's merged grants by (workspace, project), so a decision is two dictionary "
+        "lookups and a set difference. Cedar evaluates every policy of the set, so its time "
+        f"grows with the grants ({ratio(last.cedar_s, first.cedar_s):.0f}× from "
+        f"{first.grants:,} to {last.grants:,}); each call also crosses into Rust and back "
+        "as JSON (requests and context in, decisions and diagnostics out). Building the "
+        "index is "
+        f"linear ({fmt_ms(last.index_build_s)} for {last.grants:,} grants): it happens once "
+        "per authenticated request, which is nothing for the handful of grants an agent "
+        "normally holds; agents with thousands of grants would want it cached by grant "
+        "versions.",
+        "",
+    ]
+
+
+def _scale(run: Run) -> list[str]:
+    assert run.scale is not None
+    s = run.scale
+    p50 = ratio(s.loaded.p50_s, s.empty.p50_s)
+    verdict = "met" if p50 <= SCALE_TARGET else "missed"
+    return [
+        "### Scale",
+        "",
+        f"{s.load.events:,} audit events and {s.load.tokens:,} tokens change the governed "
+        f"call's median by {p50:.2f}× (target ≤ {SCALE_TARGET}×: {verdict}). Every statement of "
+        "the call reaches rows by a unique index or a primary key (the token by its hash, "
+        "the chain head by its id, the event by (chain, seq), the idempotency key by "
+        "(scope, key), the rate-limit bucket by its key): B-tree depth grows with the "
+        "logarithm of the table, and nothing scans.",
+        "",
+    ]

@@ -1,0 +1,126 @@
+"""The client side: the official `mcp` client over Streamable HTTP, calling `create_issue`
+the way Codex would (a fresh idempotency key per write), one call at a time for latency
+and from several clients at once for throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import attrs
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+_serial = itertools.count()
+
+
+@attrs.frozen
+class Target:
+    """A server and how to call it: URL, bearer token (None for the bare server) and the
+    project to write into."""
+
+    url: str
+    token: str | None
+    workspace_slug: str
+    project_id: str
+    keyed: bool = True  # send an idempotency key, as Codex is told to on every write
+
+
+class CallFailed(RuntimeError):
+    pass
+
+
+@contextlib.asynccontextmanager
+async def client(target: Target) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
+    http = create_mcp_http_client(headers=headers)
+    transport = streamable_http_client(f"{target.url}/mcp", http_client=http)
+    async with Client(transport, mode="auto") as connected:
+        yield connected
+
+
+def arguments(target: Target) -> dict[str, Any]:
+    n = next(_serial)
+    call = {
+        "workspace_slug": target.workspace_slug,
+        "project_id": target.project_id,
+        "name": f"Benchmark card {n}",
+    }
+    if target.keyed:
+        call["idempotency_key"] = f"bench-{n}-{secrets.token_hex(8)}"
+    return call
+
+
+async def create_issue(session: Client, target: Target) -> None:
+    result = await session.call_tool("create_issue", arguments(target))
+    if result.is_error:
+        raise CallFailed(str(result.structured_content or result.content))
+
+
+@attrs.frozen
+class Session:
+    """An open client session with one server (one agent, on the gateway)."""
+
+    target: Target
+    client: Client
+
+
+@contextlib.asynccontextmanager
+async def sessions(targets: Sequence[Target], warmup: int = 10) -> AsyncIterator[list[Session]]:
+    """Open one session per target and warm each up with `warmup` untimed calls."""
+    async with contextlib.AsyncExitStack() as stack:
+        opened = [Session(t, await stack.enter_async_context(client(t))) for t in targets]
+        for session in opened:
+            for _ in range(warmup):
+                await create_issue(session.client, session.target)
+        yield opened
+
+
+async def timed(session: Session, calls: int) -> list[float]:
+    """Seconds per call, one call in flight at a time."""
+    samples = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        await create_issue(session.client, session.target)
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
+async def sequential(
+    target: Target, calls: int, warmup: int = 20, on_warm: Callable[[], None] | None = None
+) -> list[float]:
+    """Seconds per call on a fresh session, after `warmup` untimed calls (then `on_warm`
+    is called)."""
+    async with sessions([target], warmup) as (session,):
+        if on_warm is not None:
+            on_warm()
+        return await timed(session, calls)
+
+
+async def burst(opened: Sequence[Session], duration_s: float) -> tuple[int, float]:
+    """(calls, seconds) with every session calling back-to-back at once for `duration_s`
+    (calls still in flight at the end are not counted)."""
+    done = 0
+    stop = asyncio.Event()
+
+    async def worker(session: Session) -> None:
+        nonlocal done
+        while not stop.is_set():
+            await create_issue(session.client, session.target)
+            if not stop.is_set():
+                done += 1
+
+    async with asyncio.TaskGroup() as group:
+        t0 = time.perf_counter()
+        for session in opened:
+            group.create_task(worker(session))
+        await asyncio.sleep(duration_s)
+        counted, elapsed = done, time.perf_counter() - t0
+        stop.set()
+    return counted, elapsed

@@ -1,0 +1,160 @@
+"""The servers under test, each its own process on 127.0.0.1.
+
+The gateway runs exactly as deployed, `nodedc-gateway serve`, configured by environment
+variables (from a scratch working directory, so no `.env` file is picked up); the bare
+server is `bench.bare_server`. Both get the same uvicorn options and one worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import uvicorn
+
+INTERNAL_TOKEN = "bench-internal-token-0123456789abcdef0123456789"  # noqa: S105 - bench only
+PEPPER = "bench-pepper-0123456789abcdef0123456789abcdef"
+#: High enough that the benchmark is never refused; every call still runs the check.
+UNLIMITED = "100000000"
+STARTUP_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def gateway_environment(database_url: str, port: int | None = None) -> dict[str, str]:
+    """The gateway's settings for the benchmark: local mode, sandbox Tasker, static
+    Launcher, and rate limits no benchmark reaches."""
+    prefix = "NODEDC_AGENT_GATEWAY_"
+    settings = {
+        "ENV": "local",
+        "DATABASE_URL": database_url,
+        "INTERNAL_TOKEN": INTERNAL_TOKEN,
+        "TOKEN_PEPPER": PEPPER,
+        "TASKER_BACKEND": "sandbox",
+        "LAUNCHER_BACKEND": "static",
+        "WRITE_LIMIT_PER_MINUTE": UNLIMITED,
+        "WRITE_BURST": UNLIMITED,
+        "READ_LIMIT_PER_MINUTE": UNLIMITED,
+        "READ_BURST": UNLIMITED,
+    }
+    if port is not None:
+        settings["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    return {prefix + key: value for key, value in settings.items()}
+
+
+@attrs.frozen
+class Served:
+    """A server under test: where it answers, and its process (for its CPU time)."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterator[int]:
+    """Start `argv`, wait until `ready_url` answers, run the block (given the process
+    id), then stop the process (only this one, by its own handle)."""
+    workdir = tempfile.mkdtemp(prefix="nodedc_bench_")
+    log_path = Path(workdir) / "server.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
+    environment.update(env)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            argv, cwd=workdir, env=environment, stdout=subprocess.DEVNULL, stderr=log
+        )
+    try:
+        _wait_ready(process, ready_url, log_path)
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    """Until `url` answers a HEAD request (any status: the server is listening)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited ({process.returncode}):\n{log_path.read_text()}")
+        try:
+            httpx.head(url, timeout=1.0)
+        except httpx.TransportError:
+            time.sleep(0.05)  # polling startup, not timing anything
+            continue
+        return
+    raise RuntimeError(
+        f"server did not start within {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}"
+    )
+
+
+@contextlib.contextmanager
+def gateway(database_url: str) -> Iterator[Served]:
+    """`nodedc-gateway serve` on a free loopback port."""
+    port = free_port()
+    argv = [sys.executable, "-m", "nodedc_gateway", "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with _process(argv, gateway_environment(database_url, port), f"{url}/health/live") as pid:
+        yield Served(url, pid)
+
+
+@contextlib.contextmanager
+def bare(database_url: str) -> Iterator[Served]:
+    """The bare MCP server on a free loopback port."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.bare_server", "--database", database_url]
+    argv += ["--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    path = os.pathsep.join(p for p in (_repo_root(), os.environ.get("PYTHONPATH")) if p)
+    with _process(argv, {"PYTHONPATH": path}, f"{url}/mcp") as pid:
+        yield Served(url, pid)
+
+
+@contextlib.asynccontextmanager
+async def in_process(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn inside this process (for counting round trips on
+    its engine); yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # startup failed: raise its error
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _repo_root() -> str:
+    return str(Path(__file__).resolve().parent.parent)
