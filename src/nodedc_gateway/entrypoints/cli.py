@@ -6,7 +6,7 @@ import asyncio
 import json
 import shutil
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -31,11 +31,11 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _configure_logs(settings: Settings) -> None:
-    from nodedc_gateway.entrypoints.bootstrap import build_container
     from nodedc_gateway.entrypoints.logs import configure_logging
 
-    redactor = build_container(settings).core.redactor()
-    configure_logging(redactor, level=settings.log_level, json=settings.log_format == "json")
+    configure_logging(
+        _redactor(settings), level=settings.log_level, json=settings.log_format == "json"
+    )
 
 
 @click.group()
@@ -63,6 +63,48 @@ def migrate() -> None:
 
     asyncio.run(upgrade(settings.database_url))
     click.echo(f"Database is up to date: {_safe_url(settings.database_url)}")
+
+
+@main.command()
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds to wait for each of the database, Tasker and Launcher.",
+)
+def preflight(timeout: float) -> None:
+    """Check everything `serve` needs: the whole configuration, secrets, the database
+    (reachable and migrated), Tasker and Launcher (reachable, credentials accepted).
+
+    Prints one line per problem on stderr and exits 1 if there is any; otherwise prints
+    what was checked and exits 0."""
+    from nodedc_gateway.entrypoints.preflight import preflight as run_preflight
+
+    try:
+        settings = with_local_secrets(load_settings())
+    except SettingsError as error:
+        _fail_preflight(error.problems)
+    report = asyncio.run(run_preflight(settings, timeout_s=timeout))
+    if not report.ok:
+        _fail_preflight(list(report.problems), _redactor(settings).text)
+    for line in report.passed:
+        click.echo(f"ok: {line}")
+    click.echo(f"preflight passed ({settings.env})")
+
+
+def _fail_preflight(problems: list[str], redact: Any = str) -> NoReturn:
+    for problem in problems:
+        click.echo(redact(problem), err=True)
+    count = len(problems)
+    click.echo(f"preflight failed: {count} problem{'s' if count != 1 else ''}", err=True)
+    sys.exit(1)
+
+
+def _redactor(settings: Settings) -> Any:
+    from nodedc_gateway.entrypoints.bootstrap import build_container
+
+    return build_container(settings).core.redactor()
 
 
 @main.command()
@@ -193,7 +235,10 @@ async def _serve(settings: Settings, *, container: Any = None, prepare_local: bo
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # X-Forwarded-For is believed only from these peers: the client address is what
+        # the per-client pairing-redeem limit counts (docs/operations.md, reverse proxy).
         proxy_headers=True,
+        forwarded_allow_ips=list(settings.trusted_proxies),
         server_header=False,
         lifespan="on",
     )
@@ -214,13 +259,9 @@ def _refuse_problems(settings: Settings) -> None:
 
 
 def _safe_url(url: str) -> str:
-    """A database URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}" if ":" in credentials else url
-    return url
+    from nodedc_gateway.entrypoints.preflight import safe_url
+
+    return safe_url(url)
 
 
 if __name__ == "__main__":  # pragma: no cover
