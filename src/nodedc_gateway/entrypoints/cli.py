@@ -107,6 +107,67 @@ def _redactor(settings: Settings) -> Any:
     return build_container(settings).core.redactor()
 
 
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events read per query (each batch is its own short transaction).",
+)
+def audit_verify(batch_size: int) -> None:
+    """Recompute every agent's audit hash chain against its stored head.
+
+    Prints one line per broken chain on stderr and exits 1 if any is broken."""
+    settings = _settings()
+    if settings.database_url == "memory://":
+        raise click.ClickException("audit verify reads a database; memory:// keeps none")
+    checked, events, broken = asyncio.run(_verify_audit(settings, batch_size))
+    for check in broken:
+        where = f" at event {check.at_seq}" if check.at_seq is not None else ""
+        click.echo(
+            f"chain {check.chain_id}: {check.problem}{where} "
+            f"({check.events} events verified before it)",
+            err=True,
+        )
+    if broken:
+        click.echo(
+            f"audit verify failed: {len(broken)} of {checked} chains broken "
+            f"({events} events verified)",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"audit verify passed: {checked} chains, {events} events, every chain intact")
+
+
+async def _verify_audit(settings: Settings, batch_size: int) -> tuple[int, int, list[Any]]:
+    from nodedc_gateway.adapters.persistence.sql.migrate import is_up_to_date
+    from nodedc_gateway.application.audit_verification import verify_audit_chains
+    from nodedc_gateway.entrypoints.bootstrap import build_container, resolve, shutdown
+
+    if not await is_up_to_date(settings.database_url):
+        raise click.ClickException(
+            "The database is not migrated: run `nodedc-gateway migrate` first."
+        )
+    container = build_container(settings)
+    checked, events, broken = 0, 0, []
+    try:
+        uow = await resolve(container.persistence.uow)
+        async for check in verify_audit_chains(uow, batch_size=batch_size):
+            checked += 1
+            events += check.events
+            if not check.ok:
+                broken.append(check)
+    finally:
+        await shutdown(container)
+    return checked, events, broken
+
+
 @main.command()
 @click.option("--no-serve", is_flag=True, help="Set up and print, then exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
