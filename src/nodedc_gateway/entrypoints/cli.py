@@ -107,6 +107,36 @@ def _redactor(settings: Settings) -> Any:
     return build_container(settings).core.redactor()
 
 
+@main.command()
+def purge() -> None:
+    """Delete expired idempotency records, used or expired pairing codes and idle
+    rate-limit state now (a served gateway also does it every PURGE_INTERVAL_S)."""
+    settings = _settings()
+    counts = asyncio.run(_purge(settings))
+    click.echo(f"purged {counts}")
+
+
+async def _purge(settings: Settings) -> Any:
+    from nodedc_gateway.entrypoints.bootstrap import build_container, shutdown
+    from nodedc_gateway.entrypoints.maintenance import purge_once
+
+    await _require_migrated(settings)
+    container = build_container(settings)
+    try:
+        return await purge_once(container)
+    finally:
+        await shutdown(container)
+
+
+async def _require_migrated(settings: Settings) -> None:
+    from nodedc_gateway.adapters.persistence.sql.migrate import is_up_to_date
+
+    if settings.database_url != "memory://" and not await is_up_to_date(settings.database_url):
+        raise click.ClickException(
+            "The database is not migrated: run `nodedc-gateway migrate` first."
+        )
+
+
 @main.group()
 def audit() -> None:
     """The audit log."""
@@ -146,14 +176,10 @@ def audit_verify(batch_size: int) -> None:
 
 
 async def _verify_audit(settings: Settings, batch_size: int) -> tuple[int, int, list[Any]]:
-    from nodedc_gateway.adapters.persistence.sql.migrate import is_up_to_date
     from nodedc_gateway.application.audit_verification import verify_audit_chains
     from nodedc_gateway.entrypoints.bootstrap import build_container, resolve, shutdown
 
-    if not await is_up_to_date(settings.database_url):
-        raise click.ClickException(
-            "The database is not migrated: run `nodedc-gateway migrate` first."
-        )
+    await _require_migrated(settings)
     container = build_container(settings)
     checked, events, broken = 0, 0, []
     try:

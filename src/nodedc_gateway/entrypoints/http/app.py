@@ -16,6 +16,7 @@ from nodedc_gateway import __version__
 from nodedc_gateway.entrypoints.bootstrap import Gateway, services, shutdown
 from nodedc_gateway.entrypoints.http.problems import EXCEPTION_HANDLERS
 from nodedc_gateway.entrypoints.http.routes import ROUTES
+from nodedc_gateway.entrypoints.maintenance import periodic_purge
 from nodedc_gateway.entrypoints.mcp.endpoint import McpMount
 from nodedc_gateway.entrypoints.observability import Metrics, ObservabilityMiddleware
 
@@ -31,7 +32,8 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.services = await services(container)
         try:
-            yield
+            async with periodic_purge(container, container.settings().purge_interval_s):
+                yield
         finally:
             await shutdown(container)
 
