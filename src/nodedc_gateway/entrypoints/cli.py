@@ -17,6 +17,7 @@ from nodedc_gateway.entrypoints.settings import (
     with_local_secrets,
 )
 
+KEEP_ALIVE_S = 75
 CODEX_SNIPPET = """[mcp_servers.nodedc]
 url = "{mcp_url}"
 bearer_token_env_var = "NODEDC_AGENT_TOKEN"
@@ -327,6 +328,10 @@ async def _serve(settings: Settings, *, container: Any = None, prepare_local: bo
         proxy_headers=True,
         forwarded_allow_ips=list(settings.trusted_proxies),
         server_header=False,
+        # Longer than the idle timeout of the clients and proxies in front (httpx 5 s,
+        # nginx and cloud load balancers 60 s): the side that waits longer must not be
+        # the one closing, or a request sent on a connection being closed is lost.
+        timeout_keep_alive=KEEP_ALIVE_S,
         lifespan="on",
     )
     server = uvicorn.Server(config)
