@@ -72,6 +72,8 @@ class Settings:
     env: Environment = Environment.LOCAL
     database_url: str = DEFAULT_DATABASE_URL
     internal_token: SecretStr | None = None
+    #: Internal tokens still accepted while Tasker and Launcher move to a new one.
+    internal_token_previous: tuple[SecretStr, ...] = ()
     token_pepper: SecretStr | None = None
     #: Peppers still accepted while tokens are re-issued after a rotation.
     token_pepper_previous: tuple[SecretStr, ...] = ()
@@ -162,6 +164,13 @@ class Settings:
                 found.append(f"{var} is missing")
             else:
                 found += _weak_secret(var, value, strict=strict)
+        for value in self.internal_token_previous:
+            found += _weak_secret(f"{PREFIX}INTERNAL_TOKEN_PREVIOUS", value, strict=strict)
+            if self.internal_token is not None and value == self.internal_token:
+                found.append(
+                    f"{PREFIX}INTERNAL_TOKEN_PREVIOUS repeats {PREFIX}INTERNAL_TOKEN; "
+                    "list only the tokens that were replaced"
+                )
         for value in self.token_pepper_previous:
             found += _weak_secret(f"{PREFIX}TOKEN_PEPPER_PREVIOUS", value, strict=strict)
             if self.token_pepper is not None and value == self.token_pepper:
