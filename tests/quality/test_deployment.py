@@ -184,3 +184,9 @@ def test_the_staging_example_is_wrong_only_where_a_secret_goes(tmp_path: Path) -
         f"{PREFIX}{name} is a placeholder from an example file; generate a real secret"
         for name in ("INTERNAL_TOKEN", "TOKEN_PEPPER", "PLANE_API_KEY")
     ] + [f"{PREFIX}DATABASE_URL carries a placeholder password; set the real one"]
+
+
+def test_the_operations_guide_explains_every_variable() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    missing = [name for name in VARIABLES if f"`{name.removeprefix(PREFIX)}`" not in guide]
+    assert not missing
