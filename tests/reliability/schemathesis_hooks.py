@@ -1,6 +1,6 @@
-"""Schemathesis hooks for the OpenAPI run (`test_openapi_fuzz.py`): half of the generated
-path parameters are swapped for ids that exist (the demo owner, agent, grant and token),
-so the run reaches the 2xx paths too, not only the 404s of random ids."""
+"""Schemathesis hooks for the OpenAPI run (`test_openapi_fuzz.py`): half of the cases
+get path parameters that exist (the demo owner, agent, grant and token), so the run
+reaches the 2xx paths too, not only the 404s of random ids."""
 
 from __future__ import annotations
 
@@ -10,19 +10,29 @@ from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.modes import GenerationMode
 
 KNOWN_IDS_VARIABLE = "NODEDC_SCHEMATHESIS_KNOWN_IDS"
 _KNOWN: dict[str, str] = json.loads(os.environ.get(KNOWN_IDS_VARIABLE, "{}"))
 
 
 @schemathesis.hook
-def flatmap_path_parameters(
-    context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
-) -> st.SearchStrategy[dict[str, Any] | None]:
-    known = {name: _KNOWN[name] for name in path_parameters or {} if name in _KNOWN}
-    if not known:
-        return st.just(path_parameters)
-    return st.sampled_from([path_parameters, {**path_parameters, **known}])
+def flatmap_case(context: schemathesis.HookContext, case: Any) -> st.SearchStrategy[Any]:
+    """Half the cases whose path was generated valid get ids that exist in it (a path
+    generated to be invalid stays as it is: that is what such a case tests). Done on the
+    whole case, where the path's generation mode is known."""
+    known = {name: _KNOWN[name] for name in case.path_parameters or {} if name in _KNOWN}
+    path = case.meta.components.get(ParameterLocation.PATH) if case.meta else None
+    if not known or (path is not None and path.mode is GenerationMode.NEGATIVE):
+        return st.just(case)
+
+    def swapped(swap: bool) -> Any:
+        if swap:
+            case.path_parameters = {**case.path_parameters, **known}
+        return case
+
+    return st.booleans().map(swapped)
 
 
 @schemathesis.hook
