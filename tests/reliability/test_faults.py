@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -282,13 +283,17 @@ async def test_launcher_down_holds_for_the_grace_period_then_fails_closed() -> N
 
 
 @contextlib.asynccontextmanager
-async def kill_connection_at(r: Rig, statement_prefix: str) -> AsyncIterator[dict[str, bool]]:
+async def kill_connection_at(r: Rig, table: str) -> AsyncIterator[dict[str, bool]]:
+    """Terminates, from outside, the PostgreSQL backend about to run the next statement
+    that inserts into `table` (alone, or inside a larger statement): the connection
+    dies in the middle of the request's transaction."""
     engine = (await resolve(r.container.persistence.uow)).engine.sync_engine
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     armed = {"on": True, "fired": False}
+    inserting = re.compile(rf"\bINSERT INTO {table}\b", re.IGNORECASE)
 
     def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if armed["on"] and statement.lstrip().upper().startswith(statement_prefix):
+        if armed["on"] and inserting.search(statement):
             armed["on"] = False
             pid = conn.connection.driver_connection.info.backend_pid
             with psycopg.connect(dsn, autocommit=True) as admin:
@@ -308,7 +313,7 @@ async def test_a_connection_killed_while_a_card_is_recorded() -> None:
         async with http_client(r.url, token) as client:
             # Plane has made the card; PostgreSQL dies under the transaction that records
             # the audit event and the idempotent response.
-            async with kill_connection_at(r, "INSERT INTO AUDIT_EVENTS") as kill:
+            async with kill_connection_at(r, "audit_events") as kill:
                 broken = await client.call_tool("create_issue", create_args("pg-1"))
             assert kill["fired"]
             retried = await client.call_tool("create_issue", create_args("pg-1"))
@@ -328,7 +333,7 @@ async def test_a_connection_killed_in_an_internal_call_leaves_nothing_half_done(
         headers = {"Idempotency-Key": "agent-1"}
         body = {"display_name": "Agent", "owner_email": "alice@demo.local"}
         path = f"/internal/v1/owners/{r.owner}/agents"
-        async with kill_connection_at(r, "INSERT INTO AGENTS") as kill:
+        async with kill_connection_at(r, "agents") as kill:
             broken = await r.admin.post(path, json=body, headers=headers)
         assert kill["fired"]
         retried = await r.admin.post(path, json=body, headers=headers)
