@@ -36,6 +36,11 @@ imports: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest --hypothesis-profile=ci
 
+## The reliability suite (docs/operations.md): schemathesis, the MCP conformance suite,
+## load, faults and two replicas on PostgreSQL. Minutes, not seconds; CI can run it too.
+reliability: $(STAMP)
+	$(BIN)/pytest -m reliability tests/reliability
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

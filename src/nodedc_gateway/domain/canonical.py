@@ -31,11 +31,17 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Inverse of `format_timestamp`; also accepts any RFC 3339 offset."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp without a timezone: {text!r}")
-    return moment.astimezone(UTC)
+    """Inverse of `format_timestamp`; also accepts any RFC 3339 offset (and its lower-case
+    `t` and `z`). Raises `ValueError` for anything else, including instants outside the
+    years 1 to 9999 once in UTC."""
+    normalized = text.replace("t", "T").replace("z", "Z").replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(normalized)
+        if moment.tzinfo is None:
+            raise ValueError(f"timestamp without a timezone: {text!r}")
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp out of range: {text!r}") from None
 
 
 def to_microseconds(moment: datetime) -> int:

@@ -53,6 +53,7 @@ def _redactor(settings: Settings) -> Redactor:
     return Redactor(
         [
             settings.internal_token,
+            *settings.internal_token_previous,
             settings.token_pepper,
             *settings.token_pepper_previous,
             settings.tasker_token,
@@ -226,6 +227,11 @@ class Services:
         if self.settings.internal_token is None:
             raise RuntimeError("INTERNAL_TOKEN is not configured")
         return self.settings.internal_token
+
+    @property
+    def accepted_internal_tokens(self) -> tuple[SecretStr, ...]:
+        """The internal token, then those still accepted during a rotation."""
+        return (self.internal_token, *self.settings.internal_token_previous)
 
 
 def build_container(settings: Settings) -> Gateway:

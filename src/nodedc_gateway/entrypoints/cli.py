@@ -6,7 +6,7 @@ import asyncio
 import json
 import shutil
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -17,6 +17,7 @@ from nodedc_gateway.entrypoints.settings import (
     with_local_secrets,
 )
 
+KEEP_ALIVE_S = 75
 CODEX_SNIPPET = """[mcp_servers.nodedc]
 url = "{mcp_url}"
 bearer_token_env_var = "NODEDC_AGENT_TOKEN"
@@ -31,11 +32,11 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _configure_logs(settings: Settings) -> None:
-    from nodedc_gateway.entrypoints.bootstrap import build_container
     from nodedc_gateway.entrypoints.logs import configure_logging
 
-    redactor = build_container(settings).core.redactor()
-    configure_logging(redactor, level=settings.log_level, json=settings.log_format == "json")
+    configure_logging(
+        _redactor(settings), level=settings.log_level, json=settings.log_format == "json"
+    )
 
 
 @click.group()
@@ -63,6 +64,135 @@ def migrate() -> None:
 
     asyncio.run(upgrade(settings.database_url))
     click.echo(f"Database is up to date: {_safe_url(settings.database_url)}")
+
+
+@main.command()
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds to wait for each of the database, Tasker and Launcher.",
+)
+def preflight(timeout: float) -> None:
+    """Check everything `serve` needs: the whole configuration, secrets, the database
+    (reachable and migrated), Tasker and Launcher (reachable, credentials accepted).
+
+    Prints one line per problem on stderr and exits 1 if there is any; otherwise prints
+    what was checked and exits 0."""
+    from nodedc_gateway.entrypoints.preflight import preflight as run_preflight
+
+    try:
+        settings = with_local_secrets(load_settings())
+    except SettingsError as error:
+        _fail_preflight(error.problems)
+    report = asyncio.run(run_preflight(settings, timeout_s=timeout))
+    if not report.ok:
+        _fail_preflight(list(report.problems), _redactor(settings).text)
+    for line in report.passed:
+        click.echo(f"ok: {line}")
+    click.echo(f"preflight passed ({settings.env})")
+
+
+def _fail_preflight(problems: list[str], redact: Any = str) -> NoReturn:
+    for problem in problems:
+        click.echo(redact(problem), err=True)
+    count = len(problems)
+    click.echo(f"preflight failed: {count} problem{'s' if count != 1 else ''}", err=True)
+    sys.exit(1)
+
+
+def _redactor(settings: Settings) -> Any:
+    from nodedc_gateway.entrypoints.bootstrap import build_container
+
+    return build_container(settings).core.redactor()
+
+
+@main.command()
+def purge() -> None:
+    """Delete expired idempotency records, used or expired pairing codes and idle
+    rate-limit state now (a served gateway also does it every PURGE_INTERVAL_S)."""
+    settings = _settings()
+    counts = asyncio.run(_purge(settings))
+    click.echo(f"purged {counts}")
+
+
+async def _purge(settings: Settings) -> Any:
+    from nodedc_gateway.entrypoints.bootstrap import build_container, shutdown
+    from nodedc_gateway.entrypoints.maintenance import purge_once
+
+    await _require_migrated(settings)
+    container = build_container(settings)
+    try:
+        return await purge_once(container)
+    finally:
+        await shutdown(container)
+
+
+async def _require_migrated(settings: Settings) -> None:
+    from nodedc_gateway.adapters.persistence.sql.migrate import is_up_to_date
+
+    if settings.database_url != "memory://" and not await is_up_to_date(settings.database_url):
+        raise click.ClickException(
+            "The database is not migrated: run `nodedc-gateway migrate` first."
+        )
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events read per query (each batch is its own short transaction).",
+)
+def audit_verify(batch_size: int) -> None:
+    """Recompute every agent's audit hash chain against its stored head.
+
+    Prints one line per broken chain on stderr and exits 1 if any is broken."""
+    settings = _settings()
+    if settings.database_url == "memory://":
+        raise click.ClickException("audit verify reads a database; memory:// keeps none")
+    checked, events, broken = asyncio.run(_verify_audit(settings, batch_size))
+    for check in broken:
+        where = f" at event {check.at_seq}" if check.at_seq is not None else ""
+        click.echo(
+            f"chain {check.chain_id}: {check.problem}{where} "
+            f"({check.events} events verified before it)",
+            err=True,
+        )
+    if broken:
+        click.echo(
+            f"audit verify failed: {len(broken)} of {checked} chains broken "
+            f"({events} events verified)",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"audit verify passed: {checked} chains, {events} events, every chain intact")
+
+
+async def _verify_audit(settings: Settings, batch_size: int) -> tuple[int, int, list[Any]]:
+    from nodedc_gateway.application.audit_verification import verify_audit_chains
+    from nodedc_gateway.entrypoints.bootstrap import build_container, resolve, shutdown
+
+    await _require_migrated(settings)
+    container = build_container(settings)
+    checked, events, broken = 0, 0, []
+    try:
+        uow = await resolve(container.persistence.uow)
+        async for check in verify_audit_chains(uow, batch_size=batch_size):
+            checked += 1
+            events += check.events
+            if not check.ok:
+                broken.append(check)
+    finally:
+        await shutdown(container)
+    return checked, events, broken
 
 
 @main.command()
@@ -193,8 +323,15 @@ async def _serve(settings: Settings, *, container: Any = None, prepare_local: bo
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # X-Forwarded-For is believed only from these peers: the client address is what
+        # the per-client pairing-redeem limit counts (docs/operations.md, reverse proxy).
         proxy_headers=True,
+        forwarded_allow_ips=list(settings.trusted_proxies),
         server_header=False,
+        # Longer than the idle timeout of the clients and proxies in front (httpx 5 s,
+        # nginx and cloud load balancers 60 s): the side that waits longer must not be
+        # the one closing, or a request sent on a connection being closed is lost.
+        timeout_keep_alive=KEEP_ALIVE_S,
         lifespan="on",
     )
     server = uvicorn.Server(config)
@@ -214,13 +351,9 @@ def _refuse_problems(settings: Settings) -> None:
 
 
 def _safe_url(url: str) -> str:
-    """A database URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}" if ":" in credentials else url
-    return url
+    from nodedc_gateway.entrypoints.preflight import safe_url
+
+    return safe_url(url)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ once and kept (0600) beside the embedded database so every local command agrees.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -16,12 +17,15 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 from cattrs.v import format_exception
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.secret import SecretStr
@@ -68,6 +72,8 @@ class Settings:
     env: Environment = Environment.LOCAL
     database_url: str = DEFAULT_DATABASE_URL
     internal_token: SecretStr | None = None
+    #: Internal tokens still accepted while Tasker and Launcher move to a new one.
+    internal_token_previous: tuple[SecretStr, ...] = ()
     token_pepper: SecretStr | None = None
     #: Peppers still accepted while tokens are re-issued after a rotation.
     token_pepper_previous: tuple[SecretStr, ...] = ()
@@ -95,6 +101,13 @@ class Settings:
     redeem_global_limit_per_minute: int = 600
     log_level: str = "info"
     log_format: str = "json"
+    #: Addresses (IPs or CIDR networks) of reverse proxies whose `X-Forwarded-For` and
+    #: `X-Forwarded-Proto` are believed: the client address the per-client redeem limit
+    #: counts. `*` trusts any peer (only when nothing but the proxy can reach the gateway).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    #: How often a served gateway deletes expired idempotency records, pairing codes and
+    #: idle rate-limit state, in seconds; 0 turns the periodic purge off.
+    purge_interval_s: int = 3600
 
     @property
     def mcp_url(self) -> str:
@@ -128,15 +141,61 @@ class Settings:
         return Path("var")
 
     def problems(self) -> list[str]:
-        """What makes this configuration unusable (or unsafe for its environment)."""
+        """What makes this configuration unusable (or unsafe for its environment), one
+        sentence per problem, naming the variable and never a secret's value."""
         found: list[str] = []
+        found += self._secret_problems()
+        found += self._backend_problems()
+        found += self._value_problems()
+        found += self._number_and_format_problems()
+        if not self.is_local:
+            found += self._deployed_problems()
+        if self.env is Environment.PRODUCTION:
+            found += self._production_problems()
+        return found
+
+    def _secret_problems(self) -> list[str]:
+        found: list[str] = []
+        strict = not self.is_local
         for name in ("internal_token", "token_pepper"):
             value: SecretStr | None = getattr(self, name)
             var = PREFIX + name.upper()
             if value is None:
                 found.append(f"{var} is missing")
-            elif len(value) < MIN_SECRET_LENGTH:
-                found.append(f"{var} is too short (at least {MIN_SECRET_LENGTH} characters)")
+            else:
+                found += _weak_secret(var, value, strict=strict)
+        for value in self.internal_token_previous:
+            found += _weak_secret(f"{PREFIX}INTERNAL_TOKEN_PREVIOUS", value, strict=strict)
+            if self.internal_token is not None and value == self.internal_token:
+                found.append(
+                    f"{PREFIX}INTERNAL_TOKEN_PREVIOUS repeats {PREFIX}INTERNAL_TOKEN; "
+                    "list only the tokens that were replaced"
+                )
+        for value in self.token_pepper_previous:
+            found += _weak_secret(f"{PREFIX}TOKEN_PEPPER_PREVIOUS", value, strict=strict)
+            if self.token_pepper is not None and value == self.token_pepper:
+                found.append(
+                    f"{PREFIX}TOKEN_PEPPER_PREVIOUS repeats {PREFIX}TOKEN_PEPPER; "
+                    "list only the peppers that were replaced"
+                )
+        if (
+            self.internal_token is not None
+            and self.token_pepper is not None
+            and self.internal_token == self.token_pepper
+        ):
+            found.append(
+                f"{PREFIX}INTERNAL_TOKEN and {PREFIX}TOKEN_PEPPER are the same value; "
+                "they must be independent secrets"
+            )
+        if strict:
+            for name in ("tasker_token", "plane_api_key", "launcher_token"):
+                upstream: SecretStr | None = getattr(self, name)
+                if upstream is not None:
+                    found += _placeholder_secret(PREFIX + name.upper(), upstream)
+        return found
+
+    def _backend_problems(self) -> list[str]:
+        found: list[str] = []
         if self.tasker_backend is TaskerBackend.TASKER and not (
             self.tasker_url and self.tasker_token
         ):
@@ -160,25 +219,147 @@ class Settings:
                 f"{PREFIX}PLANE_WORKSPACES must list the workspace slugs agents may reach "
                 "(e.g. demo,ops:off)"
             )
-        for name in ("public_url", "tasker_url", "plane_url", "launcher_url"):
-            url = getattr(self, name)
-            if url is not None and not url.startswith(("http://", "https://")):
-                found.append(f"{PREFIX}{name.upper()} must be an http(s) URL")
-        if not self.is_local:
-            found += self._production_problems()
         return found
 
-    def _production_problems(self) -> list[str]:
+    def _value_problems(self) -> list[str]:
+        found: list[str] = []
+        for name in ("public_url", "tasker_url", "plane_url", "launcher_url"):
+            url = getattr(self, name)
+            if url is not None and not _is_http_url(url):
+                found.append(f"{PREFIX}{name.upper()} must be an http(s) URL with a host")
+        for origin in self.allowed_origins:
+            if origin != "*" and not _is_http_url(origin):
+                found.append(
+                    f"{PREFIX}ALLOWED_ORIGINS: {origin!r} is not an origin like https://host"
+                )
+        if not (
+            self.database_url == "memory://"
+            or self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://"))
+        ):
+            found.append(
+                f"{PREFIX}DATABASE_URL must start with postgresql+psycopg:// "
+                "(or sqlite+aiosqlite:// in local mode)"
+            )
+        return found
+
+    def _number_and_format_problems(self) -> list[str]:
+        found: list[str] = []
+        if not 0 <= self.port <= 65535:
+            found.append(f"{PREFIX}PORT must be between 0 and 65535")
+        for name in (
+            "read_limit_per_minute",
+            "read_burst",
+            "write_limit_per_minute",
+            "write_burst",
+            "redeem_limit_per_minute",
+            "redeem_global_limit_per_minute",
+        ):
+            if getattr(self, name) < 1:
+                found.append(f"{PREFIX}{name.upper()} must be at least 1")
+        if self.purge_interval_s < 0:
+            found.append(f"{PREFIX}PURGE_INTERVAL_S must be 0 (off) or a number of seconds")
+        if self.log_level.lower() not in LOG_LEVELS:
+            found.append(f"{PREFIX}LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS))
+        if self.log_format not in LOG_FORMATS:
+            found.append(f"{PREFIX}LOG_FORMAT must be one of " + ", ".join(LOG_FORMATS))
+        for proxy in self.trusted_proxies:
+            if proxy != "*" and not _is_address_or_network(proxy):
+                found.append(
+                    f"{PREFIX}TRUSTED_PROXIES: {proxy!r} is not an IP address or network "
+                    "(e.g. 10.0.0.0/8)"
+                )
+        return found
+
+    def _deployed_problems(self) -> list[str]:
+        """Staging and production: no embedded shortcuts."""
         found = []
-        if self.database_url.startswith("sqlite"):
+        if not self.database_url.startswith("postgresql"):
             found.append(f"{PREFIX}DATABASE_URL must be PostgreSQL outside local mode")
+        elif _has_placeholder(_url_password(self.database_url)):
+            found.append(f"{PREFIX}DATABASE_URL carries a placeholder password; set the real one")
         if "*" in self.launcher_entitled_users and self.launcher_backend is LauncherBackend.STATIC:
             found.append(f"{PREFIX}LAUNCHER_ENTITLED_USERS='*' is for local mode only")
         if self.tasker_backend is TaskerBackend.SANDBOX:
             found.append(f"{PREFIX}TASKER_BACKEND=sandbox is for local mode only")
-        if self.env is Environment.PRODUCTION and not self.public_url.startswith("https://"):
-            found.append(f"{PREFIX}PUBLIC_URL must be https in production")
+        if "*" in self.allowed_origins:
+            found.append(f"{PREFIX}ALLOWED_ORIGINS='*' is for local mode only; list the origins")
         return found
+
+    def _production_problems(self) -> list[str]:
+        """Production refuses what is only a development convenience."""
+        found = []
+        if not self.public_url.startswith("https://"):
+            found.append(f"{PREFIX}PUBLIC_URL must be https in production")
+        if urlsplit(self.public_url).hostname in _LOOPBACK_HOSTS:
+            found.append(
+                f"{PREFIX}PUBLIC_URL points at this machine ({self.public_url}); "
+                "set the address agents use"
+            )
+        if self.launcher_backend is LauncherBackend.STATIC:
+            found.append(
+                f"{PREFIX}LAUNCHER_BACKEND=static is for local and staging; production asks "
+                "Launcher (http)"
+            )
+        if self.log_format != "json":
+            found.append(f"{PREFIX}LOG_FORMAT must be json in production (log shipping reads it)")
+        return found
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("json", "console")
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})  # noqa: S104 - compared, not bound
+#: Words that mark a value copied from an example file rather than generated.
+_PLACEHOLDERS = ("change-me", "changeme", "change_me", "example", "placeholder", "replace-me")
+MIN_DISTINCT_CHARACTERS = 12
+
+
+def _weak_secret(var: str, value: SecretStr, *, strict: bool) -> list[str]:
+    """Length everywhere; outside local mode also placeholders and too few distinct
+    characters (a generated secret of 32+ characters has many)."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return [f"{var} is too short (at least {MIN_SECRET_LENGTH} characters)"]
+    if not strict:
+        return []
+    found = _placeholder_secret(var, value)
+    if not found and len(set(value.reveal())) < MIN_DISTINCT_CHARACTERS:
+        found.append(
+            f"{var} is too repetitive to be random (generate one: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return found
+
+
+def _placeholder_secret(var: str, value: SecretStr) -> list[str]:
+    if _has_placeholder(value.reveal()):
+        return [f"{var} is a placeholder from an example file; generate a real secret"]
+    return []
+
+
+def _has_placeholder(value: str | None) -> bool:
+    return value is not None and any(word in value.lower() for word in _PLACEHOLDERS)
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
+
+
+def _is_address_or_network(value: str) -> bool:
+    try:
+        if "/" in value:
+            ipaddress.ip_network(value, strict=False)
+        else:
+            ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _converter() -> cattrs.Converter:

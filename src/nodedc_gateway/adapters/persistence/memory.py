@@ -342,7 +342,9 @@ class MemoryAuditLog(_Repository):
         return self._s.audit_heads.get(chain_id)
 
     async def chain_ids(self) -> Sequence[str]:
-        return sorted(self._s.audit_heads)
+        return sorted(
+            set(self._s.audit_heads) | {k for k, events in self._s.audit.items() if events}
+        )
 
 
 class MemoryAccessRequestRepository(_Repository):

@@ -4,13 +4,22 @@ bounded. Scopes are plain strings on purpose: an unknown scope is the domain's
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
 from msgspec import UNSET, Meta, Struct, UnsetType
+
+from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
+from nodedc_gateway.domain.scopes import ALLOWED_SCOPES, DENIED_SCOPES
+
+KNOWN_SCOPES = sorted(ALLOWED_SCOPES | DENIED_SCOPES)
 
 
 class Body(Struct, kw_only=True, forbid_unknown_fields=True):
+    #: Keywords for this body's schema in the OpenAPI document (`http.openapi.finish`).
+    schema_extra: ClassVar[dict[str, Any]] = {}
+
     def arguments(self) -> dict[str, Any]:
         """The fields the caller sent (unset ones left out), for the use case."""
         value = msgspec.to_builtins(self)
@@ -18,12 +27,63 @@ class Body(Struct, kw_only=True, forbid_unknown_fields=True):
         return value
 
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
-Email = Annotated[str, Meta(min_length=3, max_length=254)]
-Url = Annotated[str, Meta(min_length=1, max_length=2048)]
-Slug = Annotated[str, Meta(min_length=1, max_length=48)]
-Ref = Annotated[str, Meta(min_length=1, max_length=64)]
-Scopes = Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=64)]
+# What the domain checks, stated in the OpenAPI document as patterns (documentation only:
+# the checks themselves stay the domain's, with its messages). Text is trimmed first and
+# may hold no control character but tab and line breaks (`domain.validation.text`).
+_C = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # control characters text may not hold
+# Whitespace as str.strip() removes it, spelled out: `\s` means other things to other
+# regex engines (JavaScript's, or the one that generates test data from the pattern).
+_W = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: Text: trimmed, then at least one character and no control character.
+TEXT_PATTERN = rf"^[{_W}]*[^{_W}{_C}](?:[^{_C}]*[^{_W}{_C}])?[{_W}]*$"
+#: The same in a header, whose value HTTP trims of surrounding whitespace itself.
+HEADER_TEXT_PATTERN = rf"^[^{_W}{_C}](?:[^{_C}]*[^{_W}{_C}])?$"
+EMAIL_PATTERN = (
+    rf"^[{_W}]*[^@{_W}{_C}]{{1,64}}@[^@{_W}{_C}]{{1,189}}\.[^@.{_W}{_C}]{{1,63}}[{_W}]*$"
+)
+#: An http(s) URL: trimmed, then no space and no control character.
+URL_PATTERN = rf"^[{_W}]*https?://(?:[^ {_C}]*[^{_W}{_C}])?[{_W}]*$"
+SLUG_PATTERN = rf"^[{_W}]*[a-z0-9][a-z0-9_-]{{0,47}}[{_W}]*$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+PROJECT_PATTERN = (
+    rf"^[{_W}]*([0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-"
+    rf"[0-9a-fA-F]{{12}}|[A-Za-z][A-Za-z0-9]{{0,11}})[{_W}]*$"
+)
+_CODE_LETTER = f"[{PAIRING_ALPHABET}{PAIRING_ALPHABET.lower()}]"
+PAIRING_CODE_PATTERN = rf"^[-\t ]*({_CODE_LETTER}[-\t ]*){{8}}$"
+
+
+def documented(**schema: Any) -> dict[str, Any]:
+    """`extra_json_schema` for a `Meta`: schema keywords added to the OpenAPI document."""
+    return {"extra": schema}
+
+
+Name = Annotated[
+    str, Meta(min_length=1, max_length=100, extra_json_schema=documented(pattern=TEXT_PATTERN))
+]
+Email = Annotated[
+    str, Meta(min_length=3, max_length=254, extra_json_schema=documented(pattern=EMAIL_PATTERN))
+]
+Url = Annotated[
+    str, Meta(min_length=1, max_length=2048, extra_json_schema=documented(pattern=URL_PATTERN))
+]
+Slug = Annotated[
+    str, Meta(min_length=1, max_length=48, extra_json_schema=documented(pattern=SLUG_PATTERN))
+]
+Ref = Annotated[
+    str, Meta(min_length=1, max_length=64, extra_json_schema=documented(pattern=PROJECT_PATTERN))
+]
+# Scopes stay plain strings when decoded, so an unknown one is the domain's
+# `validation_failed` listing the allowed scopes and a human-only one its 403.
+Scopes = Annotated[
+    list[Annotated[str, Meta(max_length=64)]],
+    Meta(
+        max_length=64,
+        extra_json_schema=documented(
+            min_items=1, items=Schema(type=OpenAPIType.STRING, enum=KNOWN_SCOPES)
+        ),
+    ),
+]
 Note = Annotated[str, Meta(max_length=2000)]
 
 
@@ -34,6 +94,7 @@ class CreateAgentBody(Body):
 
 
 class UpdateAgentBody(Body):
+    schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # something to change
     display_name: Name | UnsetType = UNSET
     status: Literal["active", "disabled"] | UnsetType = UNSET
 
@@ -51,6 +112,7 @@ class CreateGrantBody(Body):
 
 
 class UpdateGrantBody(Body):
+    schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # something to change
     scopes: Scopes | UnsetType = UNSET
     mode: Literal["voluntary", "reporting"] | UnsetType = UNSET
 
@@ -60,7 +122,14 @@ class LifecycleBody(Body):
 
 
 class RedeemBody(Body):
-    code: Annotated[str, Meta(min_length=1, max_length=64)]
+    code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            extra_json_schema=documented(pattern=PAIRING_CODE_PATTERN),
+        ),
+    ]
     token_name: Name | UnsetType = UNSET
 
 
@@ -81,5 +150,15 @@ class CardRulesBody(Body):
 
 
 class ProjectPolicyBody(Body):
+    schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # something to change
     card_rules: CardRulesBody | UnsetType = UNSET
     stale_after_minutes: Annotated[int, Meta(ge=1, le=43_200)] | UnsetType = UNSET
+
+
+def schema_extras() -> dict[str, dict[str, Any]]:
+    """Each body's schema additions, by its schema's name: every body refuses unknown
+    fields (nested ones too), plus its own `schema_extra`."""
+    return {
+        body.__name__: {"additionalProperties": False, **body.schema_extra}
+        for body in Body.__subclasses__()
+    }

@@ -128,8 +128,12 @@ def validation_error(
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     status = error.status_code
     if isinstance(error, NotFoundException | MethodNotAllowedException) or status in (404, 405):
-        # No such route (or not with this method): the contract's not_found.
-        return problem(request, status, ErrorCode.NOT_FOUND, "No such resource or method here.")
+        # No such route (or not with this method): the contract's not_found. A 405 names
+        # the methods the route has (`Allow`, RFC 9110 §15.5.6).
+        allow = {k: v for k, v in (error.headers or {}).items() if k.lower() == "allow"}
+        return problem(
+            request, status, ErrorCode.NOT_FOUND, "No such resource or method here.", allow
+        )
     if status == 401:
         return problem(
             request,

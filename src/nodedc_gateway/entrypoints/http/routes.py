@@ -32,7 +32,12 @@ AnyRequest = Request[Any, Any, Any]
 
 OwnerId = Annotated[
     str,
-    PathParameter(description="The Tasker user who owns the agents", min_length=1, max_length=128),
+    PathParameter(
+        description="The Tasker user who owns the agents",
+        min_length=1,
+        max_length=128,
+        schema_extra={"pattern": bodies.TEXT_PATTERN},
+    ),
 ]
 AgentId = Annotated[str, PathParameter(description="The agent's id (UUID)", max_length=64)]
 GrantId = Annotated[str, PathParameter(description="The grant's id (UUID)", max_length=64)]
@@ -42,8 +47,10 @@ ActorHeader = Annotated[
     HeaderParameter(
         name="X-NodeDC-Actor-User-Id",
         required=False,
+        min_length=1,
         max_length=128,
         description="The person acting (default: the owner in the path)",
+        schema_extra={"pattern": bodies.HEADER_TEXT_PATTERN},
     ),
 ]
 IdempotencyHeader = Annotated[
@@ -54,12 +61,40 @@ IdempotencyHeader = Annotated[
         min_length=1,
         max_length=255,
         description="Retry-safe key (CONTRACT §7); a replay answers `Idempotent-Replayed: true`",
+        schema_extra={"pattern": bodies.HEADER_TEXT_PATTERN},
     ),
 ]
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100, required=False, description="Page size")]
 Cursor = Annotated[
     str | None,
-    QueryParameter(max_length=64, required=False, description="next_cursor of the last page"),
+    QueryParameter(
+        max_length=36,
+        required=False,
+        description="next_cursor of the last page",
+        schema_extra={"pattern": bodies.UUID_PATTERN},
+    ),
+]
+AuditCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=18,
+        required=False,
+        description="next_cursor of the last page",
+        schema_extra={"pattern": r"^[0-9]{1,18}$"},
+    ),
+]
+AuditText = Annotated[
+    str | None,
+    QueryParameter(required=False, max_length=64, schema_extra={"pattern": bodies.TEXT_PATTERN}),
+]
+Timestamp = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=40,
+        description="RFC 3339, e.g. 2026-11-22T12:00:00Z",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 
 
@@ -321,12 +356,15 @@ class AuditController(Controller):
         owner_user_id: OwnerId,
         agent_id: AgentId,
         limit: Limit = None,
-        cursor: Cursor = None,
-        operation: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
-        decision: Annotated[str | None, QueryParameter(required=False, max_length=5)] = None,
-        event_type: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
-        since: Annotated[str | None, QueryParameter(required=False, max_length=40)] = None,
-        until: Annotated[str | None, QueryParameter(required=False, max_length=40)] = None,
+        cursor: AuditCursor = None,
+        operation: AuditText = None,
+        decision: Annotated[
+            str | None,
+            QueryParameter(required=False, max_length=5, schema_extra={"enum": ["allow", "deny"]}),
+        ] = None,
+        event_type: AuditText = None,
+        since: Timestamp = None,
+        until: Timestamp = None,
     ) -> Response[out.Page[out.AuditEventOut]]:
         """The agent's audit events, newest first, with their hash chain."""
         params = {

@@ -33,10 +33,13 @@ def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def internal_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: the internal token, compared in constant time; anything else is a 401."""
-    expected = services_of(connection).internal_token.reveal().encode()
+    """Guard: the internal token (or one still accepted during its rotation), compared in
+    constant time with each; anything else is a 401."""
     given = (bearer(connection) or "").encode()
-    if not hmac.compare_digest(given, expected):
+    matched = False
+    for accepted in services_of(connection).accepted_internal_tokens:
+        matched |= hmac.compare_digest(given, accepted.reveal().encode())  # no early exit
+    if not matched:
         raise NotAuthorizedException("Missing or invalid internal token.")
 
 

@@ -62,6 +62,13 @@ class McpEndpoint:
         except Unauthenticated:
             await _unauthorized(send, "The agent token is unknown, revoked or expired.")
             return
+        if scope["method"] != "POST":
+            # Stateless JSON responses: no server-to-client stream and no session to end.
+            # The SDK would hold a GET open forever with nothing ever to send; the spec's
+            # answer for a server without that stream is 405 (Streamable HTTP, "Listening
+            # for Messages from the Server").
+            await _not_allowed(send)
+            return
         state = scope.setdefault("state", {})
         state[CALLER_KEY] = caller
         state[TOKEN_KEY] = SecretStr(token)
@@ -97,6 +104,31 @@ async def _unauthorized(send: Any, detail: str) -> None:
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"www-authenticate", CHALLENGE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _not_allowed(send: Any) -> None:
+    body = json.dumps(
+        {
+            "type": "tag:nodedc.ru,2026:agent-gateway/problems/not_found",
+            "title": "Method Not Allowed",
+            "status": 405,
+            "detail": "The MCP endpoint takes POST only: responses are JSON, with no stream "
+            "to listen on and no session to end.",
+            "code": "not_found",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 405,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"allow", b"POST"),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, union, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -484,9 +484,11 @@ class SqlAuditLog(_Repository):
         return m.chain_head_from_row(row) if row is not None else None
 
     async def chain_ids(self) -> Sequence[str]:
-        rows = await self._c.execute(
-            select(t.audit_chain_heads.c.chain_id).where(t.audit_chain_heads.c.seq > 0)
-        )
+        # Chains with events count even when their head row is gone, so a verification
+        # still finds (and flags) them.
+        heads = select(t.audit_chain_heads.c.chain_id).where(t.audit_chain_heads.c.seq > 0)
+        events = select(t.audit_events.c.chain_id).distinct()
+        rows = await self._c.execute(union(heads, events))
         return sorted(row.chain_id for row in rows)  # code-point order, whatever the collation
 
 
