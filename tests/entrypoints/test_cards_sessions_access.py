@@ -146,6 +146,10 @@ async def test_card_rules_are_the_projects_and_refuse_what_breaks_them(gw: Serve
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["stale_after_minutes"] == 30
+    # The slug is trimmed like every other text before it names whose policy this is.
+    padded = await gw.client.get("/internal/v1/workspaces/%1C%20demo%09/projects/DEMO/policy")
+    assert padded.status_code == 200, padded.text
+    assert padded.json()["stale_after_minutes"] == 30
     async with http_client(gw.url, token) as client:
         rules = (await call(client, "get_project", **DEMO))["project"]["card_rules"]
         assert rules["required_blocks"] == ["acceptance", "goal"]

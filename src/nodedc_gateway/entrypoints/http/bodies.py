@@ -10,6 +10,12 @@ import msgspec
 from litestar.openapi.spec import OpenAPIType, Schema
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from nodedc_gateway.domain.cards import (
+    MAX_CHECKER_TEXT,
+    MAX_CHECKERS_PER_CARD,
+    BlockName,
+)
+from nodedc_gateway.domain.html_fragment import MAX_FRAGMENT_CHARS
 from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES, DENIED_SCOPES
 
@@ -140,13 +146,24 @@ class DecisionBody(Body):
 
 
 class CardRulesBody(Body):
+    # Block names stay plain strings when decoded, so an unknown one is the domain's
+    # `validation_failed` listing the blocks.
     required_blocks: (
-        Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=7)] | UnsetType
+        Annotated[
+            list[Annotated[str, Meta(max_length=64)]],
+            Meta(
+                max_length=len(BlockName),
+                extra_json_schema=documented(
+                    items=Schema(type=OpenAPIType.STRING, enum=[b.value for b in BlockName])
+                ),
+            ),
+        ]
+        | UnsetType
     ) = UNSET
-    max_block_chars: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    max_checkers: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    max_checker_chars: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    max_description_chars: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    max_block_chars: Annotated[int, Meta(ge=1, le=MAX_FRAGMENT_CHARS)] | UnsetType = UNSET
+    max_checkers: Annotated[int, Meta(ge=1, le=MAX_CHECKERS_PER_CARD)] | UnsetType = UNSET
+    max_checker_chars: Annotated[int, Meta(ge=1, le=MAX_CHECKER_TEXT)] | UnsetType = UNSET
+    max_description_chars: Annotated[int, Meta(ge=1, le=MAX_FRAGMENT_CHARS)] | UnsetType = UNSET
 
 
 class ProjectPolicyBody(Body):

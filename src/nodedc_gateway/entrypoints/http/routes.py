@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from nodedc_gateway.application import management as m
 from nodedc_gateway.application.pipeline import Outcome, OwnerAction
 from nodedc_gateway.application.workspaces import GetProjectPolicy, SetProjectPolicy
+from nodedc_gateway.domain.access_requests import RequestStatus
 from nodedc_gateway.entrypoints import schemas as out
 from nodedc_gateway.entrypoints.http import bodies
 from nodedc_gateway.entrypoints.http.security import (
@@ -406,9 +407,23 @@ class OwnersController(Controller):
 RequestId = Annotated[
     str, PathParameter(description="The access request's id (UUID)", max_length=64)
 ]
-Slug = Annotated[str, PathParameter(description="Workspace slug", min_length=1, max_length=48)]
+Slug = Annotated[
+    str,
+    PathParameter(
+        description="Workspace slug",
+        min_length=1,
+        max_length=48,
+        schema_extra={"pattern": bodies.SLUG_PATTERN},
+    ),
+]
 ProjectRef = Annotated[
-    str, PathParameter(description="Project UUID or identifier (DEMO)", min_length=1, max_length=64)
+    str,
+    PathParameter(
+        description="Project UUID or identifier (DEMO)",
+        min_length=1,
+        max_length=64,
+        schema_extra={"pattern": bodies.PROJECT_PATTERN},
+    ),
 ]
 
 
@@ -423,7 +438,14 @@ class AccessRequestsController(Controller):
         self,
         request: AnyRequest,
         owner_user_id: OwnerId,
-        status: Annotated[str | None, QueryParameter(required=False, max_length=32)] = None,
+        status: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                max_length=32,
+                schema_extra={"enum": [s.value for s in RequestStatus]},
+            ),
+        ] = None,
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> Response[out.Page[out.AccessRequestOut]]:
@@ -464,7 +486,12 @@ class WorkspacesController(Controller):
         self,
         request: AnyRequest,
         slug: Slug,
-        user_id: Annotated[str, QueryParameter(min_length=1, max_length=128)],
+        user_id: Annotated[
+            str,
+            QueryParameter(
+                min_length=1, max_length=128, schema_extra={"pattern": bodies.TEXT_PATTERN}
+            ),
+        ],
     ) -> Response[out.FeatureOut]:
         """Whether Tasker shows the Codex agents feature to this user in this workspace."""
         status = await services_of(request).workspaces.feature(slug, user_id)
@@ -476,7 +503,9 @@ class WorkspacesController(Controller):
     ) -> Response[out.ProjectPolicyOut]:
         """A project's card rules and reporting threshold."""
         action = GetProjectPolicy(_deps(request).tasker, slug, project_id)
-        return answer(await run(request, f"workspace:{slug}", action), out.ProjectPolicyOut)
+        return answer(
+            await run(request, f"workspace:{action.workspace}", action), out.ProjectPolicyOut
+        )
 
     @put("/projects/{project_id:str}/policy", operation_id="set_project_policy")
     async def set_policy(
@@ -490,7 +519,9 @@ class WorkspacesController(Controller):
     ) -> Response[out.ProjectPolicyOut]:
         """Set a project's card rules and/or reporting threshold (what is left out stays)."""
         action = SetProjectPolicy(_deps(request).tasker, slug, project_id, data.arguments())
-        outcome = await run(request, f"workspace:{slug}", action, actor, idempotency_key)
+        outcome = await run(
+            request, f"workspace:{action.workspace}", action, actor, idempotency_key
+        )
         return answer(outcome, out.ProjectPolicyOut)
 
 
