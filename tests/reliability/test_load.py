@@ -11,7 +11,8 @@ flight each, against `nodedc-gateway serve` on PostgreSQL.
 - Every call is in the agent's audit chain, and `audit verify` finds every chain intact.
 
 The budget is small on purpose: on a 2-core machine the gateway, PostgreSQL and this
-load share the CPU, and each agent gets through roughly ten calls in 30 s."""
+load share the CPU, and each agent gets through roughly ten calls in 30 s when the
+machine is otherwise idle."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
 
 AGENTS = int(os.environ.get("NODEDC_LOAD_AGENTS", "200"))
 SECONDS = float(os.environ.get("NODEDC_LOAD_SECONDS", "30"))
-PER_MINUTE, BURST = 6, 2  # a burst of 2, then one call every 10 s
+# A burst of 2, then one call every 20 s: 3 calls in 30 s, so an agent that manages a
+# fourth is refused. Tight enough that the limiter decides even when this machine is busy
+# with other work (at 6 a minute, a busy machine let a quarter of the agents stay under).
+PER_MINUTE, BURST = 3, 2
 
 
 def gcra_admitted(instants_us: list[int], per_minute: int, burst: int) -> int:
