@@ -84,6 +84,9 @@ def _round_trips(run: Run) -> list[str]:
         "card (CONTRACT §7).",
         "- **the Tasker-side dedupe**: the sandbox looks the external id up under the "
         "project lock (one statement more than the bare write, which has no key).",
+        "- **the workspace's policy**: whether Codex agents are switched on in the "
+        "workspace, read from Tasker on every call (its own short read), so switching the "
+        "feature off stops every agent on its next call, on every replica.",
         "- **audit + stored response + commit**: one transaction of BEGIN, the chain head "
         "locked, the event and the new head in one statement, the idempotent response, "
         "COMMIT (and `last_used_at` at most once a minute per token). The head must be read "
@@ -101,6 +104,7 @@ def _latency(run: Run) -> list[str]:
     rate = ratio(call.gateway.calls_per_s, call.bare.calls_per_s)
     cpu = ratio(call.gateway.cpu_per_call_s, call.bare.cpu_per_call_s)
     extra = call.gateway.latency.p50_s - call.bare.latency.p50_s
+    keyed, bare_trips = call.round_trips_keyed, call.round_trips_bare
     verdict_p50 = "met" if p50 <= P50_TARGET else "missed"
     verdict_rate = "met" if rate >= THROUGHPUT_TARGET else "missed"
     return [
@@ -122,8 +126,10 @@ def _latency(run: Run) -> list[str]:
         "added, and a synchronous commit another 0.2–0.5 ms for its WAL flush; grant "
         "evaluation, hashing the audit event, the fingerprint and the access log are a few "
         "hundred microseconds in all. The bare server spends most of its own time the same "
-        "way (its write is eleven round trips). The governed call makes nine round trips "
-        "and four connection checkouts more, and one synchronous commit more, so on a "
+        f"way (its write is {bare_trips.round_trips:g} round trips). The governed call makes "
+        f"{keyed.round_trips - bare_trips.round_trips:g} round trips and "
+        f"{keyed.transactions - bare_trips.transactions:g} units of work (connection "
+        "checkouts) more, and one synchronous commit more, so on a "
         "machine where a round trip is this dear the ratios sit where they are. They would "
         "move only with fewer exchanges, each at a price not paid here: the rate check and "
         "the claim as one statement (merging two ports), one pooled connection held for a "

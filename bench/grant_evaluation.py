@@ -295,9 +295,26 @@ def _ours(index: GrantIndex, operation: Operation) -> Callable[[Request], Decisi
     return decide
 
 
-def measure_size(
-    count: int, *, min_samples: int, cedar_budget_s: float, overhead_s: float
-) -> SizeResult:
+#: Ours is timed in this many rounds, the sizes taking turns within each (order alternating),
+#: so a burst of load on this shared machine hits every size alike: "flat" compares sizes.
+ROUNDS = 20
+
+
+@attrs.define
+class _Size:
+    """One grant count, ready to time: the index, Cedar's policies and the request mix."""
+
+    count: int
+    requests: list[Request]
+    ours: Callable[[Request], Decision]
+    cedar: Callable[[Request], object]
+    index_build_s: float
+    cedar_parse_s: float
+    allowed: int
+    ours_samples: list[float] = attrs.field(factory=list)
+
+
+def prepare_size(count: int) -> _Size:
     rng = random.Random(count)  # the same grants and requests every run
     grants = make_grants(count, rng)
     requests = make_requests(grants, rng)
@@ -321,38 +338,51 @@ def measure_size(
         ):
             raise AssertionError(f"ours and Cedar disagree on {request}: {a} vs {b}")
         allowed += a.allowed
-
-    ours_samples = time_each(
-        ours, requests, min_samples=min_samples, budget_s=60.0, overhead_s=overhead_s
-    )
-    cedar_samples = time_each(
-        lambda r: cedar.decide(operation, r),
+    return _Size(
+        count,
         requests,
-        min_samples=min_samples,
-        budget_s=cedar_budget_s,
-        overhead_s=overhead_s,
-    )
-    return SizeResult(
-        grants=count,
-        ours_s=median(ours_samples),
-        ours_p99_s=percentile(ours_samples, 0.99),
-        cedar_s=median(cedar_samples),
-        cedar_p99_s=percentile(cedar_samples, 0.99),
-        index_build_s=index_build,
-        cedar_parse_s=cedar_parse,
-        allowed=allowed,
-        samples_ours=len(ours_samples),
-        samples_cedar=len(cedar_samples),
+        ours,
+        lambda r: cedar.decide(operation, r),
+        index_build,
+        cedar_parse,
+        allowed,
     )
 
 
 def run(sizes: Sequence[int], *, min_samples: int, cedar_budget_s: float) -> GrantEvaluationResult:
     overhead = timer_overhead()
+    prepared = [prepare_size(count) for count in sizes]
+    per_round = max(1, -(-min_samples // ROUNDS))
+    for n in range(ROUNDS):
+        for size in prepared if n % 2 == 0 else reversed(prepared):
+            size.ours_samples += time_each(
+                size.ours,
+                size.requests,
+                min_samples=per_round,
+                budget_s=60.0,
+                overhead_s=overhead,
+            )
     results = []
-    for count in sizes:
+    for size in prepared:
+        cedar_samples = time_each(
+            size.cedar,
+            size.requests,
+            min_samples=min_samples,
+            budget_s=cedar_budget_s,
+            overhead_s=overhead,
+        )
         results.append(
-            measure_size(
-                count, min_samples=min_samples, cedar_budget_s=cedar_budget_s, overhead_s=overhead
+            SizeResult(
+                grants=size.count,
+                ours_s=median(size.ours_samples),
+                ours_p99_s=percentile(size.ours_samples, 0.99),
+                cedar_s=median(cedar_samples),
+                cedar_p99_s=percentile(cedar_samples, 0.99),
+                index_build_s=size.index_build_s,
+                cedar_parse_s=size.cedar_parse_s,
+                allowed=size.allowed,
+                samples_ours=len(size.ours_samples),
+                samples_cedar=len(cedar_samples),
             )
         )
     return GrantEvaluationResult(tuple(results), overhead)

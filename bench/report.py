@@ -249,7 +249,8 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
             "giving the grant versions. Both engines must agree on the first 100 requests of "
             "the mix before anything is timed. Each call is timed on its own with "
             f"`perf_counter_ns` (its own overhead, {run.grants.timer_overhead_s * 1e9:.0f} ns, "
-            "subtracted).",
+            "subtracted). Ours is timed in 20 rounds, the grant counts taking turns within "
+            "each, so a burst of load on the machine hits every count alike.",
             "",
         ]
         out += _table(
