@@ -31,14 +31,19 @@ from nodedc_gateway.entrypoints.presenter import ContractPresenter
 S = TypeVar("S")
 AnyRequest = Request[Any, Any, Any]
 
-OwnerId = Annotated[
-    str,
-    PathParameter(
-        description="The Tasker user who owns the agents",
+
+def _path_text(description: str, max_length: int, pattern: str) -> Any:
+    """A path parameter of text, with the pattern the domain's check amounts to."""
+    return PathParameter(
+        description=description,
         min_length=1,
-        max_length=128,
-        schema_extra={"pattern": bodies.TEXT_PATTERN},
-    ),
+        max_length=max_length,
+        schema_extra={"pattern": pattern},
+    )
+
+
+OwnerId = Annotated[
+    str, _path_text("The Tasker user who owns the agents", 128, bodies.TEXT_PATTERN)
 ]
 AgentId = Annotated[str, PathParameter(description="The agent's id (UUID)", max_length=64)]
 GrantId = Annotated[str, PathParameter(description="The grant's id (UUID)", max_length=64)]
@@ -407,23 +412,9 @@ class OwnersController(Controller):
 RequestId = Annotated[
     str, PathParameter(description="The access request's id (UUID)", max_length=64)
 ]
-Slug = Annotated[
-    str,
-    PathParameter(
-        description="Workspace slug",
-        min_length=1,
-        max_length=48,
-        schema_extra={"pattern": bodies.SLUG_PATTERN},
-    ),
-]
+Slug = Annotated[str, _path_text("Workspace slug", 48, bodies.SLUG_PATTERN)]
 ProjectRef = Annotated[
-    str,
-    PathParameter(
-        description="Project UUID or identifier (DEMO)",
-        min_length=1,
-        max_length=64,
-        schema_extra={"pattern": bodies.PROJECT_PATTERN},
-    ),
+    str, _path_text("Project UUID or identifier (DEMO)", 64, bodies.PROJECT_PATTERN)
 ]
 
 
