@@ -65,6 +65,9 @@ def test_status_transitions_follow_the_lifecycle(steps: list[str]) -> None:
         ("display_name", "x" * 101),
         ("owner_email", "nope"),
         ("avatar_url", "ftp://x"),
+        ("avatar_url", "https://"),
+        ("avatar_url", "https://cdn.example/a\tb.png"),
+        ("avatar_url", "https://cdn.example/a.png\nX-Injected: 1"),
     ],
 )
 def test_bad_agent_input_names_the_field(field: str, value: str) -> None:

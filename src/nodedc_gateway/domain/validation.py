@@ -34,8 +34,16 @@ def email(value: object, field: str) -> str:
 
 
 def http_url(value: object, field: str, *, max_length: int = 2048) -> str:
+    """An http(s) URL: trimmed, something after the scheme, and no whitespace inside (a tab
+    or a line break in a URL is a paste gone wrong, or an attempt to split a header)."""
     checked = text(value, field, max_length=max_length)
-    if not checked.startswith(("https://", "http://")) or " " in checked:
+    scheme, separator, rest = checked.partition("://")
+    if (
+        scheme not in ("http", "https")
+        or not separator
+        or not rest
+        or any(c.isspace() for c in rest)
+    ):
         raise ValidationFailed.field(field, "must be an http(s) URL")
     return checked
 

@@ -47,8 +47,9 @@ HEADER_TEXT_PATTERN = rf"^[^{_W}{_C}](?:[^{_C}]*[^{_W}{_C}])?$"
 EMAIL_PATTERN = (
     rf"^[{_W}]*[^@{_W}{_C}]{{1,64}}@[^@{_W}{_C}]{{1,189}}\.[^@.{_W}{_C}]{{1,63}}[{_W}]*$"
 )
-#: An http(s) URL: trimmed, then no space and no control character.
-URL_PATTERN = rf"^[{_W}]*https?://(?:[^ {_C}]*[^{_W}{_C}])?[{_W}]*$"
+#: An http(s) URL: trimmed, then something after the scheme, with no whitespace and no
+#: control character.
+URL_PATTERN = rf"^[{_W}]*https?://[^{_W}{_C}]+[{_W}]*$"
 SLUG_PATTERN = rf"^[{_W}]*[a-z0-9][a-z0-9_-]{{0,47}}[{_W}]*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 PROJECT_PATTERN = (
