@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from nodedc_gateway.domain.errors import ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{1,63}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def text(value: object, field: str, *, max_length: int, min_length: int = 1) -> str:
@@ -58,11 +58,9 @@ def workspace_slug(value: object, field: str = "workspace_slug") -> str:
 
 
 def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return len(value) == 36
+    """The canonical 8-4-4-4-12 spelling, in either case (`uuid.UUID` would also take
+    hyphens anywhere, braces and `urn:uuid:`, spellings no stored id is compared with)."""
+    return _UUID.fullmatch(value) is not None
 
 
 def uuid_text(value: object, field: str) -> str:
