@@ -182,6 +182,11 @@ class GetProjectPolicy(OwnerAction[ProjectPolicyView]):
         self.project_ref = parse_project_ref(project_ref)
         self.project_id = ""
 
+    @property
+    def owner(self) -> str:
+        """Whom the pipeline files these calls under: the workspace (its slug checked)."""
+        return f"workspace:{self.workspace}"
+
     async def prepare(self, call: OwnerCall) -> None:
         self.project_id = (await self.tasker.find_project(self.workspace, self.project_ref)).id
 

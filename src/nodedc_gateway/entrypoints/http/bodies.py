@@ -18,6 +18,7 @@ from nodedc_gateway.domain.cards import (
 from nodedc_gateway.domain.html_fragment import MAX_FRAGMENT_CHARS
 from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES, DENIED_SCOPES
+from nodedc_gateway.domain.validation import UUID_SYNTAX
 
 KNOWN_SCOPES = sorted(ALLOWED_SCOPES | DENIED_SCOPES)
 
@@ -51,11 +52,8 @@ EMAIL_PATTERN = (
 #: control character.
 URL_PATTERN = rf"^[{_W}]*https?://[^{_W}{_C}]+[{_W}]*$"
 SLUG_PATTERN = rf"^[{_W}]*[a-z0-9][a-z0-9_-]{{0,47}}[{_W}]*$"
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-PROJECT_PATTERN = (
-    rf"^[{_W}]*([0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-"
-    rf"[0-9a-fA-F]{{12}}|[A-Za-z][A-Za-z0-9]{{0,11}})[{_W}]*$"
-)
+UUID_PATTERN = f"^{UUID_SYNTAX}$"
+PROJECT_PATTERN = rf"^[{_W}]*({UUID_SYNTAX}|[A-Za-z][A-Za-z0-9]{{0,11}})[{_W}]*$"
 _CODE_LETTER = f"[{PAIRING_ALPHABET}{PAIRING_ALPHABET.lower()}]"
 PAIRING_CODE_PATTERN = rf"^[-\t ]*({_CODE_LETTER}[-\t ]*){{8}}$"
 

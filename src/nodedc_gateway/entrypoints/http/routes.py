@@ -494,9 +494,7 @@ class WorkspacesController(Controller):
     ) -> Response[out.ProjectPolicyOut]:
         """A project's card rules and reporting threshold."""
         action = GetProjectPolicy(_deps(request).tasker, slug, project_id)
-        return answer(
-            await run(request, f"workspace:{action.workspace}", action), out.ProjectPolicyOut
-        )
+        return answer(await run(request, action.owner, action), out.ProjectPolicyOut)
 
     @put("/projects/{project_id:str}/policy", operation_id="set_project_policy")
     async def set_policy(
@@ -510,9 +508,7 @@ class WorkspacesController(Controller):
     ) -> Response[out.ProjectPolicyOut]:
         """Set a project's card rules and/or reporting threshold (what is left out stays)."""
         action = SetProjectPolicy(_deps(request).tasker, slug, project_id, data.arguments())
-        outcome = await run(
-            request, f"workspace:{action.workspace}", action, actor, idempotency_key
-        )
+        outcome = await run(request, action.owner, action, actor, idempotency_key)
         return answer(outcome, out.ProjectPolicyOut)
 
 
