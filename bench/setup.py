@@ -15,7 +15,8 @@ from nodedc_gateway.adapters.ids import UUIDv7Generator
 from nodedc_gateway.adapters.persistence.sql import create_engine
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.adapters.tasker.seed import DEMO_WORKSPACE, seed_demo
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.agents import CreateAgent, IssueToken
+from nodedc_gateway.application.grants import CreateGrant
 from nodedc_gateway.application.pipeline import OwnerAction
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.entrypoints.bootstrap import build_container, resolve, services, shutdown
@@ -53,12 +54,12 @@ async def seed_gateway(database_url: str, agents: int) -> Agents:
         tokens, ids = [], []
         for n in range(agents):
             agent = await run(
-                m.CreateAgent(
+                CreateAgent(
                     deps, {"display_name": f"Bench agent {n}", "owner_email": demo.alice.email}
                 )
             )
             await run(
-                m.CreateGrant(
+                CreateGrant(
                     deps,
                     agent["id"],
                     {
@@ -69,7 +70,7 @@ async def seed_gateway(database_url: str, agents: int) -> Agents:
                     },
                 )
             )
-            issued = await run(m.IssueToken(deps, agent["id"], {"name": "bench"}))
+            issued = await run(IssueToken(deps, agent["id"], {"name": "bench"}))
             tokens.append(str(issued["token"]))
             ids.append(str(agent["id"]))
         return Agents(DEMO_WORKSPACE, demo.project.id, tuple(tokens), tuple(ids))

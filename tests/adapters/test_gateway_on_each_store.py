@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.agents import RevokeAgent
+from nodedc_gateway.application.pairing import CreatePairingCode, RedeemPairingCode
 from nodedc_gateway.domain.audit import verify_chain
 from nodedc_gateway.domain.errors import Unauthenticated
 from nodedc_gateway.domain.pairing import PairingCodeInvalid
@@ -31,18 +32,18 @@ async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[MemoryGateway
 async def test_pairing_redeem_and_revocation_end_to_end(gateway: MemoryGateway) -> None:
     agent_id = await gateway.create_agent()
     await gateway.grant(agent_id)
-    code = (await gateway.owner(m.CreatePairingCode(gateway.management, agent_id))).body["code"]
+    code = (await gateway.owner(CreatePairingCode(gateway.management, agent_id))).body["code"]
 
-    redeem = m.RedeemPairingCode(gateway.management, {"code": code, "token_name": "laptop"})
+    redeem = RedeemPairingCode(gateway.management, {"code": code, "token_name": "laptop"})
     redeemed = await gateway.pipeline.run_public("127.0.0.1", redeem)
     token = SecretStr(str(redeemed.body["token"]))
     assert (await gateway.call(token, "whoami")).body["agent"]["id"] == agent_id
     with pytest.raises(PairingCodeInvalid):  # single use
         await gateway.pipeline.run_public(
-            "127.0.0.1", m.RedeemPairingCode(gateway.management, {"code": code})
+            "127.0.0.1", RedeemPairingCode(gateway.management, {"code": code})
         )
 
-    await gateway.owner(m.RevokeAgent(agent_id))
+    await gateway.owner(RevokeAgent(agent_id))
     with pytest.raises(Unauthenticated):
         await gateway.call(token, "whoami")
     async with gateway.uow() as uow:

@@ -10,8 +10,31 @@ from typing import Any, ClassVar
 
 import pytest
 
-from nodedc_gateway.application import management as m
-from nodedc_gateway.application.pipeline import AgentAction, AgentCall, Located, RateLimits
+from nodedc_gateway.application.agents import (
+    GetAgent,
+    IssueToken,
+    ListTokens,
+    RevokeAgent,
+    RevokeToken,
+    UpdateAgent,
+)
+from nodedc_gateway.application.audit_trail import ListAuditEvents
+from nodedc_gateway.application.grants import (
+    CreateGrant,
+    ListGrants,
+    ListGrantVersions,
+    RevokeGrant,
+    UpdateGrant,
+)
+from nodedc_gateway.application.lifecycle import OwnerLifecycle
+from nodedc_gateway.application.pairing import CreatePairingCode, RedeemPairingCode
+from nodedc_gateway.application.pipeline import (
+    AgentAction,
+    AgentCall,
+    Located,
+    OwnerAction,
+    RateLimits,
+)
 from nodedc_gateway.domain.audit import AuditDecision, verify_chain
 from nodedc_gateway.domain.errors import (
     AgentInactive,
@@ -106,8 +129,8 @@ async def test_tokens_that_do_not_check_out_are_unauthenticated(gw: MemoryGatewa
 async def test_a_revoked_token_stops_on_the_next_call_and_is_audited(gw: MemoryGateway) -> None:
     agent_id, token = await gw.agent_with_token()
     await gw.call(token, "whoami")
-    tokens = (await gw.owner(m.ListTokens(agent_id))).body["items"]
-    await gw.owner(m.RevokeToken(agent_id, tokens[0]["id"]))
+    tokens = (await gw.owner(ListTokens(agent_id))).body["items"]
+    await gw.owner(RevokeToken(agent_id, tokens[0]["id"]))
     with pytest.raises(Unauthenticated):
         await gw.call(token, "whoami")
     last = (await gw.audit(agent_id))[-1].draft
@@ -128,16 +151,16 @@ async def test_a_disabled_agent_is_inactive_until_enabled_and_revoked_for_good(
     gw: MemoryGateway,
 ) -> None:
     agent_id, token = await gw.agent_with_token()
-    await gw.owner(m.UpdateAgent(agent_id, {"status": "disabled"}))
+    await gw.owner(UpdateAgent(agent_id, {"status": "disabled"}))
     with pytest.raises(AgentInactive):
         await gw.call(token, "whoami")
-    await gw.owner(m.UpdateAgent(agent_id, {"status": "active"}))
+    await gw.owner(UpdateAgent(agent_id, {"status": "active"}))
     await gw.call(token, "whoami")
-    await gw.owner(m.RevokeAgent(agent_id))
+    await gw.owner(RevokeAgent(agent_id))
     with pytest.raises(Unauthenticated):  # revoking the agent revoked its tokens too
         await gw.call(token, "whoami")
     with pytest.raises(ValidationFailed):
-        await gw.owner(m.UpdateAgent(agent_id, {"status": "active"}))
+        await gw.owner(UpdateAgent(agent_id, {"status": "active"}))
 
 
 async def test_an_owner_who_loses_the_entitlement_loses_their_agents_within_60s(
@@ -353,30 +376,28 @@ async def test_an_agent_cannot_reach_a_human_only_operation(gw: MemoryGateway) -
 
 async def test_another_owners_agent_is_not_found_on_every_owner_route(gw: MemoryGateway) -> None:
     agent_id, _ = await gw.agent_with_token()
-    grant_id = (await gw.owner(m.ListGrants(agent_id))).body["items"][0]["id"]
+    grant_id = (await gw.owner(ListGrants(agent_id))).body["items"][0]["id"]
     mallory = gw.demo.carol.id
-    actions: list[m.OwnerAction[Any]] = [
-        m.GetAgent(agent_id),
-        m.UpdateAgent(agent_id, {"display_name": "mine now"}),
-        m.RevokeAgent(agent_id),
-        m.IssueToken(gw.management, agent_id, {"name": "x"}),
-        m.ListTokens(agent_id),
-        m.RevokeToken(agent_id, "whatever"),
-        m.CreatePairingCode(gw.management, agent_id),
-        m.ListGrants(agent_id),
-        m.CreateGrant(
-            gw.management, agent_id, {"workspace_slug": "demo", "scopes": ["issue:read"]}
-        ),
-        m.UpdateGrant(agent_id, grant_id, {"scopes": ["issue:read"]}),
-        m.RevokeGrant(agent_id, grant_id),
-        m.ListGrantVersions(agent_id, grant_id),
-        m.ListAuditEvents(agent_id, {}),
+    actions: list[OwnerAction[Any]] = [
+        GetAgent(agent_id),
+        UpdateAgent(agent_id, {"display_name": "mine now"}),
+        RevokeAgent(agent_id),
+        IssueToken(gw.management, agent_id, {"name": "x"}),
+        ListTokens(agent_id),
+        RevokeToken(agent_id, "whatever"),
+        CreatePairingCode(gw.management, agent_id),
+        ListGrants(agent_id),
+        CreateGrant(gw.management, agent_id, {"workspace_slug": "demo", "scopes": ["issue:read"]}),
+        UpdateGrant(agent_id, grant_id, {"scopes": ["issue:read"]}),
+        RevokeGrant(agent_id, grant_id),
+        ListGrantVersions(agent_id, grant_id),
+        ListAuditEvents(agent_id, {}),
     ]
     for action in actions:
         with pytest.raises(NotFound) as raised:
             await gw.owner(action, owner=mallory)
         assert raised.value.message == "No such agent for this owner.", type(action).__name__
-    assert (await gw.owner(m.GetAgent(agent_id))).body["status"] == "active"
+    assert (await gw.owner(GetAgent(agent_id))).body["status"] == "active"
 
 
 async def test_grant_scopes_are_checked_and_changes_are_versions(gw: MemoryGateway) -> None:
@@ -386,10 +407,10 @@ async def test_grant_scopes_are_checked_and_changes_are_versions(gw: MemoryGatew
     with pytest.raises(ValidationFailed):
         await gw.grant(agent_id, scopes=["issue:read", "issue:teleport"])
     grant = await gw.grant(agent_id, scopes=["issue:read"])
-    await gw.owner(m.UpdateGrant(agent_id, grant["id"], {"scopes": ["issue:read", "issue:create"]}))
-    await gw.owner(m.UpdateGrant(agent_id, grant["id"], {"mode": "reporting"}))
-    await gw.owner(m.RevokeGrant(agent_id, grant["id"]))
-    versions = (await gw.owner(m.ListGrantVersions(agent_id, grant["id"]))).body["items"]
+    await gw.owner(UpdateGrant(agent_id, grant["id"], {"scopes": ["issue:read", "issue:create"]}))
+    await gw.owner(UpdateGrant(agent_id, grant["id"], {"mode": "reporting"}))
+    await gw.owner(RevokeGrant(agent_id, grant["id"]))
+    versions = (await gw.owner(ListGrantVersions(agent_id, grant["id"]))).body["items"]
     assert [(v["version"], v["change"]) for v in versions] == [
         (1, "created"),
         (2, "updated"),
@@ -412,36 +433,36 @@ async def test_a_grant_needs_an_owner_who_reaches_the_project(gw: MemoryGateway)
 async def test_lifecycle_suspends_and_deletes_an_owners_agents(gw: MemoryGateway) -> None:
     first, token = await gw.agent_with_token()
     second = await gw.create_agent()
-    suspended = await gw.owner(m.OwnerLifecycle(gw.management, {"status": "suspended"}))
+    suspended = await gw.owner(OwnerLifecycle(gw.management, {"status": "suspended"}))
     assert sorted(suspended.body["agents_changed"]) == sorted([first, second])
     with pytest.raises((AgentInactive, OwnerNotEntitled)):
         await gw.call(token, "whoami")
-    deleted = await gw.owner(m.OwnerLifecycle(gw.management, {"status": "deleted"}))
+    deleted = await gw.owner(OwnerLifecycle(gw.management, {"status": "deleted"}))
     assert deleted.body["tokens_revoked"] == 1
     for agent_id in (first, second):
-        assert (await gw.owner(m.GetAgent(agent_id))).body["status"] == "revoked"
+        assert (await gw.owner(GetAgent(agent_id))).body["status"] == "revoked"
         assert (await gw.audit(agent_id))[-1].draft.event_type == "owner.deleted"
 
 
 async def test_a_pairing_code_redeems_once_in_any_spelling(gw: MemoryGateway) -> None:
     agent_id = await gw.create_agent()
     await gw.grant(agent_id)
-    code = (await gw.owner(m.CreatePairingCode(gw.management, agent_id))).body["code"]
+    code = (await gw.owner(CreatePairingCode(gw.management, agent_id))).body["code"]
     assert len(code) == 9
     assert code[4] == "-"
     typed = code.replace("-", "").lower()
     redeemed = await gw.pipeline.run_public(
-        "10.0.0.1", m.RedeemPairingCode(gw.management, {"code": typed, "token_name": "laptop"})
+        "10.0.0.1", RedeemPairingCode(gw.management, {"code": typed, "token_name": "laptop"})
     )
     assert redeemed.body["agent_id"] == agent_id
     await gw.call(SecretStr(redeemed.body["token"]), "whoami")
     with pytest.raises(NotFound):
-        await gw.pipeline.run_public("10.0.0.1", m.RedeemPairingCode(gw.management, {"code": code}))
-    expiring = (await gw.owner(m.CreatePairingCode(gw.management, agent_id))).body["code"]
+        await gw.pipeline.run_public("10.0.0.1", RedeemPairingCode(gw.management, {"code": code}))
+    expiring = (await gw.owner(CreatePairingCode(gw.management, agent_id))).body["code"]
     gw.clock.advance(minutes=10)
     with pytest.raises(NotFound):
         await gw.pipeline.run_public(
-            "10.0.0.2", m.RedeemPairingCode(gw.management, {"code": expiring})
+            "10.0.0.2", RedeemPairingCode(gw.management, {"code": expiring})
         )
     events = [e.draft.event_type for e in await gw.audit(agent_id)]
     assert "pairing_code.redeemed" in events
@@ -449,9 +470,9 @@ async def test_a_pairing_code_redeems_once_in_any_spelling(gw: MemoryGateway) ->
 
 async def test_a_replayed_token_issue_never_stores_the_token(gw: MemoryGateway) -> None:
     agent_id = await gw.create_agent()
-    action = m.IssueToken(gw.management, agent_id, {"name": "ci"})
+    action = IssueToken(gw.management, agent_id, {"name": "ci"})
     first = await gw.owner(action, key="issue-1")
-    replay = await gw.owner(m.IssueToken(gw.management, agent_id, {"name": "ci"}), key="issue-1")
+    replay = await gw.owner(IssueToken(gw.management, agent_id, {"name": "ci"}), key="issue-1")
     assert first.body["token"].startswith("ndca_")
     assert replay.replayed
     assert replay.body["token"] is None
@@ -468,18 +489,18 @@ async def test_the_redeem_route_has_a_per_client_budget() -> None:
     for _ in range(3):
         with pytest.raises(NotFound):
             await gw.pipeline.run_public(
-                "10.9.9.9", m.RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
+                "10.9.9.9", RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
             )
     with pytest.raises(RateLimited):
         await gw.pipeline.run_public(
-            "10.9.9.9", m.RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
+            "10.9.9.9", RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
         )
     with pytest.raises(NotFound):  # another client still has its own budget
         await gw.pipeline.run_public(
-            "10.9.9.8", m.RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
+            "10.9.9.8", RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
         )
     gw.clock.advance(timedelta(seconds=20))
     with pytest.raises(NotFound):
         await gw.pipeline.run_public(
-            "10.9.9.9", m.RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
+            "10.9.9.9", RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
         )

@@ -20,10 +20,12 @@ from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
-from nodedc_gateway.application import management as m
-from nodedc_gateway.application.agent_tools import ToolDeps
+from nodedc_gateway.application.agents import CreateAgent, IssueToken
 from nodedc_gateway.application.entitlements import EntitlementService
-from nodedc_gateway.application.pipeline import Outcome, Pipeline, RateLimits
+from nodedc_gateway.application.grants import CreateGrant
+from nodedc_gateway.application.ownership import ManagementDeps
+from nodedc_gateway.application.pipeline import Outcome, OwnerAction, Pipeline, RateLimits
+from nodedc_gateway.application.targeting import ToolDeps
 from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
@@ -47,7 +49,7 @@ class MemoryGateway:
     entitlements: EntitlementService
     pipeline: Pipeline
     tools: ToolDeps
-    management: m.ManagementDeps
+    management: ManagementDeps
     demo: DemoTasker
     rate_limits: RateLimitStore
 
@@ -57,7 +59,7 @@ class MemoryGateway:
 
     async def owner(
         self,
-        action: m.OwnerAction[Any],
+        action: OwnerAction[Any],
         owner: str | None = None,
         key: str | None = None,
         actor: str | None = None,
@@ -66,9 +68,7 @@ class MemoryGateway:
 
     async def create_agent(self, owner: str | None = None, name: str = "Test agent") -> str:
         outcome = await self.owner(
-            m.CreateAgent(
-                self.management, {"display_name": name, "owner_email": "alice@demo.local"}
-            ),
+            CreateAgent(self.management, {"display_name": name, "owner_email": "alice@demo.local"}),
             owner,
         )
         return str(outcome.body["id"])
@@ -90,12 +90,12 @@ class MemoryGateway:
         }
         if project is not None:
             body["project_id"] = project
-        outcome = await self.owner(m.CreateGrant(self.management, agent_id, body), owner)
+        outcome = await self.owner(CreateGrant(self.management, agent_id, body), owner)
         return outcome.body
 
     async def token(self, agent_id: str, owner: str | None = None, days: int = 90) -> SecretStr:
         outcome = await self.owner(
-            m.IssueToken(self.management, agent_id, {"name": "test", "expires_in_days": days}),
+            IssueToken(self.management, agent_id, {"name": "test", "expires_in_days": days}),
             owner,
         )
         return SecretStr(str(outcome.body["token"]))
@@ -188,7 +188,7 @@ async def build_gateway(
     )
     port = tasker or memory_tasker
     tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), uow=uow, ids=ids, limits=limits)
-    management = m.ManagementDeps(
+    management = ManagementDeps(
         tasker=port,
         entitlements=entitlements,
         ids=ids,

@@ -15,7 +15,7 @@ import attrs
 
 from nodedc_gateway.application.arguments import Arguments
 from nodedc_gateway.application.card_edits import card_argument, readable_card, with_blocks_kept
-from nodedc_gateway.application.pipeline import AgentAction, AgentCall, Located, RateLimits
+from nodedc_gateway.application.pipeline import AgentAction, AgentCall, Located
 from nodedc_gateway.application.results import (
     CommentWritten,
     IssueView,
@@ -25,13 +25,17 @@ from nodedc_gateway.application.results import (
     ProjectView,
     WhoAmI,
 )
+from nodedc_gateway.application.targeting import (
+    ToolDeps,
+    locate_issue,
+    locate_project,
+)
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.cards import new_card
-from nodedc_gateway.domain.errors import ErrorCode, NotFound, NotGranted, ValidationFailed
+from nodedc_gateway.domain.errors import ErrorCode, NotFound, ValidationFailed
 from nodedc_gateway.domain.evaluation import Decision
 from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Target
 from nodedc_gateway.domain.operations import CATALOGUE, tools_usable_with
-from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.tasker import (
     MAX_COMMENT,
     MAX_DESCRIPTION,
@@ -41,7 +45,6 @@ from nodedc_gateway.domain.tasker import (
     Issue,
     IssueChanges,
     IssueDraft,
-    IssueKey,
     IssueQuery,
     Priority,
     Project,
@@ -51,98 +54,14 @@ from nodedc_gateway.domain.tasker import (
     iso_date,
     issue_name,
     parse_issue_ref,
-    parse_project_ref,
     priority,
     search_limit,
     state_group,
 )
-from nodedc_gateway.ports.ids import IdGenerator
-from nodedc_gateway.ports.markup import MarkupRenderer
-from nodedc_gateway.ports.tasker import TaskerPort
-from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 MAX_LISTED_PROJECTS = 500
 RECENT_COMMENTS = 10
 IDEMPOTENCY = "idempotency_key"
-
-
-@attrs.frozen
-class ToolDeps:
-    tasker: TaskerPort
-    markup: MarkupRenderer
-    uow: UnitOfWorkFactory
-    ids: IdGenerator
-    limits: RateLimits = RateLimits()
-
-    async def project_policy(self, workspace_slug: str, project_id: str) -> ProjectPolicy:
-        """The project's card rules and reporting threshold (defaults when none is set)."""
-        async with self.uow() as uow:
-            policy = await uow.project_policies.get(workspace_slug, project_id)
-        return policy or ProjectPolicy.default(workspace_slug, project_id)
-
-
-# --- locating targets ---------------------------------------------------------------
-
-
-async def locate_project(
-    deps: ToolDeps, call: AgentCall, workspace_raw: object, project_raw: object
-) -> tuple[Target, Project | None]:
-    """The project target. A UUID needs no lookup; an identifier is looked up only in a
-    workspace where the agent holds a grant. Unresolvable → the workspace itself, which
-    only a workspace-level grant covers (and `act` then reports not found)."""
-    workspace = validation.workspace_slug(workspace_raw)
-    ref = parse_project_ref(project_raw)
-    if workspace not in call.caller.index.workspaces:
-        return Target(workspace, WORKSPACE_LEVEL), None
-    await require_open_workspace(deps, workspace)
-    if validation.is_uuid(ref):
-        return Target(workspace, ref), None
-    try:
-        project = await deps.tasker.find_project(workspace, ref)
-    except NotFound:
-        return Target(workspace, WORKSPACE_LEVEL), None
-    return Target(workspace, project.id), project
-
-
-async def locate_issue(
-    deps: ToolDeps, call: AgentCall, args: Arguments
-) -> tuple[Target, str | IssueKey]:
-    """The target of an issue tool: its `project_id`, else the project of a `DEMO-12`
-    key, else (a bare UUID) the project Tasker says the issue is in."""
-    issue_ref = parse_issue_ref(args.get("issue"))
-    if args.given("project_id"):
-        target, _ = await locate_project(
-            deps, call, args.get("workspace_slug"), args.get("project_id")
-        )
-        return target, issue_ref
-    if isinstance(issue_ref, IssueKey):
-        target, _ = await locate_project(
-            deps, call, args.get("workspace_slug"), issue_ref.project_identifier
-        )
-        return target, issue_ref
-    workspace = validation.workspace_slug(args.get("workspace_slug"))
-    if workspace not in call.caller.index.workspaces:
-        return Target(workspace, WORKSPACE_LEVEL), issue_ref
-    await require_open_workspace(deps, workspace)
-    try:
-        issue = await deps.tasker.get_issue(workspace, issue_ref)
-    except NotFound:
-        return Target(workspace, WORKSPACE_LEVEL), issue_ref
-    return Target(workspace, issue.project_id), issue_ref
-
-
-async def require_open_workspace(deps: ToolDeps, workspace: str) -> None:
-    """Refuse calls into a workspace whose admins switched agents off (Tasker: Features),
-    whatever grants say: the policy is asked on every call, so switching it off bites at once."""
-    try:
-        allowed = (await deps.tasker.workspace_policy(workspace)).agents_allowed
-    except NotFound:
-        allowed = False
-    if not allowed:
-        raise NotGranted(
-            f"Workspace {workspace!r} does not allow agents (its admins switched the feature "
-            "off in Tasker); nothing here can be done by an agent until it is on again."
-        )
 
 
 def _project_id(target: Target | None) -> str:

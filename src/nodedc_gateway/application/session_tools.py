@@ -10,13 +10,12 @@ from typing import Any
 from nodedc_gateway.application.agent_tools import (
     IDEMPOTENCY,
     Tool,
-    locate_project,
-    require_open_workspace,
     tool_arguments,
 )
 from nodedc_gateway.application.card_tools import write_card
 from nodedc_gateway.application.pipeline import AgentCall, Located
 from nodedc_gateway.application.results import SessionWritten
+from nodedc_gateway.application.targeting import locate_project, require_open_workspace
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.cards import MAX_CHECKERS_PER_CALL
 from nodedc_gateway.domain.errors import NotFound, ValidationFailed

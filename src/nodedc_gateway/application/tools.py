@@ -18,7 +18,6 @@ from nodedc_gateway.application.agent_tools import (
     SetIssueAssigneesTool,
     SetIssueLabelsTool,
     Tool,
-    ToolDeps,
     UpdateIssueTool,
     WhoAmITool,
 )
@@ -28,6 +27,7 @@ from nodedc_gateway.application.session_tools import (
     ReportProgressTool,
     StartWorkSessionTool,
 )
+from nodedc_gateway.application.targeting import ToolDeps
 from nodedc_gateway.domain.errors import NotFound
 
 TOOLS: Mapping[str, type[Tool]] = {

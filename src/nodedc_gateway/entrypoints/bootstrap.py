@@ -26,10 +26,10 @@ from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.tasker.http import HttpTasker
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.plane import PlaneTasker
-from nodedc_gateway.application.agent_tools import ToolDeps
 from nodedc_gateway.application.entitlements import EntitlementService
-from nodedc_gateway.application.management import ManagementDeps
+from nodedc_gateway.application.ownership import ManagementDeps
 from nodedc_gateway.application.pipeline import Pipeline, RateLimits
+from nodedc_gateway.application.targeting import ToolDeps
 from nodedc_gateway.application.workspaces import WorkspaceViews
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.logs import Redactor

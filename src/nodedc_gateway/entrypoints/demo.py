@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from nodedc_gateway.adapters.tasker.seed import DEMO_WORKSPACE, seed_demo
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.agents import (
+    CreateAgent,
+    IssueToken,
+    ListAgents,
+    ListTokens,
+    RevokeToken,
+)
+from nodedc_gateway.application.grants import CreateGrant, ListGrants
 from nodedc_gateway.application.pipeline import OwnerAction
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.entrypoints.bootstrap import Gateway, Services, resolve
@@ -24,19 +31,19 @@ async def set_up_demo(container: Gateway, gateway: Services) -> dict[str, Any]:
     async def run(action: OwnerAction[Any]) -> Any:
         return (await pipeline.run_owner(owner, None, action)).body
 
-    agents = (await run(m.ListAgents(limit=100)))["items"]
+    agents = (await run(ListAgents(limit=100)))["items"]
     agent = next(
         (a for a in agents if a["display_name"] == DEMO_AGENT and a["status"] == "active"), None
     )
     if agent is None:
         agent = await run(
-            m.CreateAgent(deps, {"display_name": DEMO_AGENT, "owner_email": demo.alice.email})
+            CreateAgent(deps, {"display_name": DEMO_AGENT, "owner_email": demo.alice.email})
         )
     agent_id = agent["id"]
-    grants = (await run(m.ListGrants(agent_id)))["items"]
+    grants = (await run(ListGrants(agent_id)))["items"]
     if not any(g["project_id"] == demo.project.id for g in grants):
         await run(
-            m.CreateGrant(
+            CreateGrant(
                 deps,
                 agent_id,
                 {
@@ -47,10 +54,10 @@ async def set_up_demo(container: Gateway, gateway: Services) -> dict[str, Any]:
                 },
             )
         )
-    for token in (await run(m.ListTokens(agent_id)))["items"]:
+    for token in (await run(ListTokens(agent_id)))["items"]:
         if token["name"] == DEMO_TOKEN_NAME and token["status"] == "active":
-            await run(m.RevokeToken(agent_id, token["id"]))
-    issued = await run(m.IssueToken(deps, agent_id, {"name": DEMO_TOKEN_NAME}))
+            await run(RevokeToken(agent_id, token["id"]))
+    issued = await run(IssueToken(deps, agent_id, {"name": DEMO_TOKEN_NAME}))
     settings = gateway.settings
     return {
         "gateway_url": settings.public_url,

@@ -13,7 +13,28 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.access_requests import DecideAccessRequest, ListAccessRequests
+from nodedc_gateway.application.agents import (
+    CreateAgent,
+    GetAgent,
+    IssueToken,
+    ListAgents,
+    ListTokens,
+    RevokeAgent,
+    RevokeToken,
+    UpdateAgent,
+)
+from nodedc_gateway.application.audit_trail import ListAuditEvents
+from nodedc_gateway.application.grants import (
+    CreateGrant,
+    ListGrants,
+    ListGrantVersions,
+    RevokeGrant,
+    UpdateGrant,
+)
+from nodedc_gateway.application.lifecycle import OwnerLifecycle
+from nodedc_gateway.application.ownership import ManagementDeps
+from nodedc_gateway.application.pairing import CreatePairingCode, RedeemPairingCode
 from nodedc_gateway.application.pipeline import Outcome, OwnerAction
 from nodedc_gateway.application.workspaces import GetProjectPolicy, SetProjectPolicy
 from nodedc_gateway.domain.access_requests import RequestStatus
@@ -137,7 +158,7 @@ async def run(
     return await services_of(request).pipeline.run_owner(owner_id(owner), actor, action, key)
 
 
-def _deps(request: AnyRequest) -> m.ManagementDeps:
+def _deps(request: AnyRequest) -> ManagementDeps:
     return services_of(request).management
 
 
@@ -157,7 +178,7 @@ class AgentsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.AgentOut]:
         """Create an agent for the owner (Launcher must entitle them)."""
-        action = m.CreateAgent(_deps(request), data.arguments())
+        action = CreateAgent(_deps(request), data.arguments())
         return answer(
             await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut, 201
         )
@@ -171,7 +192,7 @@ class AgentsController(Controller):
         cursor: Cursor = None,
     ) -> Response[out.Page[out.AgentOut]]:
         """The owner's agents, oldest first, a page at a time."""
-        outcome = await run(request, owner_user_id, m.ListAgents(limit, cursor))
+        outcome = await run(request, owner_user_id, ListAgents(limit, cursor))
         return answer(outcome, out.Page[out.AgentOut])
 
     @get("/{agent_id:str}", operation_id="get_agent")
@@ -179,7 +200,7 @@ class AgentsController(Controller):
         self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId
     ) -> Response[out.AgentOut]:
         """One agent of the owner."""
-        outcome = await run(request, owner_user_id, m.GetAgent(entity_id(agent_id)))
+        outcome = await run(request, owner_user_id, GetAgent(entity_id(agent_id)))
         return answer(outcome, out.AgentOut)
 
     @patch("/{agent_id:str}", operation_id="update_agent")
@@ -193,7 +214,7 @@ class AgentsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.AgentOut]:
         """Rename the agent, or set its status to active or disabled."""
-        action = m.UpdateAgent(entity_id(agent_id), data.arguments())
+        action = UpdateAgent(entity_id(agent_id), data.arguments())
         return answer(
             await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut
         )
@@ -208,7 +229,7 @@ class AgentsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.AgentOut]:
         """Revoke the agent and all its tokens, for good."""
-        action = m.RevokeAgent(entity_id(agent_id))
+        action = RevokeAgent(entity_id(agent_id))
         return answer(
             await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut
         )
@@ -231,7 +252,7 @@ class TokensController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.IssuedTokenOut]:
         """Issue a token; it is in this response only, never again."""
-        action = m.IssueToken(_deps(request), entity_id(agent_id), data.arguments())
+        action = IssueToken(_deps(request), entity_id(agent_id), data.arguments())
         outcome = await run(request, owner_user_id, action, actor, idempotency_key)
         return answer(outcome, out.IssuedTokenOut, 201)
 
@@ -240,7 +261,7 @@ class TokensController(Controller):
         self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId
     ) -> Response[out.Page[out.TokenOut]]:
         """The agent's tokens: metadata and last use, never the token."""
-        outcome = await run(request, owner_user_id, m.ListTokens(entity_id(agent_id)))
+        outcome = await run(request, owner_user_id, ListTokens(entity_id(agent_id)))
         return answer(outcome, out.Page[out.TokenOut])
 
     @post("/tokens/{token_id:str}/revoke", operation_id="revoke_token", status_code=200)
@@ -254,7 +275,7 @@ class TokensController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.TokenOut]:
         """Revoke one token; the next call with it is refused."""
-        action = m.RevokeToken(entity_id(agent_id), entity_id(token_id))
+        action = RevokeToken(entity_id(agent_id), entity_id(token_id))
         return answer(
             await run(request, owner_user_id, action, actor, idempotency_key), out.TokenOut
         )
@@ -269,7 +290,7 @@ class TokensController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.PairingCodeOut]:
         """A single-use pairing code (shown once) for `nodedc-gateway connect`."""
-        action = m.CreatePairingCode(_deps(request), entity_id(agent_id))
+        action = CreatePairingCode(_deps(request), entity_id(agent_id))
         outcome = await run(request, owner_user_id, action, actor, idempotency_key)
         return answer(outcome, out.PairingCodeOut, 201)
 
@@ -289,7 +310,7 @@ class GrantsController(Controller):
         include_revoked: Annotated[bool, QueryParameter(required=False)] = False,
     ) -> Response[out.Page[out.GrantOut]]:
         """The agent's grants (active ones unless include_revoked)."""
-        action = m.ListGrants(entity_id(agent_id), include_revoked)
+        action = ListGrants(entity_id(agent_id), include_revoked)
         return answer(await run(request, owner_user_id, action), out.Page[out.GrantOut])
 
     @post(operation_id="create_grant", status_code=201)
@@ -303,7 +324,7 @@ class GrantsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.GrantOut]:
         """Grant scopes in a workspace, or one of its projects (version 1)."""
-        action = m.CreateGrant(_deps(request), entity_id(agent_id), data.arguments())
+        action = CreateGrant(_deps(request), entity_id(agent_id), data.arguments())
         outcome = await run(request, owner_user_id, action, actor, idempotency_key)
         return answer(outcome, out.GrantOut, 201)
 
@@ -319,7 +340,7 @@ class GrantsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.GrantOut]:
         """Change scopes and/or mode: a new version."""
-        action = m.UpdateGrant(entity_id(agent_id), entity_id(grant_id), data.arguments())
+        action = UpdateGrant(entity_id(agent_id), entity_id(grant_id), data.arguments())
         return answer(
             await run(request, owner_user_id, action, actor, idempotency_key), out.GrantOut
         )
@@ -335,7 +356,7 @@ class GrantsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.GrantOut]:
         """Revoke the grant: its last version says so; the history stays."""
-        action = m.RevokeGrant(entity_id(agent_id), entity_id(grant_id))
+        action = RevokeGrant(entity_id(agent_id), entity_id(grant_id))
         return answer(
             await run(request, owner_user_id, action, actor, idempotency_key), out.GrantOut
         )
@@ -345,7 +366,7 @@ class GrantsController(Controller):
         self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId, grant_id: GrantId
     ) -> Response[out.Page[out.GrantVersionOut]]:
         """Every version of the grant, oldest first."""
-        action = m.ListGrantVersions(entity_id(agent_id), entity_id(grant_id))
+        action = ListGrantVersions(entity_id(agent_id), entity_id(grant_id))
         return answer(await run(request, owner_user_id, action), out.Page[out.GrantVersionOut])
 
 
@@ -382,7 +403,7 @@ class AuditController(Controller):
             "since": since,
             "until": until,
         }
-        action = m.ListAuditEvents(
+        action = ListAuditEvents(
             entity_id(agent_id), {k: v for k, v in params.items() if v is not None}
         )
         return answer(await run(request, owner_user_id, action), out.Page[out.AuditEventOut])
@@ -404,7 +425,7 @@ class OwnersController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.LifecycleOut]:
         """Launcher's push: suspended disables every agent; deleted revokes them for good."""
-        action = m.OwnerLifecycle(_deps(request), data.arguments())
+        action = OwnerLifecycle(_deps(request), data.arguments())
         outcome = await run(request, owner_user_id, action, actor, idempotency_key)
         return answer(outcome, out.LifecycleOut)
 
@@ -441,7 +462,7 @@ class AccessRequestsController(Controller):
         cursor: Cursor = None,
     ) -> Response[out.Page[out.AccessRequestOut]]:
         """The owner's agents' access requests, newest first."""
-        action = m.ListAccessRequests(status, limit, cursor)
+        action = ListAccessRequests(status, limit, cursor)
         return answer(await run(request, owner_user_id, action), out.Page[out.AccessRequestOut])
 
     @post("/{request_id:str}/decision", operation_id="decide_access_request", status_code=200)
@@ -455,7 +476,7 @@ class AccessRequestsController(Controller):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[out.AccessDecisionResult]:
         """Approve (possibly fewer scopes), deny (a note is required) or suggest other scopes."""
-        action = m.DecideAccessRequest(_deps(request), entity_id(request_id), data.arguments())
+        action = DecideAccessRequest(_deps(request), entity_id(request_id), data.arguments())
         outcome = await run(request, owner_user_id, action, actor, idempotency_key)
         return answer(outcome, out.AccessDecisionResult)
 
@@ -535,7 +556,7 @@ class PublicController(Controller):
         self, request: AnyRequest, data: JSONBody[bodies.RedeemBody]
     ) -> Response[out.RedeemOut]:
         """Trade a pairing code for an agent token (once). Rate limited per address."""
-        action = m.RedeemPairingCode(_deps(request), data.arguments())
+        action = RedeemPairingCode(_deps(request), data.arguments())
         outcome = await services_of(request).pipeline.run_public(client_address(request), action)
         return answer(outcome, out.RedeemOut, 201)
 
