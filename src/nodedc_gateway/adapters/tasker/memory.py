@@ -2,18 +2,19 @@
 
 It keeps Tasker's rules that matter to the gateway (states, labels and assignees belong to
 the project; keys are `IDENT-n`; a keyed create is deduplicated by external id) so tests
-against it mean something. The persistent sandbox offers the same through SQL.
+against it mean something; the field rules are `domain.tasker_rules`, which the
+persistent sandbox checks too.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
 import attrs
 
-from nodedc_gateway.domain.errors import NotFound, ValidationFailed
+from nodedc_gateway.domain.errors import NotFound
 from nodedc_gateway.domain.tasker import (
     UNSET,
     Actor,
@@ -32,6 +33,15 @@ from nodedc_gateway.domain.tasker import (
     StateGroup,
     WorkspacePolicy,
     check_dates,
+)
+from nodedc_gateway.domain.tasker_rules import (
+    check_ancestry,
+    check_parent_project,
+    default_state,
+    labels_of,
+    members_of,
+    not_a_cursor,
+    state_of,
 )
 from nodedc_gateway.ports.clock import Clock
 from nodedc_gateway.ports.ids import IdGenerator
@@ -224,7 +234,11 @@ class MemoryTasker:
         entry = self._project_in(workspace_slug, project_id)
         if external_id is not None and (project_id, external_id) in self._issue_external:
             return self._issues[self._issue_external[(project_id, external_id)]]
-        state = self._state_of(entry, draft.state_id) if draft.state_id else _default_state(entry)
+        state = (
+            state_of(entry.states, draft.state_id)
+            if draft.state_id
+            else default_state(entry.states)
+        )
         now = self._clock.now()
         sequence = entry.next_sequence
         issue = Issue(
@@ -236,7 +250,7 @@ class MemoryTasker:
             description_html=draft.description_html,
             priority=draft.priority,
             state=state,
-            labels=self._labels_of(entry, draft.label_ids),
+            labels=labels_of(entry.labels, draft.label_ids),
             assignees=self._members_of(entry, draft.assignee_ids),
             parent_id=self._parent_in(entry, draft.parent_id, None),
             start_date=draft.start_date,
@@ -271,9 +285,9 @@ class MemoryTasker:
         if changes.priority is not UNSET:
             fields["priority"] = changes.priority
         if changes.state_id is not UNSET:
-            fields["state"] = self._state_of(entry, changes.state_id)
+            fields["state"] = state_of(entry.states, changes.state_id)
         if changes.label_ids is not UNSET:
-            fields["labels"] = self._labels_of(entry, changes.label_ids)
+            fields["labels"] = labels_of(entry.labels, changes.label_ids)
         if changes.assignee_ids is not UNSET:
             fields["assignees"] = self._members_of(entry, changes.assignee_ids)
         if changes.start_date is not UNSET:
@@ -356,34 +370,9 @@ class MemoryTasker:
             raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
         return entry
 
-    @staticmethod
-    def _state_of(entry: _Project, state_id: str) -> State:
-        for state in entry.states:
-            if state.id == state_id:
-                return state
-        raise ValidationFailed.choice("state", state_id, "state", (s.name for s in entry.states))
-
-    @staticmethod
-    def _labels_of(entry: _Project, label_ids: Sequence[str]) -> tuple[Label, ...]:
-        by_id = {label.id: label for label in entry.labels}
-        unknown = [i for i in label_ids if i not in by_id]
-        if unknown:
-            raise ValidationFailed.choice(
-                "labels", unknown[0], "label", (lb.name for lb in entry.labels)
-            )
-        return tuple(by_id[i] for i in dict.fromkeys(label_ids))
-
     def _members_of(self, entry: _Project, user_ids: Sequence[str]) -> tuple[Member, ...]:
         members = self._workspace(entry.project.workspace_slug).members
-        unknown = [u for u in user_ids if u not in entry.member_ids]
-        if unknown:
-            raise ValidationFailed.choice(
-                "assignees",
-                unknown[0],
-                "project member",
-                (members[m].email for m in entry.member_ids if m in members),
-            )
-        return tuple(members[u] for u in dict.fromkeys(user_ids))
+        return members_of([members[m] for m in entry.member_ids if m in members], user_ids)
 
     def _parent_in(
         self, entry: _Project, parent_id: str | None, child_id: str | None
@@ -391,32 +380,24 @@ class MemoryTasker:
         if parent_id is None:
             return None
         parent = self._issues.get(parent_id)
-        if parent is None or parent.project_id != entry.project.id:
-            raise ValidationFailed.field("parent", "must be an issue of the same project")
-        ancestor: Issue | None = parent
-        while ancestor is not None:  # no cycles: the child may not be its own ancestor
-            if ancestor.id == child_id:
-                raise ValidationFailed.field("parent", "would make the issue its own ancestor")
-            ancestor = self._issues.get(ancestor.parent_id) if ancestor.parent_id else None
+        check_parent_project(parent.project_id if parent else None, entry.project.id)
+        check_ancestry(self._ancestors(parent_id), child_id)
         return parent_id
 
-
-def _default_state(entry: _Project) -> State:
-    """Tasker's default for a new card: the first backlog state, else the first state."""
-    for group in (StateGroup.BACKLOG, StateGroup.UNSTARTED):
-        for state in entry.states:
-            if state.group is group:
-                return state
-    if not entry.states:
-        raise ValidationFailed.field("state", "the project has no states")
-    return entry.states[0]
+    def _ancestors(self, issue_id: str | None) -> Iterator[str | None]:
+        """The issue, its parent, its parent's parent, …, then None."""
+        while issue_id is not None:
+            yield issue_id
+            issue = self._issues.get(issue_id)
+            issue_id = issue.parent_id if issue else None
+        yield None
 
 
 def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
     if not cursor.isdigit() or len(cursor) > 9:
-        raise ValidationFailed.field("cursor", "not a cursor this search returned")
+        raise not_a_cursor()
     return int(cursor)
 
 

@@ -29,7 +29,7 @@ from nodedc_gateway.adapters.persistence.sql.engine import (
 )
 from nodedc_gateway.adapters.persistence.sql.mapping import AnyRow
 from nodedc_gateway.domain.canonical import to_microseconds
-from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
+from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable
 from nodedc_gateway.domain.tasker import (
     UNSET,
     Actor,
@@ -50,6 +50,17 @@ from nodedc_gateway.domain.tasker import (
     WorkspacePolicy,
     check_dates,
 )
+from nodedc_gateway.domain.tasker_rules import (
+    MAX_ANCESTRY,
+    MAX_CURSOR,
+    check_ancestry,
+    check_parent_project,
+    default_state,
+    labels_of,
+    members_of,
+    not_a_cursor,
+    state_of,
+)
 from nodedc_gateway.ports.clock import Clock
 from nodedc_gateway.ports.ids import IdGenerator
 
@@ -57,8 +68,6 @@ if TYPE_CHECKING:
     from nodedc_gateway.adapters.tasker.seed import SandboxAdmin
     from nodedc_gateway.ports.tasker import TaskerPort
 
-_MAX_ANCESTRY = 10_000  # parent chains are acyclic by construction; this only bounds a walk
-_MAX_CURSOR = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _ws, _users, _ws_members = t.sandbox_workspaces, t.sandbox_users, t.sandbox_workspace_members
@@ -374,9 +383,9 @@ class SqlSandboxTasker:
             if existing is not None:
                 return existing
         states = await _project_states(c, project_id)
-        state = _state_of(states, draft.state_id) if draft.state_id else _default_state(states)
-        labels = _labels_of(await _project_labels(c, project_id), draft.label_ids)
-        assignees = _members_of(await _project_member_list(c, project), draft.assignee_ids)
+        state = state_of(states, draft.state_id) if draft.state_id else default_state(states)
+        labels = labels_of(await _project_labels(c, project_id), draft.label_ids)
+        assignees = members_of(await _project_member_list(c, project), draft.assignee_ids)
         parent_id = await _parent_in(c, project_id, draft.parent_id, None)
         taken = (
             await c.execute(
@@ -437,15 +446,13 @@ class SqlSandboxTasker:
             if changes.priority is not UNSET:
                 values["priority"] = str(changes.priority)
             if changes.state_id is not UNSET:
-                values["state_id"] = _state_of(
+                values["state_id"] = state_of(
                     await _project_states(c, project_id), changes.state_id
                 ).id
             if changes.label_ids is not UNSET:
-                labels = _labels_of(await _project_labels(c, project_id), changes.label_ids)
+                labels = labels_of(await _project_labels(c, project_id), changes.label_ids)
             if changes.assignee_ids is not UNSET:
-                assignees = _members_of(
-                    await _project_member_list(c, project), changes.assignee_ids
-                )
+                assignees = members_of(await _project_member_list(c, project), changes.assignee_ids)
             if changes.start_date is not UNSET:
                 values["start_date"] = changes.start_date
             if changes.target_date is not UNSET:
@@ -719,44 +726,7 @@ async def _load_issues(c: AsyncConnection, issue_ids: Sequence[str]) -> list[Iss
     return [by_id[issue_id] for issue_id in issue_ids if issue_id in by_id]
 
 
-# --- rules (the same as MemoryTasker's) ----------------------------------------------------
-
-
-def _state_of(states: Sequence[State], state_id: str) -> State:
-    for state in states:
-        if state.id == state_id:
-            return state
-    raise ValidationFailed.choice("state", state_id, "state", (s.name for s in states))
-
-
-def _default_state(states: Sequence[State]) -> State:
-    """Tasker's default for a new card: the first backlog state, else the first unstarted
-    one, else the first state."""
-    for group in (StateGroup.BACKLOG, StateGroup.UNSTARTED):
-        for state in states:
-            if state.group is group:
-                return state
-    if not states:
-        raise ValidationFailed.field("state", "the project has no states")
-    return states[0]
-
-
-def _labels_of(labels: Sequence[Label], label_ids: Sequence[str]) -> tuple[Label, ...]:
-    by_id = {label.id: label for label in labels}
-    unknown = [i for i in label_ids if i not in by_id]
-    if unknown:
-        raise ValidationFailed.choice("labels", unknown[0], "label", (lb.name for lb in labels))
-    return tuple(by_id[i] for i in dict.fromkeys(label_ids))
-
-
-def _members_of(members: Sequence[Member], user_ids: Sequence[str]) -> tuple[Member, ...]:
-    by_id = {member.id: member for member in members}
-    unknown = [u for u in user_ids if u not in by_id]
-    if unknown:
-        raise ValidationFailed.choice(
-            "assignees", unknown[0], "project member", (m.email for m in members)
-        )
-    return tuple(by_id[u] for u in dict.fromkeys(user_ids))
+# --- the parent rule, over rows ------------------------------------------------------------
 
 
 async def _parent_in(
@@ -769,18 +739,16 @@ async def _parent_in(
             select(_issues.c.project_id, _issues.c.parent_id).where(_issues.c.id == parent_id)
         )
     ).first()
-    if row is None or row.project_id != project_id:
-        raise ValidationFailed.field("parent", "must be an issue of the same project")
-    ancestor: str | None = parent_id
-    for _ in range(_MAX_ANCESTRY):  # no cycles: the child may not be its own ancestor
-        if ancestor is None:
-            return parent_id
-        if ancestor == child_id:
-            raise ValidationFailed.field("parent", "would make the issue its own ancestor")
-        ancestor = (
-            await c.execute(select(_issues.c.parent_id).where(_issues.c.id == ancestor))
-        ).scalar_one_or_none()
-    raise ValidationFailed.field("parent", "the parent chain is too deep")
+    check_parent_project(row.project_id if row else None, project_id)
+    chain: list[str | None] = [parent_id]
+    while chain[-1] is not None and chain[-1] != child_id and len(chain) <= MAX_ANCESTRY:
+        chain.append(
+            (
+                await c.execute(select(_issues.c.parent_id).where(_issues.c.id == chain[-1]))
+            ).scalar_one_or_none()
+        )
+    check_ancestry(chain, child_id)
+    return parent_id
 
 
 # --- writing rows ------------------------------------------------------------------------
@@ -862,13 +830,13 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     if cursor is None:
         return None
     try:
-        if len(cursor) > _MAX_CURSOR:
+        if len(cursor) > MAX_CURSOR:
             raise ValueError(cursor)
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         micros, sequence = raw.split(".")
         return _EPOCH + timedelta(microseconds=int(micros)), int(sequence)
     except (ValueError, binascii.Error, OverflowError):
-        raise ValidationFailed.field("cursor", "not a cursor this search returned") from None
+        raise not_a_cursor() from None
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits both protocols
