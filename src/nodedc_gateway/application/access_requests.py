@@ -25,6 +25,7 @@ from nodedc_gateway.domain.agents import AgentStatus
 from nodedc_gateway.domain.errors import NotFound, ValidationFailed
 from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Grant, GrantChange
 from nodedc_gateway.domain.operations import CATALOGUE
+from nodedc_gateway.domain.scopes import MAX_SCOPES_PER_REQUEST
 from nodedc_gateway.ports.unit_of_work import UnitOfWork
 
 
@@ -109,7 +110,9 @@ class DecideAccessRequest(OwnerAction[AccessRequestDecided]):
             approved = request.approve(
                 by_user_id=call.actor_user_id,
                 now=call.now,
-                scopes=args.list("scopes", max_items=64) if args.given("scopes") else None,
+                scopes=args.list("scopes", max_items=MAX_SCOPES_PER_REQUEST)
+                if args.given("scopes")
+                else None,
                 note=args.get("note"),
             )
             grant = await self._widen_or_grant(uow, call, request, approved)
@@ -121,7 +124,7 @@ class DecideAccessRequest(OwnerAction[AccessRequestDecided]):
             request.suggest(
                 by_user_id=call.actor_user_id,
                 now=call.now,
-                scopes=args.list("scopes", max_items=64),
+                scopes=args.list("scopes", max_items=MAX_SCOPES_PER_REQUEST),
                 note=args.get("note"),
             )
         await uow.access_requests.save(request)

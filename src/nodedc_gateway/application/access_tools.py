@@ -89,7 +89,7 @@ class GetAccessRequestTool(Tool):
         async with self.deps.uow() as uow:
             if self.args.given("request_id"):
                 request_id = validation.text(
-                    self.args.get("request_id"), "request_id", max_length=64
+                    self.args.get("request_id"), "request_id", max_length=validation.MAX_ID_INPUT
                 )
                 request = await uow.access_requests.get(request_id)
                 if request is None or request.agent_id != call.agent.id:

@@ -38,7 +38,9 @@ from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Target
 from nodedc_gateway.domain.operations import CATALOGUE, tools_usable_with
 from nodedc_gateway.domain.tasker import (
     MAX_COMMENT,
+    MAX_CURSOR_INPUT,
     MAX_DESCRIPTION,
+    MAX_NAME_REF,
     MAX_QUERY,
     MAX_REFS_PER_CALL,
     UNSET,
@@ -211,7 +213,7 @@ class SearchIssuesTool(Tool):
             else None,
             label_id=details.label(args.get("label"), "label").id if args.given("label") else None,
             limit=search_limit(args.get("limit")),
-            cursor=args.text("cursor", max_length=200, required=False),
+            cursor=args.text("cursor", max_length=MAX_CURSOR_INPUT, required=False),
         )
         page = await self.deps.tasker.search_issues(
             details.project.workspace_slug, details.project.id, query
@@ -422,7 +424,7 @@ class MoveIssueTool(IssueWriteTool):
     accepted = tool_arguments("workspace_slug", "project_id", "issue", "state", IDEMPOTENCY)
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        state_ref = self.args.required_text("state", max_length=255)
+        state_ref = self.args.required_text("state", max_length=MAX_NAME_REF)
 
         def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
             state = details.state(state_ref)

@@ -17,7 +17,7 @@ from nodedc_gateway.application.pipeline import OwnerAction, OwnerCall
 from nodedc_gateway.application.results import (
     AuditPage,
 )
-from nodedc_gateway.domain.audit import AuditDecision
+from nodedc_gateway.domain.audit import MAX_EVENT_NAME, MAX_SEQ_DIGITS, AuditDecision
 from nodedc_gateway.domain.canonical import parse_timestamp
 from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.operations import CATALOGUE
@@ -36,7 +36,7 @@ class ListAuditEvents(OwnerAction[AuditPage]):
             params, ("limit", "cursor", "operation", "decision", "event_type", "since", "until")
         )
         cursor = args.get("cursor")
-        if cursor is not None and (not str(cursor).isdigit() or len(str(cursor)) > 18):
+        if cursor is not None and (not str(cursor).isdigit() or len(str(cursor)) > MAX_SEQ_DIGITS):
             raise ValidationFailed.field("cursor", "not a cursor this route returned")
         decision = args.get("decision")
         if decision is not None and decision not in ("allow", "deny"):
@@ -45,9 +45,9 @@ class ListAuditEvents(OwnerAction[AuditPage]):
             agent_id=agent_id,
             limit=page_limit(args.get("limit")),
             before_seq=int(cursor) if cursor is not None else None,
-            operation=args.text("operation", max_length=64, required=False),
+            operation=args.text("operation", max_length=MAX_EVENT_NAME, required=False),
             decision=AuditDecision(decision) if decision is not None else None,
-            event_type=args.text("event_type", max_length=64, required=False),
+            event_type=args.text("event_type", max_length=MAX_EVENT_NAME, required=False),
             since=_timestamp(args.get("since"), "since"),
             until=_timestamp(args.get("until"), "until"),
         )

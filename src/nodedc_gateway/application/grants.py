@@ -21,6 +21,7 @@ from nodedc_gateway.domain.agents import AgentStatus
 from nodedc_gateway.domain.errors import NotFound, ValidationFailed
 from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Grant, GrantVersion
 from nodedc_gateway.domain.operations import CATALOGUE
+from nodedc_gateway.domain.scopes import MAX_SCOPES_PER_REQUEST
 from nodedc_gateway.domain.tasker import parse_project_ref
 from nodedc_gateway.ports.tasker import TaskerPort
 from nodedc_gateway.ports.unit_of_work import UnitOfWork
@@ -71,7 +72,7 @@ class CreateGrant(OwnerAction[GrantView]):
             agent_id=agent.id,
             workspace_slug=self.workspace,
             project_id=self.project_id,
-            scopes=self.args.list("scopes", max_items=64),
+            scopes=self.args.list("scopes", max_items=MAX_SCOPES_PER_REQUEST),
             mode=self.args.get("mode") or "voluntary",
             by_user_id=call.actor_user_id,
             now=call.now,
@@ -154,7 +155,9 @@ class UpdateGrant(OwnerAction[GrantView]):
         version = grant.change(
             by_user_id=call.actor_user_id,
             now=call.now,
-            scopes=self.args.list("scopes", max_items=64) if "scopes" in self.args.raw else None,
+            scopes=self.args.list("scopes", max_items=MAX_SCOPES_PER_REQUEST)
+            if "scopes" in self.args.raw
+            else None,
             mode=self.args.get("mode"),
         )
         await uow.grants.save(grant, version)

@@ -92,7 +92,9 @@ class _SessionTool(Tool):
     """A tool addressing an open work session of the calling agent by `session_id`."""
 
     async def locate(self, call: AgentCall) -> Located:
-        session_id = validation.text(self.args.get("session_id"), "session_id", max_length=64)
+        session_id = validation.text(
+            self.args.get("session_id"), "session_id", max_length=validation.MAX_ID_INPUT
+        )
         async with self.deps.uow() as uow:
             session = await uow.work_sessions.get(session_id)
         if session is None or session.agent_id != call.agent.id:

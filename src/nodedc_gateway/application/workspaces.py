@@ -15,6 +15,7 @@ from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.pipeline import AuditNote, OwnerAction, OwnerCall
 from nodedc_gateway.application.results import ProjectPolicyView
 from nodedc_gateway.domain import validation
+from nodedc_gateway.domain.agents import MAX_USER_ID
 from nodedc_gateway.domain.cards import CardRules
 from nodedc_gateway.domain.entitlement import Entitlement
 from nodedc_gateway.domain.errors import NotFound, ValidationFailed
@@ -153,7 +154,7 @@ class WorkspaceViews:
     async def feature(self, workspace_slug: object, user_id: object) -> FeatureStatus:
         """Whether Tasker shows `Workspace settings → Features → Codex agents` to a user."""
         workspace = validation.workspace_slug(workspace_slug)
-        user = validation.text(user_id, "user_id", max_length=128)
+        user = validation.text(user_id, "user_id", max_length=MAX_USER_ID)
         try:
             policy = (await self.tasker.workspace_policy(workspace)).agents_allowed
         except NotFound:

@@ -12,6 +12,8 @@ from nodedc_gateway.domain.errors import NotFound, ValidationFailed
 
 BOT_EMAIL_DOMAIN = "agents.nodedc.local"
 MAX_DISPLAY_NAME = 100
+#: A Tasker user id (an owner, an actor) as the gateway accepts it.
+MAX_USER_ID = 128
 
 
 class AgentStatus(StrEnum):
@@ -46,7 +48,7 @@ class Agent:
     ) -> Agent:
         return cls(
             id=agent_id,
-            owner_user_id=validation.text(owner_user_id, "owner_user_id", max_length=128),
+            owner_user_id=validation.text(owner_user_id, "owner_user_id", max_length=MAX_USER_ID),
             owner_email=validation.email(owner_email, "owner_email"),
             display_name=validation.text(display_name, "display_name", max_length=MAX_DISPLAY_NAME),
             avatar_url=None

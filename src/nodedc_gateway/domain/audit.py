@@ -21,6 +21,10 @@ from nodedc_gateway.domain.grants import GrantRef
 GENESIS_HASH = "0" * 64
 #: The chain of events that belong to no agent (an owner's lifecycle with no agents yet).
 SYSTEM_CHAIN = "system"
+#: An operation or event type name, as a filter may give it.
+MAX_EVENT_NAME = 64
+#: An event's `seq` in decimal, as a page cursor carries it.
+MAX_SEQ_DIGITS = 18
 
 
 class AuditDecision(StrEnum):

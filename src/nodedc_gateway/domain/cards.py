@@ -871,7 +871,10 @@ def _write(fragment: Fragment, nodes: Sequence[Node], shift: int, out: list[str]
 
 def _checker_ids(value: Iterable[object], field: str) -> list[str]:
     given = _bounded_list(value, field)
-    ids = [validation.text(item, f"{field}[{i}]", max_length=64) for i, item in enumerate(given)]
+    ids = [
+        validation.text(item, f"{field}[{i}]", max_length=validation.MAX_ID_INPUT)
+        for i, item in enumerate(given)
+    ]
     return list(dict.fromkeys(ids))
 
 

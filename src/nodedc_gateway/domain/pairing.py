@@ -17,12 +17,20 @@ PAIRING_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 PAIRING_CODE_LENGTH = 8
 PAIRING_CODE_TTL = timedelta(minutes=10)
 _ALPHABET_SET = frozenset(PAIRING_ALPHABET)
-_IGNORED = str.maketrans("", "", "- \t")
+#: What input may hold between the letters: ignored.
+_SEPARATORS = "-\t "
+_IGNORED = str.maketrans("", "", _SEPARATORS)
+#: A pairing code as typed, at most (separators and all).
+MAX_PAIRING_INPUT = 64
+_LETTER = f"[{PAIRING_ALPHABET}{PAIRING_ALPHABET.lower()}]"
+_SEPARATOR = "[" + _SEPARATORS.replace("\t", r"\t") + "]"  # the tab spelled as an escape
+#: What `normalize_pairing_code` accepts, as a pattern (for input schemas).
+PAIRING_CODE_PATTERN = rf"^{_SEPARATOR}*({_LETTER}{_SEPARATOR}*){{{PAIRING_CODE_LENGTH}}}$"
 
 
 def normalize_pairing_code(raw: object) -> str:
     """`wdjb-mjht`, `WDJBMJHT` and ` WdJb - MjHt ` all become `WDJBMJHT`."""
-    if not isinstance(raw, str) or len(raw) > 64:
+    if not isinstance(raw, str) or len(raw) > MAX_PAIRING_INPUT:
         raise ValidationFailed.field("code", "must be the 8-letter pairing code, like WDJB-MJHT")
     code = raw.translate(_IGNORED).upper()
     if len(code) != PAIRING_CODE_LENGTH or not set(code) <= _ALPHABET_SET:

@@ -12,6 +12,7 @@ from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.work_sessions import DEFAULT_STALE_AFTER
 
 MAX_STALE_AFTER = timedelta(days=30)
+MAX_STALE_AFTER_MINUTES = MAX_STALE_AFTER // timedelta(minutes=1)
 
 
 @attrs.frozen

@@ -56,6 +56,8 @@ _KNOWN: frozenset[str] = frozenset(scope.value for scope in Scope)
 
 #: Longest scope list a grant or an access request may carry (there are 11 allowed scopes).
 MAX_SCOPES_PER_REQUEST = 64
+#: One scope as given (the longest known one is 29 characters).
+MAX_SCOPE_TEXT = 64
 
 
 def is_denied(scope: str) -> bool:

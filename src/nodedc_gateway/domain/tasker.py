@@ -25,8 +25,15 @@ MAX_REFS_PER_CALL = 50
 MAX_SEARCH_LIMIT = 100
 DEFAULT_SEARCH_LIMIT = 25
 MAX_QUERY = 200
-_ISSUE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,11})-([1-9][0-9]{0,8})$")
-_PROJECT_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,11}$")
+#: A search cursor as the caller hands it back.
+MAX_CURSOR_INPUT = 200
+#: A state, label or member named by id, name or email.
+MAX_NAME_REF = 255
+#: `YYYY-MM-DD`.
+ISO_DATE_LENGTH = 10
+PROJECT_IDENTIFIER_SYNTAX = "[A-Za-z][A-Za-z0-9]{0,11}"
+_ISSUE_KEY = re.compile(rf"^({PROJECT_IDENTIFIER_SYNTAX})-([1-9][0-9]{{0,8}})$")
+_PROJECT_IDENTIFIER = re.compile(f"^{PROJECT_IDENTIFIER_SYNTAX}$")
 
 
 class StateGroup(StrEnum):
@@ -138,7 +145,7 @@ def find_member(members: Sequence[Member], ref: object, field: str, kind: str) -
 
 
 def _ref_text(ref: object, field: str) -> str:
-    return validation.text(ref, field, max_length=255)
+    return validation.text(ref, field, max_length=MAX_NAME_REF)
 
 
 @attrs.frozen
@@ -154,7 +161,7 @@ class IssueKey:
 
 def parse_issue_ref(ref: object, field: str = "issue") -> str | IssueKey:
     """An issue UUID (lower-cased) or a `DEMO-12` key (identifier upper-cased)."""
-    text = validation.text(ref, field, max_length=64)
+    text = validation.text(ref, field, max_length=validation.MAX_ID_INPUT)
     if validation.is_uuid(text):
         return text.lower()
     match = _ISSUE_KEY.match(text)
@@ -165,7 +172,7 @@ def parse_issue_ref(ref: object, field: str = "issue") -> str | IssueKey:
 
 def parse_project_ref(ref: object, field: str = "project_id") -> str:
     """A project UUID (lower-cased) or identifier such as `DEMO` (upper-cased)."""
-    text = validation.text(ref, field, max_length=64)
+    text = validation.text(ref, field, max_length=validation.MAX_ID_INPUT)
     if validation.is_uuid(text):
         return text.lower()
     if not _PROJECT_IDENTIFIER.match(text):

@@ -23,6 +23,7 @@ TOKEN_CHECKSUM_LENGTH = 6  # 62^6 > 2^32
 TOKEN_LENGTH = len(TOKEN_PREFIX) + TOKEN_RANDOM_LENGTH + TOKEN_CHECKSUM_LENGTH
 DEFAULT_EXPIRES_IN_DAYS = 90
 MAX_EXPIRES_IN_DAYS = 366
+MAX_TOKEN_NAME = 100
 #: `last_used_at` is written at most this often per token, not on every call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _BASE62_SET = frozenset(BASE62_ALPHABET)
@@ -66,7 +67,7 @@ class TokenStatus(StrEnum):
 
 
 def token_name(value: object) -> str:
-    return validation.text(value, "name", max_length=100)
+    return validation.text(value, "name", max_length=MAX_TOKEN_NAME)
 
 
 def token_expiry(now: datetime, expires_in_days: object) -> datetime:

@@ -10,15 +10,36 @@ import msgspec
 from litestar.openapi.spec import OpenAPIType, Schema
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from nodedc_gateway.domain import pairing
+from nodedc_gateway.domain.access_requests import MAX_NOTE
+from nodedc_gateway.domain.agents import MAX_DISPLAY_NAME
 from nodedc_gateway.domain.cards import (
     MAX_CHECKER_TEXT,
     MAX_CHECKERS_PER_CARD,
     BlockName,
 )
 from nodedc_gateway.domain.html_fragment import MAX_FRAGMENT_CHARS
-from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
-from nodedc_gateway.domain.scopes import ALLOWED_SCOPES, DENIED_SCOPES
-from nodedc_gateway.domain.validation import UUID_SYNTAX
+from nodedc_gateway.domain.project_policy import MAX_STALE_AFTER_MINUTES
+from nodedc_gateway.domain.scopes import (
+    ALLOWED_SCOPES,
+    DENIED_SCOPES,
+    MAX_SCOPE_TEXT,
+    MAX_SCOPES_PER_REQUEST,
+)
+from nodedc_gateway.domain.tasker import PROJECT_IDENTIFIER_SYNTAX
+from nodedc_gateway.domain.tokens import MAX_EXPIRES_IN_DAYS, MAX_TOKEN_NAME
+from nodedc_gateway.domain.validation import (
+    EMAIL_SYNTAX,
+    MAX_EMAIL,
+    MAX_ID_INPUT,
+    MAX_SLUG,
+    MAX_URL,
+    SLUG_SYNTAX,
+    TEXT_SYNTAX,
+    URL_SYNTAX,
+    UUID_SYNTAX,
+    trimmed_pattern,
+)
 
 KNOWN_SCOPES = sorted(ALLOWED_SCOPES | DENIED_SCOPES)
 
@@ -35,27 +56,20 @@ class Body(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 # What the domain checks, stated in the OpenAPI document as patterns (documentation only:
-# the checks themselves stay the domain's, with its messages). Text is trimmed first and
-# may hold no control character but tab and line breaks (`domain.validation.text`).
-_C = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # control characters text may not hold
-# Whitespace as str.strip() removes it, spelled out: `\s` means other things to other
-# regex engines (JavaScript's, or the one that generates test data from the pattern).
-_W = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# the checks themselves stay the domain's, with its messages). Every syntax and limit is
+# the domain's; here they are only projected onto untrimmed input.
 #: Text: trimmed, then at least one character and no control character.
-TEXT_PATTERN = rf"^[{_W}]*[^{_W}{_C}](?:[^{_C}]*[^{_W}{_C}])?[{_W}]*$"
+TEXT_PATTERN = trimmed_pattern(TEXT_SYNTAX)
 #: The same in a header, whose value HTTP trims of surrounding whitespace itself.
-HEADER_TEXT_PATTERN = rf"^[^{_W}{_C}](?:[^{_C}]*[^{_W}{_C}])?$"
-EMAIL_PATTERN = (
-    rf"^[{_W}]*[^@{_W}{_C}]{{1,64}}@[^@{_W}{_C}]{{1,189}}\.[^@.{_W}{_C}]{{1,63}}[{_W}]*$"
-)
+HEADER_TEXT_PATTERN = f"^{TEXT_SYNTAX}$"
+EMAIL_PATTERN = trimmed_pattern(EMAIL_SYNTAX)
 #: An http(s) URL: trimmed, then something after the scheme, with no whitespace and no
 #: control character.
-URL_PATTERN = rf"^[{_W}]*https?://[^{_W}{_C}]+[{_W}]*$"
-SLUG_PATTERN = rf"^[{_W}]*[a-z0-9][a-z0-9_-]{{0,47}}[{_W}]*$"
+URL_PATTERN = trimmed_pattern(URL_SYNTAX)
+SLUG_PATTERN = trimmed_pattern(SLUG_SYNTAX)
 UUID_PATTERN = f"^{UUID_SYNTAX}$"
-PROJECT_PATTERN = rf"^[{_W}]*({UUID_SYNTAX}|[A-Za-z][A-Za-z0-9]{{0,11}})[{_W}]*$"
-_CODE_LETTER = f"[{PAIRING_ALPHABET}{PAIRING_ALPHABET.lower()}]"
-PAIRING_CODE_PATTERN = rf"^[-\t ]*({_CODE_LETTER}[-\t ]*){{8}}$"
+PROJECT_PATTERN = trimmed_pattern(f"({UUID_SYNTAX}|{PROJECT_IDENTIFIER_SYNTAX})")
+PAIRING_CODE_PATTERN = pairing.PAIRING_CODE_PATTERN
 
 
 def documented(**schema: Any) -> dict[str, Any]:
@@ -63,50 +77,47 @@ def documented(**schema: Any) -> dict[str, Any]:
     return {"extra": schema}
 
 
-Name = Annotated[
-    str, Meta(min_length=1, max_length=100, extra_json_schema=documented(pattern=TEXT_PATTERN))
-]
-Email = Annotated[
-    str, Meta(min_length=3, max_length=254, extra_json_schema=documented(pattern=EMAIL_PATTERN))
-]
-Url = Annotated[
-    str, Meta(min_length=1, max_length=2048, extra_json_schema=documented(pattern=URL_PATTERN))
-]
-Slug = Annotated[
-    str, Meta(min_length=1, max_length=48, extra_json_schema=documented(pattern=SLUG_PATTERN))
-]
-Ref = Annotated[
-    str, Meta(min_length=1, max_length=64, extra_json_schema=documented(pattern=PROJECT_PATTERN))
-]
+def _text(max_length: int, pattern: str, min_length: int = 1) -> Meta:
+    return Meta(
+        min_length=min_length, max_length=max_length, extra_json_schema=documented(pattern=pattern)
+    )
+
+
+DisplayName = Annotated[str, _text(MAX_DISPLAY_NAME, TEXT_PATTERN)]
+TokenName = Annotated[str, _text(MAX_TOKEN_NAME, TEXT_PATTERN)]
+Email = Annotated[str, _text(MAX_EMAIL, EMAIL_PATTERN, min_length=3)]
+Url = Annotated[str, _text(MAX_URL, URL_PATTERN)]
+Slug = Annotated[str, _text(MAX_SLUG, SLUG_PATTERN)]
+Ref = Annotated[str, _text(MAX_ID_INPUT, PROJECT_PATTERN)]
 # Scopes stay plain strings when decoded, so an unknown one is the domain's
 # `validation_failed` listing the allowed scopes and a human-only one its 403.
 Scopes = Annotated[
-    list[Annotated[str, Meta(max_length=64)]],
+    list[Annotated[str, Meta(max_length=MAX_SCOPE_TEXT)]],
     Meta(
-        max_length=64,
+        max_length=MAX_SCOPES_PER_REQUEST,
         extra_json_schema=documented(
             min_items=1, items=Schema(type=OpenAPIType.STRING, enum=KNOWN_SCOPES)
         ),
     ),
 ]
-Note = Annotated[str, Meta(max_length=2000)]
+Note = Annotated[str, Meta(max_length=MAX_NOTE)]
 
 
 class CreateAgentBody(Body):
-    display_name: Name
+    display_name: DisplayName
     owner_email: Email
     avatar_url: Url | UnsetType | None = UNSET
 
 
 class UpdateAgentBody(Body):
     schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # something to change
-    display_name: Name | UnsetType = UNSET
+    display_name: DisplayName | UnsetType = UNSET
     status: Literal["active", "disabled"] | UnsetType = UNSET
 
 
 class IssueTokenBody(Body):
-    name: Name
-    expires_in_days: Annotated[int, Meta(ge=1, le=366)] | UnsetType = UNSET
+    name: TokenName
+    expires_in_days: Annotated[int, Meta(ge=1, le=MAX_EXPIRES_IN_DAYS)] | UnsetType = UNSET
 
 
 class CreateGrantBody(Body):
@@ -127,15 +138,8 @@ class LifecycleBody(Body):
 
 
 class RedeemBody(Body):
-    code: Annotated[
-        str,
-        Meta(
-            min_length=1,
-            max_length=64,
-            extra_json_schema=documented(pattern=PAIRING_CODE_PATTERN),
-        ),
-    ]
-    token_name: Name | UnsetType = UNSET
+    code: Annotated[str, _text(pairing.MAX_PAIRING_INPUT, PAIRING_CODE_PATTERN)]
+    token_name: TokenName | UnsetType = UNSET
 
 
 class DecisionBody(Body):
@@ -149,7 +153,7 @@ class CardRulesBody(Body):
     # `validation_failed` listing the blocks.
     required_blocks: (
         Annotated[
-            list[Annotated[str, Meta(max_length=64)]],
+            list[Annotated[str, Meta(max_length=MAX_ID_INPUT)]],
             Meta(
                 max_length=len(BlockName),
                 extra_json_schema=documented(
@@ -168,7 +172,7 @@ class CardRulesBody(Body):
 class ProjectPolicyBody(Body):
     schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # something to change
     card_rules: CardRulesBody | UnsetType = UNSET
-    stale_after_minutes: Annotated[int, Meta(ge=1, le=43_200)] | UnsetType = UNSET
+    stale_after_minutes: Annotated[int, Meta(ge=1, le=MAX_STALE_AFTER_MINUTES)] | UnsetType = UNSET
 
 
 def schema_extras() -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from nodedc_gateway.application.access_requests import DecideAccessRequest, ListAccessRequests
@@ -40,6 +40,23 @@ from nodedc_gateway.application.workspaces import GetProjectPolicy, SetProjectPo
 from nodedc_gateway.domain.access_requests import RequestStatus
 from nodedc_gateway.entrypoints import schemas as out
 from nodedc_gateway.entrypoints.http import bodies
+from nodedc_gateway.entrypoints.http.parameters import (
+    ActorHeader,
+    AgentId,
+    AuditCursor,
+    AuditText,
+    Cursor,
+    GrantId,
+    IdempotencyHeader,
+    Limit,
+    OwnerId,
+    ProjectRef,
+    RequestId,
+    Slug,
+    Timestamp,
+    TokenId,
+    user_id_query,
+)
 from nodedc_gateway.entrypoints.http.security import (
     client_address,
     entity_id,
@@ -51,78 +68,6 @@ from nodedc_gateway.entrypoints.presenter import ContractPresenter
 
 S = TypeVar("S")
 AnyRequest = Request[Any, Any, Any]
-
-
-def _path_text(description: str, max_length: int, pattern: str) -> Any:
-    """A path parameter of text, with the pattern the domain's check amounts to."""
-    return PathParameter(
-        description=description,
-        min_length=1,
-        max_length=max_length,
-        schema_extra={"pattern": pattern},
-    )
-
-
-OwnerId = Annotated[
-    str, _path_text("The Tasker user who owns the agents", 128, bodies.TEXT_PATTERN)
-]
-AgentId = Annotated[str, PathParameter(description="The agent's id (UUID)", max_length=64)]
-GrantId = Annotated[str, PathParameter(description="The grant's id (UUID)", max_length=64)]
-TokenId = Annotated[str, PathParameter(description="The token's id (UUID)", max_length=64)]
-ActorHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name="X-NodeDC-Actor-User-Id",
-        required=False,
-        min_length=1,
-        max_length=128,
-        description="The person acting (default: the owner in the path)",
-        schema_extra={"pattern": bodies.HEADER_TEXT_PATTERN},
-    ),
-]
-IdempotencyHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        min_length=1,
-        max_length=255,
-        description="Retry-safe key (CONTRACT §7); a replay answers `Idempotent-Replayed: true`",
-        schema_extra={"pattern": bodies.HEADER_TEXT_PATTERN},
-    ),
-]
-Limit = Annotated[int | None, QueryParameter(ge=1, le=100, required=False, description="Page size")]
-Cursor = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=36,
-        required=False,
-        description="next_cursor of the last page",
-        schema_extra={"pattern": bodies.UUID_PATTERN},
-    ),
-]
-AuditCursor = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=18,
-        required=False,
-        description="next_cursor of the last page",
-        schema_extra={"pattern": r"^[0-9]{1,18}$"},
-    ),
-]
-AuditText = Annotated[
-    str | None,
-    QueryParameter(required=False, max_length=64, schema_extra={"pattern": bodies.TEXT_PATTERN}),
-]
-Timestamp = Annotated[
-    str | None,
-    QueryParameter(
-        required=False,
-        max_length=40,
-        description="RFC 3339, e.g. 2026-11-22T12:00:00Z",
-        schema_extra={"format": "date-time"},
-    ),
-]
 
 
 def _problem(description: str) -> ResponseSpec:
@@ -430,15 +375,6 @@ class OwnersController(Controller):
         return answer(outcome, out.LifecycleOut)
 
 
-RequestId = Annotated[
-    str, PathParameter(description="The access request's id (UUID)", max_length=64)
-]
-Slug = Annotated[str, _path_text("Workspace slug", 48, bodies.SLUG_PATTERN)]
-ProjectRef = Annotated[
-    str, _path_text("Project UUID or identifier (DEMO)", 64, bodies.PROJECT_PATTERN)
-]
-
-
 class AccessRequestsController(Controller):
     path = "/internal/v1/owners/{owner_user_id:str}/access-requests"
     tags = ["access requests"]
@@ -498,12 +434,7 @@ class WorkspacesController(Controller):
         self,
         request: AnyRequest,
         slug: Slug,
-        user_id: Annotated[
-            str,
-            QueryParameter(
-                min_length=1, max_length=128, schema_extra={"pattern": bodies.TEXT_PATTERN}
-            ),
-        ],
+        user_id: Annotated[str, user_id_query()],
     ) -> Response[out.FeatureOut]:
         """Whether Tasker shows the Codex agents feature to this user in this workspace."""
         status = await services_of(request).workspaces.feature(slug, user_id)

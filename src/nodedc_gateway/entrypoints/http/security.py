@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from nodedc_gateway.domain import validation
+from nodedc_gateway.domain.agents import MAX_USER_ID
 from nodedc_gateway.domain.errors import NotFound
 from nodedc_gateway.domain.idempotency import idempotency_key
 from nodedc_gateway.entrypoints.bootstrap import Services
@@ -47,7 +48,9 @@ def actor_user_id(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The person acting through Tasker or Launcher (default: the owner in the path)."""
     value = connection.headers.get(ACTOR_HEADER)
     return (
-        None if value is None else validation.text(value, "X-NodeDC-Actor-User-Id", max_length=128)
+        None
+        if value is None
+        else validation.text(value, "X-NodeDC-Actor-User-Id", max_length=MAX_USER_ID)
     )
 
 
@@ -57,7 +60,7 @@ def idempotency(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def owner_id(value: str) -> str:
-    return validation.text(value, "owner_user_id", max_length=128)
+    return validation.text(value, "owner_user_id", max_length=MAX_USER_ID)
 
 
 def entity_id(value: str) -> str:

@@ -12,48 +12,75 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from nodedc_gateway.domain.access_requests import MAX_JUSTIFICATION
+from nodedc_gateway.domain.cards import MAX_CHECKER_TEXT, MAX_CHECKERS_PER_CALL
+from nodedc_gateway.domain.idempotency import MAX_KEY_LENGTH
+from nodedc_gateway.domain.scopes import MAX_SCOPE_TEXT, MAX_SCOPES_PER_REQUEST
+from nodedc_gateway.domain.tasker import (
+    ISO_DATE_LENGTH,
+    MAX_COMMENT,
+    MAX_CURSOR_INPUT,
+    MAX_DESCRIPTION,
+    MAX_ISSUE_NAME,
+    MAX_NAME_REF,
+    MAX_QUERY,
+    MAX_REFS_PER_CALL,
+    MAX_SEARCH_LIMIT,
+)
+from nodedc_gateway.domain.validation import MAX_ID_INPUT, MAX_SLUG
+from nodedc_gateway.domain.work_sessions import MAX_NOTE as MAX_SESSION_NOTE
+from nodedc_gateway.domain.work_sessions import MAX_SUMMARY
 from nodedc_gateway.entrypoints import schemas as out
 
 Dispatch = Callable[[Context, str], Awaitable[CallToolResult]]
 
 WorkspaceSlug = Annotated[
-    str, Field(description="Workspace slug, e.g. `demo`", min_length=1, max_length=48)
+    str, Field(description="Workspace slug, e.g. `demo`", min_length=1, max_length=MAX_SLUG)
 ]
 ProjectRef = Annotated[
-    str, Field(description="Project UUID or identifier, e.g. `DEMO`", min_length=1, max_length=64)
+    str,
+    Field(
+        description="Project UUID or identifier, e.g. `DEMO`", min_length=1, max_length=MAX_ID_INPUT
+    ),
 ]
 IssueRef = Annotated[
-    str, Field(description="Issue UUID or key, e.g. `DEMO-12`", min_length=1, max_length=64)
+    str,
+    Field(description="Issue UUID or key, e.g. `DEMO-12`", min_length=1, max_length=MAX_ID_INPUT),
 ]
 IdempotencyKey = Annotated[
     str | None,
     Field(
         description="A fresh key per write (1-255 chars); retrying with it replays the result",
         min_length=1,
-        max_length=255,
+        max_length=MAX_KEY_LENGTH,
     ),
 ]
 Refs = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=255)]] | None,
-    Field(max_length=50),
+    list[Annotated[str, Field(min_length=1, max_length=MAX_NAME_REF)]] | None,
+    Field(max_length=MAX_REFS_PER_CALL),
 ]
 Priority = Literal["urgent", "high", "medium", "low", "none"]
 Blocks = dict[
     Literal["goal", "context", "plan", "acceptance", "implementation_notes", "risks", "links"],
-    Annotated[str, Field(max_length=100_000)],
+    Annotated[str, Field(max_length=MAX_DESCRIPTION)],
 ]
 CardArgument = dict[str, Any]
 CheckerIds = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=64)]] | None, Field(max_length=100)
+    list[Annotated[str, Field(min_length=1, max_length=MAX_ID_INPUT)]] | None,
+    Field(max_length=MAX_CHECKERS_PER_CALL),
 ]
 CheckerTexts = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=1000)]] | None, Field(max_length=100)
+    list[Annotated[str, Field(min_length=1, max_length=MAX_CHECKER_TEXT)]] | None,
+    Field(max_length=MAX_CHECKERS_PER_CALL),
 ]
 SessionId = Annotated[
-    str, Field(description="The id start_work_session returned", min_length=1, max_length=64)
+    str,
+    Field(description="The id start_work_session returned", min_length=1, max_length=MAX_ID_INPUT),
 ]
-Day = Annotated[str | None, Field(description="A date, YYYY-MM-DD (null clears it)", max_length=10)]
-Markdown = Annotated[str, Field(max_length=100_000)]
+Day = Annotated[
+    str | None, Field(description="A date, YYYY-MM-DD (null clears it)", max_length=ISO_DATE_LENGTH)
+]
+Markdown = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
 
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -99,17 +126,20 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         workspace_slug: WorkspaceSlug,
         project_id: ProjectRef,
         query: Annotated[
-            str | None, Field(description="Text in the name, or a key", max_length=200)
+            str | None, Field(description="Text in the name, or a key", max_length=MAX_QUERY)
         ] = None,
         state_group: Literal["backlog", "unstarted", "started", "completed", "cancelled"]
         | None = None,
         assignee: Annotated[
-            str | None, Field(description="User id or email", max_length=255)
+            str | None, Field(description="User id or email", max_length=MAX_NAME_REF)
         ] = None,
-        label: Annotated[str | None, Field(description="Label id or name", max_length=255)] = None,
-        limit: Annotated[int | None, Field(ge=1, le=100)] = None,
+        label: Annotated[
+            str | None, Field(description="Label id or name", max_length=MAX_NAME_REF)
+        ] = None,
+        limit: Annotated[int | None, Field(ge=1, le=MAX_SEARCH_LIMIT)] = None,
         cursor: Annotated[
-            str | None, Field(description="next_cursor of the last page", max_length=200)
+            str | None,
+            Field(description="next_cursor of the last page", max_length=MAX_CURSOR_INPUT),
         ] = None,
     ) -> CallToolResult:
         return await dispatch(ctx, "search_issues")
@@ -126,11 +156,12 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         ctx: Context,
         workspace_slug: WorkspaceSlug,
         project_id: ProjectRef,
-        name: Annotated[str, Field(min_length=1, max_length=255)],
+        name: Annotated[str, Field(min_length=1, max_length=MAX_ISSUE_NAME)],
         description: Annotated[Markdown | None, Field(description="Markdown")] = None,
         priority: Priority | None = None,
         state: Annotated[
-            str | None, Field(description="State id or name (needs issue:move)", max_length=255)
+            str | None,
+            Field(description="State id or name (needs issue:move)", max_length=MAX_NAME_REF),
         ] = None,
         labels: Annotated[Refs, Field(description="Label ids or names (needs issue:label)")] = None,
         assignees: Annotated[
@@ -157,7 +188,7 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         workspace_slug: WorkspaceSlug,
         project_id: ProjectRef,
         issue: IssueRef,
-        name: Annotated[str | None, Field(min_length=1, max_length=255)] = None,
+        name: Annotated[str | None, Field(min_length=1, max_length=MAX_ISSUE_NAME)] = None,
         description: Annotated[Markdown | None, Field(description="Markdown")] = None,
         priority: Priority | None = None,
         start_date: Day = None,
@@ -174,7 +205,9 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         workspace_slug: WorkspaceSlug,
         project_id: ProjectRef,
         issue: IssueRef,
-        state: Annotated[str, Field(description="State id or name", min_length=1, max_length=255)],
+        state: Annotated[
+            str, Field(description="State id or name", min_length=1, max_length=MAX_NAME_REF)
+        ],
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
         return await dispatch(ctx, "move_issue")
@@ -206,7 +239,7 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         workspace_slug: WorkspaceSlug,
         project_id: ProjectRef,
         issue: IssueRef,
-        body: Annotated[str, Field(description="Markdown", min_length=1, max_length=50_000)],
+        body: Annotated[str, Field(description="Markdown", min_length=1, max_length=MAX_COMMENT)],
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
         return await dispatch(ctx, "add_comment")
@@ -216,7 +249,10 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         workspace_slug: WorkspaceSlug,
         project_id: ProjectRef,
         user: Annotated[
-            str, Field(description="An existing workspace member's id or email", max_length=255)
+            str,
+            Field(
+                description="An existing workspace member's id or email", max_length=MAX_NAME_REF
+            ),
         ],
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
@@ -255,7 +291,7 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         project_id: ProjectRef,
         issue: IssueRef,
         summary: Annotated[
-            str, Field(description="What you are about to do", min_length=1, max_length=2000)
+            str, Field(description="What you are about to do", min_length=1, max_length=MAX_SUMMARY)
         ],
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
@@ -264,7 +300,9 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
     async def report_progress(
         ctx: Context,
         session_id: SessionId,
-        note: Annotated[str, Field(description="Markdown", min_length=1, max_length=10_000)],
+        note: Annotated[
+            str, Field(description="Markdown", min_length=1, max_length=MAX_SESSION_NOTE)
+        ],
         check: Annotated[
             CheckerIds,
             Field(description="Checker ids now done (needs issue:structured_blocks:write)"),
@@ -278,7 +316,10 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         session_id: SessionId,
         outcome: Literal["done", "blocked", "handoff"],
         summary: Annotated[
-            str, Field(description="What was done, or what blocks", min_length=1, max_length=2000)
+            str,
+            Field(
+                description="What was done, or what blocks", min_length=1, max_length=MAX_SUMMARY
+            ),
         ],
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
@@ -288,10 +329,14 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
         ctx: Context,
         workspace_slug: WorkspaceSlug,
         scopes: Annotated[
-            list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=64)
+            list[Annotated[str, Field(max_length=MAX_SCOPE_TEXT)]],
+            Field(min_length=1, max_length=MAX_SCOPES_PER_REQUEST),
         ],
         justification: Annotated[
-            str, Field(description="Why the scopes are needed", min_length=1, max_length=2000)
+            str,
+            Field(
+                description="Why the scopes are needed", min_length=1, max_length=MAX_JUSTIFICATION
+            ),
         ],
         project_id: ProjectRef | None = None,
         idempotency_key: IdempotencyKey = None,
@@ -301,7 +346,8 @@ def tool_specs(dispatch: Dispatch) -> list[ToolSpec]:
     async def get_access_request(
         ctx: Context,
         request_id: Annotated[
-            str | None, Field(description="One request; none: all of this agent's", max_length=64)
+            str | None,
+            Field(description="One request; none: all of this agent's", max_length=MAX_ID_INPUT),
         ] = None,
     ) -> CallToolResult:
         return await dispatch(ctx, "get_access_request")
