@@ -20,7 +20,6 @@ from typing import Any
 
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent
 
 from nodedc_gateway.adapters.clock import SystemClock
@@ -29,9 +28,9 @@ from nodedc_gateway.adapters.persistence.sql import create_engine
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.application.results import IssueWritten
 from nodedc_gateway.domain.tasker import Actor, IssueDraft
-from nodedc_gateway.entrypoints.mcp.tools import tool_specs
+from nodedc_gateway.entrypoints.mcp.server import mcp_tool
+from nodedc_gateway.entrypoints.mcp.tools import DECLARATIONS
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
-from nodedc_gateway.entrypoints.schemas import json_schema
 
 #: Who the bare server writes as (it knows no agents).
 BARE_ACTOR = Actor(
@@ -59,16 +58,8 @@ def build_server(tasker: SqlSandboxTasker) -> MCPServer[Any]:
             content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
         )
 
-    spec = next(spec for spec in tool_specs(dispatch) if spec.name == "create_issue")
-    tool = Tool.from_function(
-        spec.fn,
-        name=spec.name,
-        title=spec.title,
-        description=spec.description,
-        annotations=spec.annotations,
-    )
-    tool.fn_metadata.output_schema = json_schema(spec.output)
-    return MCPServer(name="bare", tools=[tool], log_level="WARNING")
+    declaration = next(d for d in DECLARATIONS if d.name == "create_issue")
+    return MCPServer(name="bare", tools=[mcp_tool(declaration, dispatch)], log_level="WARNING")
 
 
 async def serve(database_url: str, host: str, port: int) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import attrs
 
-from nodedc_gateway.application.agent_tools import IDEMPOTENCY, Tool, tool_arguments
+from nodedc_gateway.application import tool_arguments
+from nodedc_gateway.application.agent_tools import Tool
 from nodedc_gateway.application.pipeline import AgentCall, Located
 from nodedc_gateway.application.results import AccessRequestFiled, Page
 from nodedc_gateway.domain import validation
@@ -26,9 +27,7 @@ MAX_LISTED_REQUESTS = 100
 
 class RequestAccessTool(Tool):
     operation = CATALOGUE["request_access"]
-    accepted = tool_arguments(
-        "workspace_slug", "scopes", "justification", "project_id", IDEMPOTENCY
-    )
+    argument_model = tool_arguments.REQUEST_ACCESS
 
     async def locate(self, call: AgentCall) -> Located:
         return Located(None)
@@ -80,7 +79,7 @@ class RequestAccessTool(Tool):
 
 class GetAccessRequestTool(Tool):
     operation = CATALOGUE["get_access_request"]
-    accepted = tool_arguments("request_id")
+    argument_model = tool_arguments.GET_ACCESS_REQUEST
 
     async def locate(self, call: AgentCall) -> Located:
         return Located(None)

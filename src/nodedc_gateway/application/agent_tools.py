@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from nodedc_gateway.application import tool_arguments
 from nodedc_gateway.application.arguments import Arguments
 from nodedc_gateway.application.card_edits import card_argument, readable_card, with_blocks_kept
 from nodedc_gateway.application.pipeline import AgentAction, AgentCall, Located
@@ -30,6 +31,7 @@ from nodedc_gateway.application.targeting import (
     locate_issue,
     locate_project,
 )
+from nodedc_gateway.application.tool_arguments import ToolArguments, schema_refusal
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.cards import new_card
 from nodedc_gateway.domain.errors import ErrorCode, NotFound, ValidationFailed
@@ -77,14 +79,25 @@ def _project_id(target: Target | None) -> str:
 
 
 class Tool(AgentAction[Any]):
-    """A tool built from its JSON arguments."""
+    """A tool built from its JSON arguments: checked once against its argument model (a
+    refusal is raised inside the pipeline, so it is rate limited and audited like any
+    other), then read with the domain's checks. The model's fields are what it accepts."""
 
-    accepted: ClassVar[frozenset[str]]
+    argument_model: ClassVar[type[ToolArguments]]
 
     def __init__(self, deps: ToolDeps, raw: Mapping[str, Any] | None) -> None:
         self.deps = deps
-        self.args = Arguments(raw, self.accepted)
+        given = dict(raw or {})
+        self.refusal = schema_refusal(self.argument_model, given)
+        if self.refusal is not None:  # nothing is read, no idempotency key is claimed
+            self.args = Arguments({}, ())
+            return
+        self.args = Arguments(given, self.argument_model.model_fields)
         self.idempotency_key = self.args.idempotency_key() if self.operation.is_write else None
+
+    def check(self) -> None:
+        if self.refusal is not None:
+            raise self.refusal
 
     def arguments(self) -> Mapping[str, Any]:
         return self.args.without(IDEMPOTENCY)
@@ -103,13 +116,9 @@ class Tool(AgentAction[Any]):
         return await self.deps.tasker.get_project(target.workspace_slug, project_id)
 
 
-def tool_arguments(*names: str) -> frozenset[str]:
-    return frozenset(names)
-
-
 class WhoAmITool(Tool):
     operation = CATALOGUE["whoami"]
-    accepted = tool_arguments()
+    argument_model = tool_arguments.WHOAMI
 
     async def locate(self, call: AgentCall) -> Located:
         return Located(None)
@@ -128,7 +137,7 @@ class ListProjectsTool(Tool):
     """Projects the agent may read: authorized project by project."""
 
     operation = CATALOGUE["list_projects"]
-    accepted = tool_arguments("workspace_slug")
+    argument_model = tool_arguments.LIST_PROJECTS
 
     async def locate(self, call: AgentCall) -> Located:
         held = call.caller.index.workspaces
@@ -167,7 +176,7 @@ class ListProjectsTool(Tool):
 
 class GetProjectTool(Tool):
     operation = CATALOGUE["get_project"]
-    accepted = tool_arguments("workspace_slug", "project_id")
+    argument_model = tool_arguments.GET_PROJECT
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(
@@ -185,16 +194,7 @@ class GetProjectTool(Tool):
 
 class SearchIssuesTool(Tool):
     operation = CATALOGUE["search_issues"]
-    accepted = tool_arguments(
-        "workspace_slug",
-        "project_id",
-        "query",
-        "state_group",
-        "assignee",
-        "label",
-        "limit",
-        "cursor",
-    )
+    argument_model = tool_arguments.SEARCH_ISSUES
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(
@@ -223,7 +223,7 @@ class SearchIssuesTool(Tool):
 
 class GetIssueTool(Tool):
     operation = CATALOGUE["get_issue"]
-    accepted = tool_arguments("workspace_slug", "issue", "project_id")
+    argument_model = tool_arguments.GET_ISSUE
 
     async def locate(self, call: AgentCall) -> Located:
         target, issue_ref = await locate_issue(self.deps, call, self.args)
@@ -275,21 +275,7 @@ class IssueWriteTool(Tool):
 
 class CreateIssueTool(IssueWriteTool):
     operation = CATALOGUE["create_issue"]
-    accepted = tool_arguments(
-        "workspace_slug",
-        "project_id",
-        "name",
-        "description",
-        "priority",
-        "state",
-        "labels",
-        "assignees",
-        "start_date",
-        "target_date",
-        "parent",
-        "card",
-        IDEMPOTENCY,
-    )
+    argument_model = tool_arguments.CREATE_ISSUE
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(
@@ -367,18 +353,7 @@ class CreateIssueTool(IssueWriteTool):
 
 class UpdateIssueTool(IssueWriteTool):
     operation = CATALOGUE["update_issue"]
-    accepted = tool_arguments(
-        "workspace_slug",
-        "project_id",
-        "issue",
-        "name",
-        "description",
-        "priority",
-        "start_date",
-        "target_date",
-        "parent",
-        IDEMPOTENCY,
-    )
+    argument_model = tool_arguments.UPDATE_ISSUE
     changeable = ("name", "description", "priority", "start_date", "target_date", "parent")
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
@@ -421,7 +396,7 @@ class UpdateIssueTool(IssueWriteTool):
 
 class MoveIssueTool(IssueWriteTool):
     operation = CATALOGUE["move_issue"]
-    accepted = tool_arguments("workspace_slug", "project_id", "issue", "state", IDEMPOTENCY)
+    argument_model = tool_arguments.MOVE_ISSUE
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         state_ref = self.args.required_text("state", max_length=MAX_NAME_REF)
@@ -441,7 +416,7 @@ def edited_set(current: tuple[str, ...], removed: set[str], added: list[str]) ->
 
 class SetIssueLabelsTool(IssueWriteTool):
     operation = CATALOGUE["set_issue_labels"]
-    accepted = tool_arguments("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
+    argument_model = tool_arguments.SET_ISSUE_LABELS
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
@@ -461,7 +436,7 @@ class SetIssueLabelsTool(IssueWriteTool):
 
 class SetIssueAssigneesTool(IssueWriteTool):
     operation = CATALOGUE["set_issue_assignees"]
-    accepted = tool_arguments("workspace_slug", "project_id", "issue", "add", "remove", IDEMPOTENCY)
+    argument_model = tool_arguments.SET_ISSUE_ASSIGNEES
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
         add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
@@ -482,7 +457,7 @@ class SetIssueAssigneesTool(IssueWriteTool):
 
 class AddCommentTool(IssueWriteTool):
     operation = CATALOGUE["add_comment"]
-    accepted = tool_arguments("workspace_slug", "project_id", "issue", "body", IDEMPOTENCY)
+    argument_model = tool_arguments.ADD_COMMENT
 
     async def act(self, call: AgentCall, located: Located) -> CommentWritten:
         body = self.args.body("body", max_length=MAX_COMMENT)
@@ -501,7 +476,7 @@ class AddCommentTool(IssueWriteTool):
 
 class AddProjectMemberTool(Tool):
     operation = CATALOGUE["add_project_member"]
-    accepted = tool_arguments("workspace_slug", "project_id", "user", IDEMPOTENCY)
+    argument_model = tool_arguments.ADD_PROJECT_MEMBER
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nodedc_gateway.application.agent_tools import IDEMPOTENCY, IssueWriteTool, Tool, tool_arguments
+from nodedc_gateway.application import tool_arguments
+from nodedc_gateway.application.agent_tools import IssueWriteTool, Tool
 from nodedc_gateway.application.card_edits import blocks_html
 from nodedc_gateway.application.pipeline import AgentCall, Located
 from nodedc_gateway.application.results import CardWritten
@@ -38,7 +39,7 @@ class UpdateCardTool(IssueWriteTool):
     """Write named blocks; `implementation_notes` is appended to, never replaced."""
 
     operation = CATALOGUE["update_card"]
-    accepted = tool_arguments("workspace_slug", "project_id", "issue", "blocks", IDEMPOTENCY)
+    argument_model = tool_arguments.UPDATE_CARD
 
     async def act(self, call: AgentCall, located: Located) -> CardWritten:
         blocks = blocks_html(self.deps.markup, self.args.get("blocks"))
@@ -52,9 +53,7 @@ class UpdateCheckersTool(IssueWriteTool):
     """Check and uncheck checkers by id; add new ones (to `acceptance`) by text."""
 
     operation = CATALOGUE["update_checkers"]
-    accepted = tool_arguments(
-        "workspace_slug", "project_id", "issue", "check", "uncheck", "add", IDEMPOTENCY
-    )
+    argument_model = tool_arguments.UPDATE_CHECKERS
 
     async def act(self, call: AgentCall, located: Located) -> CardWritten:
         args = self.args

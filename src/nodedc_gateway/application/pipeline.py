@@ -190,6 +190,9 @@ class AgentAction(abc.ABC, Generic[R]):
     def arguments(self) -> Mapping[str, Any]:
         """The call's arguments (without the idempotency key), for the fingerprint."""
 
+    def check(self) -> None:
+        """Refuse the call before anything is looked up (arguments its schema refuses)."""
+
     @abc.abstractmethod
     async def locate(self, call: AgentCall) -> Located:
         """Resolve the target; runs before authorization, so results must not leak."""
@@ -316,14 +319,14 @@ class Pipeline:
         entitlement = await self._entitlements.entitlement(agent.owner_user_id, now)
         return AgentCaller(agent, stored, grants, GrantIndex(agent.id, grants), entitlement)
 
-    async def run_agent(
-        self, token: SecretStr, action: AgentAction[Any], caller: AgentCaller | None = None
-    ) -> Outcome:
-        """Run an agent's operation. `caller` skips authentication when the transport has
-        just authenticated this very token for this request (MCP checks it per request)."""
+    async def run_agent(self, token: SecretStr, action: AgentAction[Any]) -> Outcome:
+        """Authenticate the token for this operation, then run it as that agent."""
+        return await self.run_as(await self.authenticate(token, action.operation), action)
+
+    async def run_as(self, caller: AgentCaller, action: AgentAction[Any]) -> Outcome:
+        """Run an agent's operation as a caller the transport has just authenticated for
+        this very request (MCP checks the token per request); the token goes no further."""
         operation = action.operation
-        if caller is None:
-            caller = await self.authenticate(token, operation)
         now = self._clock.now()
         call = AgentCall(caller, now, action.idempotency_key)
         policy = self.limits.for_kind(operation.kind)
@@ -366,6 +369,7 @@ class Pipeline:
         authorized: Decision | None = None
         target: Target | None = None
         try:
+            action.check()
             located = await action.locate(call)
             target = located.target
             authorized = action.authorize(call, located)

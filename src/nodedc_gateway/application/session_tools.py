@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nodedc_gateway.application import tool_arguments
 from nodedc_gateway.application.agent_tools import (
-    IDEMPOTENCY,
     Tool,
-    tool_arguments,
 )
 from nodedc_gateway.application.card_tools import write_card
 from nodedc_gateway.application.pipeline import AgentCall, Located
@@ -35,7 +34,7 @@ OPEN_SESSIONS_SCANNED = 500
 
 class StartWorkSessionTool(Tool):
     operation = CATALOGUE["start_work_session"]
-    accepted = tool_arguments("workspace_slug", "project_id", "issue", "summary", IDEMPOTENCY)
+    argument_model = tool_arguments.START_WORK_SESSION
 
     async def locate(self, call: AgentCall) -> Located:
         target, _ = await locate_project(
@@ -120,7 +119,7 @@ class _SessionTool(Tool):
 
 class ReportProgressTool(_SessionTool):
     operation = CATALOGUE["report_progress"]
-    accepted = tool_arguments("session_id", "note", "check", IDEMPOTENCY)
+    argument_model = tool_arguments.REPORT_PROGRESS
 
     def fields(self) -> frozenset[str]:
         return (
@@ -160,7 +159,7 @@ class ReportProgressTool(_SessionTool):
 
 class FinishWorkSessionTool(_SessionTool):
     operation = CATALOGUE["finish_work_session"]
-    accepted = tool_arguments("session_id", "outcome", "summary", IDEMPOTENCY)
+    argument_model = tool_arguments.FINISH_WORK_SESSION
 
     async def act(self, call: AgentCall, located: Located) -> SessionWritten:
         session = self.session(located)

@@ -22,7 +22,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from nodedc_gateway.domain.errors import Unauthenticated
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Services
-from nodedc_gateway.entrypoints.mcp.server import CALLER_KEY, TOKEN_KEY, build_mcp_server
+from nodedc_gateway.entrypoints.mcp.server import acting_as, build_mcp_server
 from nodedc_gateway.entrypoints.observability import Metrics
 from nodedc_gateway.entrypoints.settings import Settings
 
@@ -69,12 +69,10 @@ class McpEndpoint:
             # for Messages from the Server").
             await _not_allowed(send)
             return
-        state = scope.setdefault("state", {})
-        state[CALLER_KEY] = caller
-        state[TOKEN_KEY] = SecretStr(token)
         # Litestar strips the mount prefix; the SDK's app routes on the full path.
         scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "root_path": ""}
-        await self._app(scope, receive, send)
+        with acting_as(caller):  # the caller travels typed; the token stops here
+            await self._app(scope, receive, send)
 
 
 def _bearer(scope: dict[str, Any]) -> str | None:
