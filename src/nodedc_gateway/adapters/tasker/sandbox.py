@@ -9,14 +9,12 @@ and external ids are unique per project (issues) and per issue (comments).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,11 +22,9 @@ from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.engine import (
     autocommit,
     insert,
-    is_sqlite,
     transaction,
 )
-from nodedc_gateway.adapters.persistence.sql.mapping import AnyRow
-from nodedc_gateway.domain.canonical import to_microseconds
+from nodedc_gateway.adapters.tasker import sandbox_rows as stored
 from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable
 from nodedc_gateway.domain.tasker import (
     UNSET,
@@ -42,7 +38,6 @@ from nodedc_gateway.domain.tasker import (
     IssueQuery,
     Label,
     Member,
-    Priority,
     Project,
     ProjectDetails,
     State,
@@ -51,14 +46,9 @@ from nodedc_gateway.domain.tasker import (
     check_dates,
 )
 from nodedc_gateway.domain.tasker_rules import (
-    MAX_ANCESTRY,
-    MAX_CURSOR,
-    check_ancestry,
-    check_parent_project,
     default_state,
     labels_of,
     members_of,
-    not_a_cursor,
     state_of,
 )
 from nodedc_gateway.ports.clock import Clock
@@ -123,7 +113,7 @@ class SqlSandboxTasker:
 
     async def ensure_workspace_member(self, slug: str, email: str, display_name: str) -> Member:
         async with self._tx() as c:
-            await _require_workspace(c, slug)
+            await stored.require_workspace(c, slug)
             await c.execute(
                 insert(c, _users)
                 .values(id=self._ids.new_id(), email=email, display_name=display_name)
@@ -135,11 +125,11 @@ class SqlSandboxTasker:
                 .values(workspace_slug=slug, user_id=row.id)
                 .on_conflict_do_nothing()
             )
-            return _member(row)
+            return stored.member_from(row)
 
     async def ensure_project(self, slug: str, identifier: str, name: str) -> Project:
         async with self._tx() as c:
-            await _require_workspace(c, slug)
+            await stored.require_workspace(c, slug)
             await c.execute(
                 insert(c, _projects)
                 .values(
@@ -158,11 +148,11 @@ class SqlSandboxTasker:
                     )
                 )
             ).one()
-            return _project(row)
+            return stored.project_from(row)
 
     async def ensure_state(self, project_id: str, name: str, group: StateGroup) -> State:
         async with self._tx() as c:
-            await _require_project(c, project_id)
+            await stored.require_project(c, project_id)
             await c.execute(
                 insert(c, _states)
                 .values(
@@ -170,7 +160,7 @@ class SqlSandboxTasker:
                     project_id=project_id,
                     name=name,
                     state_group=str(group),
-                    position=_next_position(_states, project_id),
+                    position=stored.next_position(_states, project_id),
                 )
                 .on_conflict_do_nothing()
             )
@@ -181,18 +171,18 @@ class SqlSandboxTasker:
                     )
                 )
             ).one()
-            return _state(row)
+            return stored.state_from(row)
 
     async def ensure_label(self, project_id: str, name: str) -> Label:
         async with self._tx() as c:
-            await _require_project(c, project_id)
+            await stored.require_project(c, project_id)
             await c.execute(
                 insert(c, _labels)
                 .values(
                     id=self._ids.new_id(),
                     project_id=project_id,
                     name=name,
-                    position=_next_position(_labels, project_id),
+                    position=stored.next_position(_labels, project_id),
                 )
                 .on_conflict_do_nothing()
             )
@@ -207,21 +197,21 @@ class SqlSandboxTasker:
 
     async def ensure_project_member(self, project_id: str, user_id: str) -> None:
         async with self._tx() as c:
-            await _require_project(c, project_id)
+            await stored.require_project(c, project_id)
             user = (await c.execute(select(_users.c.id).where(_users.c.id == user_id))).first()
             if user is None:
                 raise NotFound(f"No user {user_id!r}.")
-            await _add_project_member(c, project_id, user_id)
+            await stored.add_project_member(c, project_id, user_id)
 
     # --- TaskerPort: reads -----------------------------------------------------------
 
     async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
         async with self._tx() as c:
-            await _require_workspace(c, workspace_slug)
+            await stored.require_workspace(c, workspace_slug)
             rows = await c.execute(
                 select(_projects).where(_projects.c.workspace_slug == workspace_slug)
             )
-            return sorted((_project(row) for row in rows), key=lambda p: p.identifier)
+            return sorted((stored.project_from(row) for row in rows), key=lambda p: p.identifier)
 
     async def find_project(self, workspace_slug: str, project_ref: str) -> Project:
         async with self._tx() as c:
@@ -237,31 +227,31 @@ class SqlSandboxTasker:
             ).first()
         if row is None:
             raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
-        return _project(row)
+        return stored.project_from(row)
 
     async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
         async with self._tx() as c:
-            project = await _project_in(c, workspace_slug, project_id)
+            project = await stored.project_in(c, workspace_slug, project_id)
             return ProjectDetails(
                 project=project,
-                states=tuple(await _project_states(c, project_id)),
-                labels=tuple(await _project_labels(c, project_id)),
-                members=tuple(await _project_member_list(c, project)),
+                states=tuple(await stored.project_states(c, project_id)),
+                labels=tuple(await stored.project_labels(c, project_id)),
+                members=tuple(await stored.project_member_list(c, project)),
             )
 
     async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]:
         async with self._tx() as c:
-            await _require_workspace(c, workspace_slug)
+            await stored.require_workspace(c, workspace_slug)
             rows = await c.execute(
                 select(_users)
                 .join(_ws_members, _ws_members.c.user_id == _users.c.id)
                 .where(_ws_members.c.workspace_slug == workspace_slug)
             )
-            return sorted((_member(row) for row in rows), key=lambda m: m.email)
+            return sorted((stored.member_from(row) for row in rows), key=lambda m: m.email)
 
     async def workspace_policy(self, workspace_slug: str) -> WorkspacePolicy:
         async with self._read() as c:  # asked on every agent call: one round trip
-            row = await _require_workspace(c, workspace_slug)
+            row = await stored.require_workspace(c, workspace_slug)
         return WorkspacePolicy(workspace_slug, bool(row.agents_allowed))
 
     async def user_has_access(self, workspace_slug: str, user_id: str) -> bool:
@@ -279,14 +269,14 @@ class SqlSandboxTasker:
     async def search_issues(
         self, workspace_slug: str, project_id: str, query: IssueQuery
     ) -> IssuePage:
-        after = _decode_cursor(query.cursor)
+        after = stored.decode_cursor(query.cursor)
         async with self._tx() as c:
-            project = await _project_in(c, workspace_slug, project_id)
+            project = await stored.project_in(c, workspace_slug, project_id)
             i = _issues.c
             stmt = select(i.id, i.created_at, i.sequence_id).where(i.project_id == project_id)
             folded = (query.text or "").casefold()
             if folded:
-                stmt = stmt.where(_matches_text(c, project, folded))
+                stmt = stmt.where(stored.matches_text(c, project, folded))
             if query.state_group is not None:
                 stmt = stmt.where(
                     exists().where(
@@ -316,28 +306,30 @@ class SqlSandboxTasker:
             stmt = stmt.order_by(i.created_at.desc(), i.sequence_id.desc()).limit(query.limit + 1)
             rows = list(await c.execute(stmt))
             page, more = rows[: query.limit], len(rows) > query.limit
-            issues = await _load_issues(c, [row.id for row in page])
-        next_cursor = _encode_cursor(page[-1].created_at, page[-1].sequence_id) if more else None
+            issues = await stored.load_issues(c, [row.id for row in page])
+        next_cursor = (
+            stored.encode_cursor(page[-1].created_at, page[-1].sequence_id) if more else None
+        )
         return IssuePage(tuple(issues), next_cursor)
 
     async def get_issue(
         self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
     ) -> Issue:
         async with self._tx() as c:
-            return await _get_issue(c, workspace_slug, issue_ref, project_id)
+            return await stored.get_issue(c, workspace_slug, issue_ref, project_id)
 
     async def list_comments(
         self, workspace_slug: str, project_id: str, issue_id: str, *, limit: int = 20
     ) -> Sequence[Comment]:
         async with self._tx() as c:
-            await _get_issue(c, workspace_slug, issue_id, project_id)
+            await stored.get_issue(c, workspace_slug, issue_id, project_id)
             rows = await c.execute(
                 select(_comments)
                 .where(_comments.c.issue_id == issue_id)
                 .order_by(_comments.c.created_at.desc(), _comments.c.id.desc())
                 .limit(limit)
             )
-            return [_comment(row) for row in rows]
+            return [stored.comment_from(row) for row in rows]
 
     # --- TaskerPort: writes ----------------------------------------------------------
 
@@ -361,7 +353,7 @@ class SqlSandboxTasker:
             if external_id is None:
                 raise
             async with self._tx() as c:
-                existing = await _issue_by_external_id(c, project_id, external_id)
+                existing = await stored.issue_by_external_id(c, project_id, external_id)
             if existing is None:
                 raise
             return existing
@@ -377,16 +369,16 @@ class SqlSandboxTasker:
     ) -> Issue:
         # The project row's lock serializes creates in a project: after it, a keyed
         # create that already committed is visible, and the next sequence number is ours.
-        project = await _project_in(c, workspace_slug, project_id, lock=True)
+        project = await stored.project_in(c, workspace_slug, project_id, lock=True)
         if external_id is not None:
-            existing = await _issue_by_external_id(c, project_id, external_id)
+            existing = await stored.issue_by_external_id(c, project_id, external_id)
             if existing is not None:
                 return existing
-        states = await _project_states(c, project_id)
+        states = await stored.project_states(c, project_id)
         state = state_of(states, draft.state_id) if draft.state_id else default_state(states)
-        labels = labels_of(await _project_labels(c, project_id), draft.label_ids)
-        assignees = members_of(await _project_member_list(c, project), draft.assignee_ids)
-        parent_id = await _parent_in(c, project_id, draft.parent_id, None)
+        labels = labels_of(await stored.project_labels(c, project_id), draft.label_ids)
+        assignees = members_of(await stored.project_member_list(c, project), draft.assignee_ids)
+        parent_id = await stored.parent_in(c, project_id, draft.parent_id, None)
         taken = (
             await c.execute(
                 update(_projects)
@@ -418,9 +410,9 @@ class SqlSandboxTasker:
                 updated_at=now,
             )
         )
-        await _write_labels(c, issue_id, labels)
-        await _write_assignees(c, issue_id, assignees)
-        return (await _load_issues(c, [issue_id]))[0]
+        await stored.write_labels(c, issue_id, labels)
+        await stored.write_assignees(c, issue_id, assignees)
+        return (await stored.load_issues(c, [issue_id]))[0]
 
     async def update_issue(
         self,
@@ -432,10 +424,10 @@ class SqlSandboxTasker:
         actor: Actor,
     ) -> Issue:
         async with self._tx() as c:
-            project = await _project_in(c, workspace_slug, project_id)
+            project = await stored.project_in(c, workspace_slug, project_id)
             # Lock the issue: two updates of one card apply one after the other, so a
             # label or assignee replacement is never interleaved with another.
-            issue = await _get_issue(c, workspace_slug, issue_id, project_id, lock=True)
+            issue = await stored.get_issue(c, workspace_slug, issue_id, project_id, lock=True)
             values: dict[str, Any] = {}
             labels = assignees = None
             if changes.name is not UNSET:
@@ -447,18 +439,22 @@ class SqlSandboxTasker:
                 values["priority"] = str(changes.priority)
             if changes.state_id is not UNSET:
                 values["state_id"] = state_of(
-                    await _project_states(c, project_id), changes.state_id
+                    await stored.project_states(c, project_id), changes.state_id
                 ).id
             if changes.label_ids is not UNSET:
-                labels = labels_of(await _project_labels(c, project_id), changes.label_ids)
+                labels = labels_of(await stored.project_labels(c, project_id), changes.label_ids)
             if changes.assignee_ids is not UNSET:
-                assignees = members_of(await _project_member_list(c, project), changes.assignee_ids)
+                assignees = members_of(
+                    await stored.project_member_list(c, project), changes.assignee_ids
+                )
             if changes.start_date is not UNSET:
                 values["start_date"] = changes.start_date
             if changes.target_date is not UNSET:
                 values["target_date"] = changes.target_date
             if changes.parent_id is not UNSET:
-                values["parent_id"] = await _parent_in(c, project_id, changes.parent_id, issue.id)
+                values["parent_id"] = await stored.parent_in(
+                    c, project_id, changes.parent_id, issue.id
+                )
             check_dates(
                 values.get("start_date", issue.start_date),
                 values.get("target_date", issue.target_date),
@@ -468,13 +464,13 @@ class SqlSandboxTasker:
             await c.execute(update(_issues).where(_issues.c.id == issue.id).values(values))
             if labels is not None:
                 await c.execute(_issue_labels.delete().where(_issue_labels.c.issue_id == issue.id))
-                await _write_labels(c, issue.id, labels)
+                await stored.write_labels(c, issue.id, labels)
             if assignees is not None:
                 await c.execute(
                     _issue_assignees.delete().where(_issue_assignees.c.issue_id == issue.id)
                 )
-                await _write_assignees(c, issue.id, assignees)
-            return (await _load_issues(c, [issue.id]))[0]
+                await stored.write_assignees(c, issue.id, assignees)
+            return (await stored.load_issues(c, [issue.id]))[0]
 
     async def add_comment(
         self,
@@ -487,7 +483,7 @@ class SqlSandboxTasker:
         external_id: str | None = None,
     ) -> Comment:
         async with self._tx() as c:
-            issue = await _get_issue(c, workspace_slug, issue_id, project_id)
+            issue = await stored.get_issue(c, workspace_slug, issue_id, project_id)
             comment_id = self._ids.new_id()
             # A keyed comment that exists already wins; the unique (issue, external_id)
             # decides between concurrent ones.
@@ -514,13 +510,13 @@ class SqlSandboxTasker:
                 else and_(_comments.c.issue_id == issue.id, _comments.c.external_id == external_id)
             )
             row = (await c.execute(select(_comments).where(wanted))).one()
-            return _comment(row)
+            return stored.comment_from(row)
 
     async def add_project_member(
         self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
     ) -> Member:
         async with self._tx() as c:
-            await _project_in(c, workspace_slug, project_id)
+            await stored.project_in(c, workspace_slug, project_id)
             row = (
                 await c.execute(
                     select(_users)
@@ -530,313 +526,12 @@ class SqlSandboxTasker:
             ).first()
             if row is None:
                 raise NotFound("That user is not a member of the workspace; agents never invite.")
-            await _add_project_member(c, project_id, user_id)
-            return _member(row)
+            await stored.add_project_member(c, project_id, user_id)
+            return stored.member_from(row)
 
     async def check(self) -> None:
         async with self._tx() as c:
             await c.execute(text("SELECT 1"))
-
-
-# --- reading rows ------------------------------------------------------------------------
-
-
-def _member(row: AnyRow) -> Member:
-    return Member(id=row.id, display_name=row.display_name, email=row.email)
-
-
-def _project(row: AnyRow) -> Project:
-    return Project(row.id, row.workspace_slug, row.identifier, row.name)
-
-
-def _state(row: AnyRow) -> State:
-    return State(row.id, row.name, StateGroup(row.state_group))
-
-
-def _comment(row: AnyRow) -> Comment:
-    return Comment(
-        id=row.id,
-        issue_id=row.issue_id,
-        body_html=row.body_html,
-        author_display_name=row.author_display_name,
-        author_email=row.author_email,
-        agent_id=row.agent_id,
-        created_at=row.created_at,
-    )
-
-
-async def _require_workspace(c: AsyncConnection, slug: str) -> AnyRow:
-    row = (await c.execute(select(_ws).where(_ws.c.slug == slug))).first()
-    if row is None:
-        raise NotFound(f"No workspace {slug!r}.")
-    return row
-
-
-async def _require_project(c: AsyncConnection, project_id: str) -> None:
-    row = (await c.execute(select(_projects.c.id).where(_projects.c.id == project_id))).first()
-    if row is None:
-        raise NotFound(f"No project {project_id!r}.")
-
-
-async def _project_in(
-    c: AsyncConnection, workspace_slug: str, project_id: str, *, lock: bool = False
-) -> Project:
-    query = select(_projects).where(
-        _projects.c.id == project_id, _projects.c.workspace_slug == workspace_slug
-    )
-    row = (await c.execute(query.with_for_update() if lock else query)).first()
-    if row is None:
-        raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
-    return _project(row)
-
-
-async def _project_states(c: AsyncConnection, project_id: str) -> list[State]:
-    rows = await c.execute(
-        select(_states)
-        .where(_states.c.project_id == project_id)
-        .order_by(_states.c.position, _states.c.id)
-    )
-    return [_state(row) for row in rows]
-
-
-async def _project_labels(c: AsyncConnection, project_id: str) -> list[Label]:
-    rows = await c.execute(
-        select(_labels)
-        .where(_labels.c.project_id == project_id)
-        .order_by(_labels.c.position, _labels.c.id)
-    )
-    return [Label(row.id, row.name) for row in rows]
-
-
-async def _project_member_list(c: AsyncConnection, project: Project) -> list[Member]:
-    """The project's members (who are still in its workspace), in the order they joined."""
-    rows = await c.execute(
-        select(_users)
-        .join(_project_members, _project_members.c.user_id == _users.c.id)
-        .join(
-            _ws_members,
-            and_(
-                _ws_members.c.user_id == _users.c.id,
-                _ws_members.c.workspace_slug == project.workspace_slug,
-            ),
-        )
-        .where(_project_members.c.project_id == project.id)
-        .order_by(_project_members.c.position, _users.c.id)
-    )
-    return [_member(row) for row in rows]
-
-
-async def _get_issue(
-    c: AsyncConnection,
-    workspace_slug: str,
-    issue_ref: str | IssueKey,
-    project_id: str | None,
-    *,
-    lock: bool = False,
-) -> Issue:
-    i = _issues.c
-    query = select(i.id).join(_projects, _projects.c.id == i.project_id)
-    query = query.where(_projects.c.workspace_slug == workspace_slug)
-    if isinstance(issue_ref, IssueKey):
-        query = query.where(
-            or_(
-                _projects.c.identifier == issue_ref.project_identifier,
-                _projects.c.id == issue_ref.project_identifier,
-            ),
-            i.sequence_id == issue_ref.sequence_id,
-        )
-    else:
-        query = query.where(i.id == issue_ref)
-    if project_id is not None:
-        query = query.where(i.project_id == project_id)
-    if lock:
-        query = query.with_for_update(of=_issues)
-    row = (await c.execute(query.limit(1))).first()
-    if row is None:
-        raise NotFound(f"No issue {issue_ref} here.")
-    return (await _load_issues(c, [row.id]))[0]
-
-
-async def _issue_by_external_id(
-    c: AsyncConnection, project_id: str, external_id: str
-) -> Issue | None:
-    row = (
-        await c.execute(
-            select(_issues.c.id).where(
-                _issues.c.project_id == project_id, _issues.c.external_id == external_id
-            )
-        )
-    ).first()
-    return (await _load_issues(c, [row.id]))[0] if row is not None else None
-
-
-async def _load_issues(c: AsyncConnection, issue_ids: Sequence[str]) -> list[Issue]:
-    """Whole issues (state, labels, assignees, key), in the order of `issue_ids`."""
-    if not issue_ids:
-        return []
-    i = _issues.c
-    rows = await c.execute(
-        select(
-            _issues,
-            _states.c.name.label("state_name"),
-            _states.c.state_group,
-            _projects.c.identifier,
-            _projects.c.workspace_slug,
-        )
-        .join(_states, _states.c.id == i.state_id)
-        .join(_projects, _projects.c.id == i.project_id)
-        .where(i.id.in_(list(issue_ids)))
-    )
-    labels: dict[str, list[Label]] = {issue_id: [] for issue_id in issue_ids}
-    for row in await c.execute(
-        select(_issue_labels.c.issue_id, _labels.c.id, _labels.c.name)
-        .join(_labels, _labels.c.id == _issue_labels.c.label_id)
-        .where(_issue_labels.c.issue_id.in_(list(issue_ids)))
-        .order_by(_issue_labels.c.issue_id, _issue_labels.c.position)
-    ):
-        labels[row.issue_id].append(Label(row.id, row.name))
-    assignees: dict[str, list[Member]] = {issue_id: [] for issue_id in issue_ids}
-    for row in await c.execute(
-        select(_issue_assignees.c.issue_id, _users)
-        .join(_users, _users.c.id == _issue_assignees.c.user_id)
-        .where(_issue_assignees.c.issue_id.in_(list(issue_ids)))
-        .order_by(_issue_assignees.c.issue_id, _issue_assignees.c.position)
-    ):
-        assignees[row.issue_id].append(_member(row))
-    by_id = {
-        row.id: Issue(
-            id=row.id,
-            workspace_slug=row.workspace_slug,
-            project_id=row.project_id,
-            identifier=f"{row.identifier}-{row.sequence_id}",
-            name=row.name,
-            description_html=row.description_html,
-            priority=Priority(row.priority),
-            state=State(row.state_id, row.state_name, StateGroup(row.state_group)),
-            labels=tuple(labels[row.id]),
-            assignees=tuple(assignees[row.id]),
-            parent_id=row.parent_id,
-            start_date=row.start_date,
-            target_date=row.target_date,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-        for row in rows
-    }
-    return [by_id[issue_id] for issue_id in issue_ids if issue_id in by_id]
-
-
-# --- the parent rule, over rows ------------------------------------------------------------
-
-
-async def _parent_in(
-    c: AsyncConnection, project_id: str, parent_id: str | None, child_id: str | None
-) -> str | None:
-    if parent_id is None:
-        return None
-    row = (
-        await c.execute(
-            select(_issues.c.project_id, _issues.c.parent_id).where(_issues.c.id == parent_id)
-        )
-    ).first()
-    check_parent_project(row.project_id if row else None, project_id)
-    chain: list[str | None] = [parent_id]
-    while chain[-1] is not None and chain[-1] != child_id and len(chain) <= MAX_ANCESTRY:
-        chain.append(
-            (
-                await c.execute(select(_issues.c.parent_id).where(_issues.c.id == chain[-1]))
-            ).scalar_one_or_none()
-        )
-    check_ancestry(chain, child_id)
-    return parent_id
-
-
-# --- writing rows ------------------------------------------------------------------------
-
-
-def _next_position(table: Any, project_id: str) -> Any:
-    """The next place in a project's list (states, labels, members), in insertion order."""
-    return (
-        select(func.coalesce(func.max(table.c.position), 0) + 1)
-        .where(table.c.project_id == project_id)
-        .scalar_subquery()
-    )
-
-
-async def _add_project_member(c: AsyncConnection, project_id: str, user_id: str) -> None:
-    await c.execute(
-        insert(c, _project_members)
-        .values(
-            project_id=project_id,
-            user_id=user_id,
-            position=_next_position(_project_members, project_id),
-        )
-        .on_conflict_do_nothing()
-    )
-
-
-async def _write_labels(c: AsyncConnection, issue_id: str, labels: Sequence[Label]) -> None:
-    if labels:
-        await c.execute(
-            insert(c, _issue_labels),
-            [
-                {"issue_id": issue_id, "label_id": label.id, "position": n}
-                for n, label in enumerate(labels)
-            ],
-        )
-
-
-async def _write_assignees(c: AsyncConnection, issue_id: str, members: Sequence[Member]) -> None:
-    if members:
-        await c.execute(
-            insert(c, _issue_assignees),
-            [
-                {"issue_id": issue_id, "user_id": member.id, "position": n}
-                for n, member in enumerate(members)
-            ],
-        )
-
-
-# --- search ------------------------------------------------------------------------------
-
-
-def _matches_text(c: AsyncConnection, project: Project, folded: str) -> ColumnElement[bool]:
-    """Like MemoryTasker: the casefolded text is in the casefolded name, or is the key."""
-    position = (
-        func.instr(_issues.c.name_folded, folded)
-        if is_sqlite(c)
-        else func.strpos(_issues.c.name_folded, folded)
-    )
-    condition: ColumnElement[bool] = position > 0
-    prefix = project.identifier.casefold() + "-"
-    number = folded.removeprefix(prefix)
-    if (
-        folded.startswith(prefix)
-        and number.isascii()
-        and number.isdigit()
-        and str(int(number)) == number
-    ):
-        condition = or_(condition, _issues.c.sequence_id == int(number))
-    return condition
-
-
-def _encode_cursor(created_at: datetime, sequence_id: int) -> str:
-    raw = f"{to_microseconds(created_at)}.{sequence_id}".encode("ascii")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    """The (created_at, sequence) of the last issue a previous page showed."""
-    if cursor is None:
-        return None
-    try:
-        if len(cursor) > MAX_CURSOR:
-            raise ValueError(cursor)
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        micros, sequence = raw.split(".")
-        return _EPOCH + timedelta(microseconds=int(micros)), int(sequence)
-    except (ValueError, binascii.Error, OverflowError):
-        raise not_a_cursor() from None
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits both protocols
