@@ -15,22 +15,22 @@ state an operation writes and the stored idempotent response commit together.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from nodedc_gateway.application.audit_drafts import agent_draft, owner_draft
 from nodedc_gateway.application.callers import RepositoryCallerLookup
 from nodedc_gateway.application.entitlements import EntitlementService
+from nodedc_gateway.application.idempotent_calls import claim_and_run, release, store_or_release
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
 from nodedc_gateway.domain.entitlement import Entitlement
 from nodedc_gateway.domain.errors import (
     ErrorCode,
     GatewayError,
-    IdempotencyInFlight,
-    IdempotencyKeyReused,
     RateLimited,
     Unauthenticated,
     restore_error,
@@ -40,12 +40,9 @@ from nodedc_gateway.domain.grants import Grant, GrantRef, Target
 from nodedc_gateway.domain.idempotency import (
     IdempotencyRecord,
     StoredResponse,
-    Verdict,
     agent_scope,
     external_id,
-    judge,
     owner_scope,
-    request_fingerprint,
 )
 from nodedc_gateway.domain.operations import Kind, Operation
 from nodedc_gateway.domain.ratelimit import RatePolicy
@@ -62,10 +59,8 @@ from nodedc_gateway.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 R = TypeVar("R")
 
-TOOL_CALL = "tool_call"
 #: The "owner" of an unauthenticated call; its audit notes name the real owner.
 PUBLIC_CALLER = "public"
-_CLAIM_ATTEMPTS = 3
 
 
 @attrs.frozen
@@ -299,7 +294,8 @@ class Pipeline:
                 async with self._uow() as uow:
                     await uow.audit.append(
                         [
-                            self._agent_draft(
+                            agent_draft(
+                                self._ids,
                                 agent,
                                 operation,
                                 now,
@@ -346,12 +342,14 @@ class Pipeline:
         async def refused(error: GatewayError) -> None:
             await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
 
-        async def replayed() -> None:
+        async def replayed(record: IdempotencyRecord) -> Outcome:
             await self._audit_agent(
                 call, operation, AuditDecision.ALLOW, None, None, metadata={"replayed": True}
             )
+            return _replay(record)
 
-        return await self._idempotently(
+        return await claim_and_run(
+            self._uow,
             agent_scope(caller.agent.id),
             action.idempotency_key,
             operation,
@@ -381,7 +379,8 @@ class Pipeline:
                 await action.persist(uow, call, result)
                 await uow.audit.append(
                     [
-                        self._agent_draft(
+                        agent_draft(
+                            self._ids,
                             call.agent,
                             operation,
                             call.now,
@@ -404,7 +403,8 @@ class Pipeline:
             await self._settle(
                 record,
                 error,
-                self._agent_draft(
+                agent_draft(
+                    self._ids,
                     call.agent,
                     operation,
                     call.now,
@@ -425,7 +425,8 @@ class Pipeline:
             await self._settle(
                 record,
                 error,
-                self._agent_draft(
+                agent_draft(
+                    self._ids,
                     call.agent,
                     operation,
                     call.now,
@@ -440,7 +441,7 @@ class Pipeline:
             raise
         except BaseException:
             if record is not None:
-                await self._release(record)
+                await release(self._uow, record)
             raise
 
     async def _settle(
@@ -481,7 +482,8 @@ class Pipeline:
         async with self._uow() as uow:
             await uow.audit.append(
                 [
-                    self._agent_draft(
+                    agent_draft(
+                        self._ids,
                         call.agent,
                         operation,
                         call.now,
@@ -495,32 +497,6 @@ class Pipeline:
             )
             await self._note_token_use(uow, call)
             await uow.commit()
-
-    def _agent_draft(
-        self,
-        agent: Agent,
-        operation: Operation | str,
-        now: datetime,
-        decision: AuditDecision,
-        reason: ErrorCode | None,
-        target: Target | None,
-        grant_versions: tuple[GrantRef, ...] = (),
-        metadata: Mapping[str, Any] | None = None,
-    ) -> AuditDraft:
-        return AuditDraft(
-            id=self._ids.new_id(),
-            agent_id=agent.id,
-            owner_user_id=agent.owner_user_id,
-            actor_user_id=None,
-            event_type=TOOL_CALL,
-            operation=operation if isinstance(operation, str) else operation.name,
-            decision=decision,
-            reason=reason,
-            target=target.as_dict() if target is not None else {},
-            grant_versions=grant_versions,
-            metadata=dict(metadata or {}),
-            created_at=now,
-        )
 
     # --- owners (internal API) -------------------------------------------------------
 
@@ -541,7 +517,7 @@ class Pipeline:
                     result = await action.perform(uow, call)
                     body = self._presenter.present(result)
                     drafts = [
-                        self._owner_draft(call, action.operation, note)
+                        owner_draft(self._ids, call, action.operation, note)
                         for note in action.audit(result)
                     ]
                     if drafts:
@@ -553,19 +529,23 @@ class Pipeline:
                 return Outcome(body)
             except GatewayError as error:
                 if record is not None:
-                    await self._store_or_release(record, error)
+                    await store_or_release(self._uow, record, error)
                 raise
             except BaseException:
                 if record is not None:
-                    await self._release(record)
+                    await release(self._uow, record)
                 raise
 
-        async def nothing(*_: object) -> None:
+        async def nothing(_: GatewayError) -> None:
             return None
+
+        async def replayed(record: IdempotencyRecord) -> Outcome:
+            return _replay(record)
 
         if not action.operation.is_write:
             idempotency_key = None  # reads are safe to repeat; keys mean nothing to them
-        return await self._idempotently(
+        return await claim_and_run(
+            self._uow,
             owner_scope(owner_user_id),
             idempotency_key,
             action.operation,
@@ -573,23 +553,7 @@ class Pipeline:
             now,
             body,
             nothing,
-            nothing,
-        )
-
-    def _owner_draft(self, call: OwnerCall, operation: Operation, note: AuditNote) -> AuditDraft:
-        return AuditDraft(
-            id=self._ids.new_id(),
-            agent_id=note.agent_id,
-            owner_user_id=note.owner_user_id or call.owner_user_id,
-            actor_user_id=None if note.owner_user_id else call.actor_user_id,
-            event_type=note.event_type,
-            operation=operation.name,
-            decision=AuditDecision.ALLOW,
-            reason=None,
-            target=dict(note.target),
-            grant_versions=note.grant_versions,
-            metadata=dict(note.metadata),
-            created_at=call.now,
+            replayed,
         )
 
     async def run_public(self, client_key: str, action: OwnerAction[Any]) -> Outcome:
@@ -606,72 +570,10 @@ class Pipeline:
                 )
         return await self.run_owner(PUBLIC_CALLER, PUBLIC_CALLER, action)
 
-    # --- idempotency (both) ----------------------------------------------------------
 
-    async def _idempotently(
-        self,
-        scope: str,
-        key: str | None,
-        operation: Operation,
-        arguments: Mapping[str, Any],
-        now: datetime,
-        body: Callable[[IdempotencyRecord | None], Awaitable[Outcome]],
-        on_refusal: Callable[[GatewayError], Awaitable[None]],
-        on_replay: Callable[[], Awaitable[None]],
-    ) -> Outcome:
-        if key is None or not operation.is_write:
-            return await body(None)
-        fingerprint = request_fingerprint(operation.name, arguments)
-        record = IdempotencyRecord.claim(
-            scope=scope, key=key, fingerprint=fingerprint, operation=operation.name, now=now
-        )
-        for _ in range(_CLAIM_ATTEMPTS):
-            claimed = False
-            # Each step is one atomic statement (insert-if-absent, read, compare-and-swap),
-            # so no transaction is needed around them: the claim costs one round trip.
-            async with self._uow(autocommit=True) as uow:
-                existing = await uow.idempotency.claim(record)
-                verdict = Verdict.PROCEED if existing is None else judge(existing, fingerprint, now)
-                if existing is None or (
-                    verdict is Verdict.PROCEED and await uow.idempotency.take_over(existing, record)
-                ):
-                    await uow.commit()
-                    claimed = True
-            # The claim's transaction is closed before the operation runs.
-            if claimed:
-                return await body(record)
-            if verdict is Verdict.PROCEED:
-                continue  # someone took the expired key over first: look again
-            assert existing is not None
-            if verdict is Verdict.REPLAY:
-                await on_replay()
-                return self._replay(existing)
-            error: GatewayError = (
-                IdempotencyKeyReused() if verdict is Verdict.REUSED else IdempotencyInFlight()
-            )
-            await on_refusal(error)
-            raise error
-        raise IdempotencyInFlight()
-
-    @staticmethod
-    def _replay(record: IdempotencyRecord) -> Outcome:
-        response = record.response
-        assert response is not None
-        if not response.ok:
-            raise restore_error(response.body)
-        return Outcome(response.body, replayed=True)
-
-    async def _store_or_release(self, record: IdempotencyRecord, error: GatewayError) -> None:
-        if not error.replayable:
-            await self._release(record)
-            return
-        async with self._uow() as uow:
-            await uow.idempotency.complete(
-                record.completed(StoredResponse(False, error.as_payload()))
-            )
-            await uow.commit()
-
-    async def _release(self, record: IdempotencyRecord) -> None:
-        async with self._uow() as uow:
-            await uow.idempotency.release(record)
-            await uow.commit()
+def _replay(record: IdempotencyRecord) -> Outcome:
+    response = record.response
+    assert response is not None
+    if not response.ok:
+        raise restore_error(response.body)
+    return Outcome(response.body, replayed=True)

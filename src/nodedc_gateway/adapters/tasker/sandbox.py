@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, or_, select, text, update
@@ -57,8 +56,6 @@ from nodedc_gateway.ports.ids import IdGenerator
 if TYPE_CHECKING:
     from nodedc_gateway.adapters.tasker.seed import SandboxAdmin
     from nodedc_gateway.ports.tasker import TaskerPort
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _ws, _users, _ws_members = t.sandbox_workspaces, t.sandbox_users, t.sandbox_workspace_members
 _projects, _states, _labels = t.sandbox_projects, t.sandbox_states, t.sandbox_labels
