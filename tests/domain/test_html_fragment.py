@@ -23,8 +23,8 @@ from nodedc_gateway.domain.html_fragment import (
     _TokenKind,
     completion,
     parse_fragment,
-    readable_text,
 )
+from nodedc_gateway.domain.readable_text import readable_text
 from tests.domain.choices import SOUP, Choices, decoded
 
 

@@ -78,11 +78,9 @@ from nodedc_gateway.domain.html_fragment import (
     completion,
     end_tags,
     escape_text,
-    inline_text,
     is_task_item,
     is_task_list,
     parse_fragment,
-    readable_text,
     start_tag,
     task_item_checkbox,
     task_item_checked,
@@ -90,6 +88,7 @@ from nodedc_gateway.domain.html_fragment import (
     with_attribute,
     without_attribute,
 )
+from nodedc_gateway.domain.readable_text import inline_text, readable_text
 from nodedc_gateway.domain.tasker import MAX_DESCRIPTION
 
 #: The largest HTML one block write may carry.
