@@ -549,7 +549,9 @@ class SetIssueAssigneesTool(IssueWriteTool):
             raise ValidationFailed.field("add", "give users to add and/or remove")
 
         def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
-            known = (*details.members, *issue.assignees)
+            # Members and current assignees overlap: one entry per user, or a member who is
+            # assigned would match twice.
+            known = tuple({m.id: m for m in (*issue.assignees, *details.members)}.values())
             removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
             added = [details.member(ref, "add").id for ref in add]
             current = tuple(member.id for member in issue.assignees)
