@@ -415,6 +415,29 @@ async def test_a_wrong_api_key_is_unavailability_not_the_agents_fault(rig: Plane
     assert "API key" in raised.value.message
 
 
+async def test_a_workspace_plane_refuses_is_not_found_but_a_wrong_key_says_so_everywhere(
+    rig: PlaneRig,
+) -> None:
+    # Real Plane answers 403 both for a wrong key and for a workspace its user is not in.
+    configured = PlaneTasker(
+        base_url="https://plane.test",
+        api_key=SecretStr(API_KEY),
+        workspaces={"demo": True, "gone": True},
+        client=httpx.AsyncClient(transport=rig.transport),
+    )
+    with pytest.raises(NotFound):
+        await configured.list_projects("gone")
+    wrong = PlaneTasker(
+        base_url="https://plane.test",
+        api_key=SecretStr("wrong-key"),
+        workspaces={"demo": True, "gone": True},
+        client=httpx.AsyncClient(transport=rig.transport),
+    )
+    for workspace in ("demo", "gone"):
+        with pytest.raises(TaskerUnavailable):
+            await wrong.list_projects(workspace)
+
+
 async def test_the_api_key_never_shows(rig: PlaneRig) -> None:
     assert API_KEY not in repr(rig.port)
     messages: list[str] = []

@@ -345,7 +345,9 @@ class PlaneTasker:
             # The card already exists (a retry after a lost response, or a replayed key).
             existing = _plane_id(_conflict_id(response), "issue")
             return await self._issue(details, await self._raw_issue(details, existing))
-        return await self._issue(details, _expect(response))
+        # Plane sets created_at again after building its answer: read back what it stored.
+        created = _plane_id(_expect(response).get("id"), "issue")
+        return await self._issue(details, await self._raw_issue(details, created))
 
     async def update_issue(
         self,
@@ -666,8 +668,30 @@ def _build_get(route_name: str, params: Mapping[str, str | int]) -> Outbound:
     return route.build(in_path, query=query)
 
 
+#: Plane's words (`APIKeyAuthentication`, DRF's NotAuthenticated) when the key itself is
+#: refused. Plane answers a wrong key with 403, the same status as for a workspace or
+#: project its user may not see, so the body tells them apart.
+_KEY_REFUSED: Final = ("Given API token is not valid", "Authentication credentials were not")
+
+
+def _key_refused(response: httpx.Response) -> bool:
+    if response.status_code == 401:
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return isinstance(detail, str) and detail.startswith(_KEY_REFUSED)
+
+
 def _refusal(response: httpx.Response) -> Exception:
     status = response.status_code
+    if status in (401, 403) and _key_refused(response):
+        return TaskerUnavailable(
+            "Tasker refused the gateway's API key; an administrator must fix the gateway's "
+            "Plane configuration."
+        )
     if status in (403, 404):
         return NotFound("Not found in Tasker, or not visible to the gateway.")
     if status in (400, 409, 422):
@@ -710,6 +734,8 @@ def _plane_error(response: httpx.Response) -> str:
         return "invalid request"
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         text = body["error"]
+    elif isinstance(body, dict) and isinstance(body.get("detail"), str):
+        text = body["detail"]
     elif isinstance(body, dict):
         text = "; ".join(
             f"{key}: {value[0] if isinstance(value, list) and value else value}"
@@ -792,7 +818,7 @@ def _to_issue(
         project_id=details.project.id,
         identifier=f"{details.project.identifier}-{int(raw['sequence_id'])}",
         name=str(raw["name"]),
-        description_html=attribution.strip_footer(str(raw.get("description_html") or "")),
+        description_html=attribution.unsigned(str(raw.get("description_html") or "")),
         priority=Priority(raw.get("priority") or "none"),
         state=states.get(state_id) or State(state_id, "(unknown state)", StateGroup.BACKLOG),
         labels=tuple(labels.get(i) or Label(i, i) for i in label_ids),
@@ -816,7 +842,7 @@ def _comment(raw: Any) -> Comment:
         return Comment(
             id=str(raw["id"]),
             issue_id=str(raw["issue"]),
-            body_html=attribution.strip_footer(body),
+            body_html=attribution.unsigned(body),
             author_display_name=signed.display_name
             if signed
             else str(author.get("display_name") or author.get("email") or "Tasker user"),
