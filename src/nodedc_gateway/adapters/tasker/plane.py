@@ -63,6 +63,11 @@ MAX_PARENT_DEPTH: Final = 64
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0, pool=3.0)
 #: Details younger than this are taken as current even if an id is unknown to them.
 MIN_REFRESH_S: Final = 1.0
+#: A work item read this recently is taken as it was (its existence, its current dates):
+#: a tool call reads the card, then writes it, and need not ask Plane twice. Short, so a
+#: change made meanwhile (by a person, or through another replica) is never built upon.
+ISSUE_MEMO_S: Final = 1.0
+MAX_MEMO_ISSUES: Final = 256
 
 _ISSUE_FIELDS: Final = (
     "name",
@@ -128,6 +133,15 @@ PLANE_ROUTES: Final[Mapping[str, Route]] = dict(
 class _CachedDetails:
     details: ProjectDetails
     fetched_at: float
+    #: ids that cards name but these details did not know even when fetched (a deactivated
+    #: member, Plane's own user): reads do not refetch for them again until the TTL is up.
+    unknown: set[str] = attrs.field(factory=set)
+
+
+@attrs.define
+class _Seen:
+    raw: dict[str, Any]
+    at: float
 
 
 class PlaneTasker:
@@ -173,6 +187,8 @@ class PlaneTasker:
         )
         self._details_ttl_s = details_ttl_s
         self._details: dict[tuple[str, str], _CachedDetails] = {}
+        self._projects: dict[str, tuple[list[Project], float]] = {}
+        self._issues: dict[tuple[str, str, str], _Seen] = {}
         self._me: str | None = None
 
     def __repr__(self) -> str:
@@ -185,25 +201,38 @@ class PlaneTasker:
     # --- workspaces and projects ----------------------------------------------------------
 
     async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
+        """The workspace's projects, at most `details_ttl_s` old."""
         self._workspace(workspace_slug)
-        projects = [
-            _project(workspace_slug, raw)
-            async for raw in self._paged("projects", slug=workspace_slug)
-            if _usable(raw)
-        ]
-        return sorted(projects, key=lambda p: p.identifier)
+        cached = self._projects.get(workspace_slug)
+        if cached is not None and self._timing.monotonic() - cached[1] < self._details_ttl_s:
+            return list(cached[0])
+        return await self._fresh_projects(workspace_slug)
 
     async def find_project(self, workspace_slug: str, project_ref: str) -> Project:
         self._workspace(workspace_slug)
         if validation.is_uuid(project_ref):
+            cached = self._details.get((workspace_slug, project_ref.lower()))
+            if cached is not None and self._young(cached.fetched_at, self._details_ttl_s):
+                return cached.details.project
             return await self._project(workspace_slug, project_ref.lower())
         for project in await self.list_projects(workspace_slug):
             if project.identifier == project_ref:
                 return project
+        # Created or renamed in Plane since the list was read? Look again (not too often).
+        listed = self._projects.get(workspace_slug)
+        if listed is None or not self._young(listed[1], MIN_REFRESH_S):
+            for project in await self._fresh_projects(workspace_slug):
+                if project.identifier == project_ref:
+                    return project
         raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
-        return await self._fresh_details(workspace_slug, project_id)
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """States, labels and members, at most `details_ttl_s` old unless `fresh`."""
+        if fresh:
+            return await self._fresh_details(workspace_slug, project_id)
+        return await self._cached_details(workspace_slug, project_id)
 
     async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]:
         members = await self._workspace_members(workspace_slug)
@@ -260,9 +289,13 @@ class PlaneTasker:
         wanted_project = project_id.lower() if project_id is not None else None
         if isinstance(issue_ref, IssueKey):
             raw = await self._get_json("work_item_by_key", slug=workspace_slug, key=str(issue_ref))
+            if not isinstance(raw, dict):
+                raise _unexpected()
             in_project = str(raw.get("project"))
             if wanted_project is not None and in_project != wanted_project:
                 raise NotFound(f"No issue {issue_ref} here.")
+            if validation.is_uuid(in_project) and validation.is_uuid(str(raw.get("id"))):
+                self._remember(workspace_slug, in_project.lower(), str(raw["id"]).lower(), raw)
             return await self._issue(await self._cached_details(workspace_slug, in_project), raw)
         issue_id = _plane_id(issue_ref, "issue")
         if wanted_project is not None:
@@ -282,7 +315,7 @@ class PlaneTasker:
     ) -> Sequence[Comment]:
         details = await self._cached_details(workspace_slug, project_id)
         issue_id = _plane_id(issue_id, "issue")
-        await self._raw_issue(details, issue_id)
+        await self._recent_issue(details, issue_id)  # Plane lists nothing for a missing one
         comments: list[Comment] = []
         if limit <= 0:
             return comments
@@ -314,6 +347,7 @@ class PlaneTasker:
             states=[draft.state_id] if draft.state_id else [],
             labels=draft.label_ids,
             members=draft.assignee_ids,
+            writing=True,
         )
         _check_refs(details, draft.state_id, draft.label_ids, draft.assignee_ids)
         if draft.parent_id is not None:
@@ -346,7 +380,8 @@ class PlaneTasker:
             existing = _plane_id(_conflict_id(response), "issue")
             return await self._issue(details, await self._raw_issue(details, existing))
         # Plane sets created_at again after building its answer: read back what it stored.
-        created = _plane_id(_expect(response).get("id"), "issue")
+        answer = _expect(response)
+        created = _plane_id(answer.get("id") if isinstance(answer, dict) else None, "issue")
         return await self._issue(details, await self._raw_issue(details, created))
 
     async def update_issue(
@@ -360,12 +395,16 @@ class PlaneTasker:
     ) -> Issue:
         details = await self._cached_details(workspace_slug, project_id)
         issue_id = _plane_id(issue_id, "issue")
-        current = await self._raw_issue(details, issue_id)
+        current = await self._recent_issue(details, issue_id)
         state_id = None if changes.state_id is UNSET else changes.state_id
         labels = () if changes.label_ids is UNSET else changes.label_ids
         assignees = () if changes.assignee_ids is UNSET else changes.assignee_ids
         details = await self._details_knowing(
-            details, states=[state_id] if state_id else [], labels=labels, members=assignees
+            details,
+            states=[state_id] if state_id else [],
+            labels=labels,
+            members=assignees,
+            writing=True,
         )
         _check_refs(details, state_id, labels, assignees)
         start = changes.start_date if changes.start_date is not UNSET else _date(current, "start")
@@ -400,7 +439,10 @@ class PlaneTasker:
         response = await self._send(
             PLANE_ROUTES["update_work_item"].build(params, body=body), repeatable=False
         )
-        return await self._issue(details, _expect(response))
+        updated = _expect(response)
+        if isinstance(updated, dict):
+            self._remember(workspace_slug, details.project.id, issue_id, updated)
+        return await self._issue(details, updated)
 
     async def add_comment(
         self,
@@ -414,7 +456,7 @@ class PlaneTasker:
     ) -> Comment:
         details = await self._cached_details(workspace_slug, project_id)
         issue_id = _plane_id(issue_id, "issue")
-        await self._raw_issue(details, issue_id)
+        await self._recent_issue(details, issue_id)  # Plane does not check it exists
         body: dict[str, Any] = {
             "comment_html": attribution.with_footer(body_html, actor),
             "external_source": attribution.external_source(actor),
@@ -536,6 +578,21 @@ class PlaneTasker:
         self._workspace(workspace_slug)
         return await self._people(await self._get_json("workspace_members", slug=workspace_slug))
 
+    def _young(self, at: float, max_age_s: float) -> bool:
+        return self._timing.monotonic() - at < max_age_s
+
+    async def _fresh_projects(self, workspace_slug: str) -> list[Project]:
+        projects = sorted(
+            [
+                _project(workspace_slug, raw)
+                async for raw in self._paged("projects", slug=workspace_slug)
+                if _usable(raw)
+            ],
+            key=lambda p: p.identifier,
+        )
+        self._projects[workspace_slug] = (projects, self._timing.monotonic())
+        return list(projects)
+
     async def _project(self, workspace_slug: str, project_id: str) -> Project:
         self._workspace(workspace_slug)
         pid = _plane_id(project_id, "project")
@@ -579,23 +636,35 @@ class PlaneTasker:
         states: Sequence[str] = (),
         labels: Sequence[str] = (),
         members: Sequence[str] = (),
+        writing: bool = False,
     ) -> ProjectDetails:
         """`details`, refreshed once if they do not know one of these ids (a state, label
-        or member added in Plane since they were fetched)."""
-        known_states = {s.id for s in details.states}
-        known_labels = {lb.id for lb in details.labels}
-        known_members = {m.id for m in details.members}
-        if (
-            set(states) <= known_states
-            and set(labels) <= known_labels
-            and set(members) <= known_members
-        ):
+        or member added in Plane since they were fetched). A read does not refetch for an
+        id that was unknown even to a fetch made since (until the details expire); a write
+        always looks again, at most once per `MIN_REFRESH_S`."""
+        unknown = (
+            set(states) - {s.id for s in details.states}
+            | set(labels) - {lb.id for lb in details.labels}
+            | set(members) - {m.id for m in details.members} - {self._me}
+        )
+        if not unknown:
             return details
         project = details.project
-        cached = self._details.get((project.workspace_slug, project.id))
-        if cached is not None and self._timing.monotonic() - cached.fetched_at < MIN_REFRESH_S:
+        key = (project.workspace_slug, project.id)
+        cached = self._details.get(key)
+        if cached is not None and (
+            self._young(cached.fetched_at, MIN_REFRESH_S)
+            or (not writing and unknown <= cached.unknown)
+        ):
             return cached.details
-        return await self._fresh_details(project.workspace_slug, project.id)
+        fresh = await self._fresh_details(project.workspace_slug, project.id)
+        self._details[key].unknown = (
+            unknown
+            - {s.id for s in fresh.states}
+            - {lb.id for lb in fresh.labels}
+            - {m.id for m in fresh.members}
+        )
+        return fresh
 
     async def _raw_issue(self, details: ProjectDetails, issue_id: str) -> dict[str, Any]:
         project = details.project
@@ -604,15 +673,32 @@ class PlaneTasker:
     async def _raw_issue_in(
         self, workspace_slug: str, project_id: str, issue_id: str
     ) -> dict[str, Any]:
+        project_id = _plane_id(project_id, "project")
+        issue_id = _plane_id(issue_id, "issue")
         raw = await self._get_json(
-            "work_item",
-            slug=workspace_slug,
-            project_id=_plane_id(project_id, "project"),
-            issue_id=_plane_id(issue_id, "issue"),
+            "work_item", slug=workspace_slug, project_id=project_id, issue_id=issue_id
         )
         if not isinstance(raw, dict):
             raise _unexpected()
+        self._remember(workspace_slug, project_id, issue_id, raw)
         return raw
+
+    def _remember(
+        self, workspace_slug: str, project_id: str, issue_id: str, raw: dict[str, Any]
+    ) -> None:
+        if len(self._issues) >= MAX_MEMO_ISSUES:
+            self._issues.pop(next(iter(self._issues)))
+        self._issues.pop((workspace_slug, project_id, issue_id), None)
+        self._issues[(workspace_slug, project_id, issue_id)] = _Seen(raw, self._timing.monotonic())
+
+    async def _recent_issue(self, details: ProjectDetails, issue_id: str) -> dict[str, Any]:
+        """The work item as read within `ISSUE_MEMO_S` (by this tool call, as a rule), else
+        as Plane has it now."""
+        project = details.project
+        seen = self._issues.get((project.workspace_slug, project.id, issue_id))
+        if seen is not None and self._young(seen.at, ISSUE_MEMO_S):
+            return seen.raw
+        return await self._raw_issue(details, issue_id)
 
     async def _parent(self, details: ProjectDetails, parent_id: str, child_id: str | None) -> None:
         """Refuse a parent outside the project, or (for an existing child) one that would

@@ -230,7 +230,10 @@ class SqlSandboxTasker:
             raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
         return _project(row)
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """Always current here (`fresh` matters to caching backends)."""
         async with self._tx() as c:
             project = await _project_in(c, workspace_slug, project_id)
             return ProjectDetails(
