@@ -18,12 +18,21 @@ import os
 import re
 import subprocess
 import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import httpx
 import pytest
+
+from nodedc_gateway.adapters.clock import FixedClock
+from nodedc_gateway.adapters.tasker.plane import PlaneTasker
+from nodedc_gateway.adapters.tasker.seed import DemoTasker, SandboxAdmin
+from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.domain.tasker import Label, Member, Project, State, StateGroup
+from tests.contracts.tasker_backends import TaskerUnderTest
 
 REPO = Path(__file__).resolve().parents[2]
 BOOT = REPO.parent / "shared" / "plane" / "boot.sh"
@@ -108,8 +117,12 @@ def run_identifier() -> str:
     return "R" + uuid.uuid4().hex[:7].upper()
 
 
-async def make_run_project(plane: RealPlane, identifier: str | None = None) -> RunProject:
-    identifier = identifier or run_identifier()
+async def make_run_project(
+    plane: RealPlane, *, members: tuple[str, ...] = ("bob@acme.test",)
+) -> RunProject:
+    """A new project in `acme` (Plane gives it its five default states), with labels
+    `bug`, `feature`, `docs` and `members` as project members (role 15)."""
+    identifier = run_identifier()
     async with plane.admin() as admin:
         people = {
             str(m["email"]): str(m["id"])
@@ -125,11 +138,8 @@ async def make_run_project(plane: RealPlane, identifier: str | None = None) -> R
         labels = {}
         for name in ("bug", "feature", "docs"):
             labels[name] = str(_ok(await admin.post(base + "labels/", json={"name": name}))["id"])
-        _ok(
-            await admin.post(
-                base + "members/", json={"member": people["bob@acme.test"], "role": 15}
-            )
-        )
+        for email in members:
+            _ok(await admin.post(base + "members/", json={"member": people[email], "role": 15}))
         states = {
             str(s["name"]): str(s["id"])
             for s in _ok(await admin.get(base + "states/", params={"per_page": 100}))["results"]
@@ -152,3 +162,68 @@ class PlaneRequests:
     async def hook(self, request: httpx.Request) -> None:
         if str(request.url).startswith(self.base):
             self.count += 1
+
+
+@pytest.fixture(scope="session")
+def plane() -> Iterator[RealPlane]:
+    """The real Plane, booted if need be (skip or, under CI, fail when it cannot be)."""
+    real = boot()
+    yield real
+    stop_if_started(real)
+
+
+#: Who plays the contract suite's people on the real Plane, whose users are fixed:
+#: alice and bob are project members, carol only a workspace member (a guest there).
+CONTRACT_PEOPLE = {"alice": "bob@acme.test", "bob": "carol@acme.test", "carol": "gus@acme.test"}
+
+
+@attrs.define
+class _Policies:
+    """The gateway-side configuration a `PlaneTasker` reads (Plane has no such flag)."""
+
+    workspaces: dict[str, bool]
+
+    async def set_workspace_policy(self, slug: str, *, agents_allowed: bool) -> None:
+        self.workspaces[slug] = agents_allowed
+
+
+@asynccontextmanager
+async def real_plane_backend(plane: RealPlane) -> AsyncIterator[TaskerUnderTest]:
+    """The contract suite's backend on the real Plane: a new project per test (keys start
+    at 1 there), in workspace `acme`; `other` is a workspace the gateway is not set up for."""
+    made = await make_run_project(plane, members=("bob@acme.test", "carol@acme.test"))
+    people = {
+        role: Member(made.people[email], email.split("@")[0].title(), email)
+        for role, email in CONTRACT_PEOPLE.items()
+    }
+    groups = {g.value: g for g in StateGroup}
+    names = {"Backlog": "backlog", "Todo": "unstarted", "In Progress": "started"}
+    names |= {"Done": "completed", "Cancelled": "cancelled"}
+    demo = DemoTasker(
+        WORKSPACE,
+        Project(made.id, WORKSPACE, made.identifier, f"Reliability {made.identifier}"),
+        Project(str(uuid.uuid4()), "other", "OTH", "Other project"),
+        people["alice"],
+        people["bob"],
+        people["carol"],
+        tuple(State(made.states[n], n, groups[g]) for n, g in names.items()),
+        tuple(Label(made.labels[n], n) for n in ("bug", "feature", "docs")),
+    )
+    policies = _Policies({WORKSPACE: True})
+    async with httpx.AsyncClient(timeout=30) as client:
+        port = PlaneTasker(
+            base_url=plane.base,
+            api_key=SecretStr(plane.token),
+            workspaces=policies.workspaces,
+            client=client,
+            page_size=2,  # every list spans several pages
+        )
+        yield TaskerUnderTest(
+            port,
+            demo,
+            cast(SandboxAdmin, policies),  # only set_workspace_policy is used on a port
+            FixedClock(),
+            ws=WORKSPACE,
+            other_ws="other",
+            shared=True,
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -30,15 +30,15 @@ from tests.reliability.real_plane import (
     PlaneRequests,
     RealPlane,
     RunProject,
-    boot,
     make_run_project,
-    stop_if_started,
+    plane,
 )
 from tests.support.mcp import http_client, structured
 from tests.support.plane_session import CACHED_READ_TARGET, SESSION_TARGET, realistic_session
 from tests.support.served import INTERNAL_TOKEN, gateway_settings, serve
 
 pytestmark = pytest.mark.reliability
+__all__ = ["plane"]  # the fixture, imported for these tests
 
 ALL = [
     "workspace:read",
@@ -54,13 +54,6 @@ ALL = [
     "issue:structured_blocks:write",
 ]
 ACTOR = Actor("a-real", "o-real", "Codex Agent: Real", "agent+a-real@agents.nodedc.local")
-
-
-@pytest.fixture(scope="module")
-def plane() -> Iterator[RealPlane]:
-    real = boot()
-    yield real
-    stop_if_started(real)
 
 
 @pytest.fixture(scope="module")
