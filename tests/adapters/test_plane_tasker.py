@@ -427,6 +427,7 @@ async def test_a_workspace_plane_refuses_is_not_found_but_a_wrong_key_says_so_ev
     )
     with pytest.raises(NotFound):
         await configured.list_projects("gone")
+    assert not await configured.user_has_access("gone", rig.demo.alice.id)
     wrong = PlaneTasker(
         base_url="https://plane.test",
         api_key=SecretStr("wrong-key"),

@@ -372,9 +372,7 @@ class FakePlane:
         return {"id": _new_id(), "member": member, "role": role}
 
     async def list_workspace_members(self, request: httpx.Request, data: Any, slug: str) -> Any:
-        workspace = self.workspaces.get(slug)
-        if workspace is None:
-            raise _Error(400, {"error": "Provided workspace does not exist"})
+        workspace = self._workspace(slug)  # real Plane: 403 for a workspace it hides
         return [{**self._user_lite(u), "role": role} for u, role in workspace["members"].items()]
 
     async def list_issues(

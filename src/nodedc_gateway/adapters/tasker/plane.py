@@ -244,7 +244,10 @@ class PlaneTasker:
     async def user_has_access(self, workspace_slug: str, user_id: str) -> bool:
         if workspace_slug not in self._workspaces:
             return False
-        members = await self._workspace_members(workspace_slug)
+        try:
+            members = await self._workspace_members(workspace_slug)
+        except NotFound:  # configured, but Plane does not let its user in (403)
+            return False
         return any(str(raw.get("id")) == user_id for raw in members)
 
     # --- issues ---------------------------------------------------------------------------
