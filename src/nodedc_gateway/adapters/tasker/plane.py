@@ -16,7 +16,7 @@ Plane lists them among its members. Docs: `docs/plane.md`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -29,6 +29,7 @@ from nodedc_gateway.adapters.http_resilience import (
     Timing,
 )
 from nodedc_gateway.adapters.tasker import attribution
+from nodedc_gateway.adapters.tasker import plane_answers as answers
 from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
@@ -43,18 +44,14 @@ from nodedc_gateway.domain.tasker import (
     IssueKey,
     IssuePage,
     IssueQuery,
-    Label,
     Member,
-    Priority,
     Project,
     ProjectDetails,
-    State,
-    StateGroup,
     WorkspacePolicy,
     check_dates,
 )
 
-SERVICE: Final = "Tasker (Plane)"
+SERVICE: Final = answers.SERVICE
 #: Plane's project roles: 20 admin, 15 member, 5 guest. Agents only ever add members.
 MEMBER_ROLE: Final = 15
 DEFAULT_PAGE_SIZE: Final = 100
@@ -236,7 +233,7 @@ class PlaneTasker:
 
     async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]:
         members = await self._workspace_members(workspace_slug)
-        return sorted((_member(raw) for raw in members), key=lambda m: m.email)
+        return sorted((answers.member_of(raw) for raw in members), key=lambda m: m.email)
 
     async def workspace_policy(self, workspace_slug: str) -> WorkspacePolicy:
         return WorkspacePolicy(workspace_slug, self._workspace(workspace_slug))
@@ -258,7 +255,7 @@ class PlaneTasker:
         # Plane's list has no filters: walk it newest first and filter here, stopping as
         # soon as the page (and whether there is more) is known.
         details = await self._cached_details(workspace_slug, project_id)
-        offset = _offset(query.cursor)
+        offset = answers.offset_of(query.cursor)
         text = (query.text or "").casefold()
         wanted = offset + query.limit + 1
         found: list[Issue] = []
@@ -293,14 +290,14 @@ class PlaneTasker:
         if isinstance(issue_ref, IssueKey):
             raw = await self._get_json("work_item_by_key", slug=workspace_slug, key=str(issue_ref))
             if not isinstance(raw, dict):
-                raise _unexpected()
+                raise answers.unexpected()
             in_project = str(raw.get("project"))
             if wanted_project is not None and in_project != wanted_project:
                 raise NotFound(f"No issue {issue_ref} here.")
             if validation.is_uuid(in_project) and validation.is_uuid(str(raw.get("id"))):
                 self._remember(workspace_slug, in_project.lower(), str(raw["id"]).lower(), raw)
             return await self._issue(await self._cached_details(workspace_slug, in_project), raw)
-        issue_id = _plane_id(issue_ref, "issue")
+        issue_id = answers.plane_id(issue_ref, "issue")
         if wanted_project is not None:
             details = await self._cached_details(workspace_slug, wanted_project)
             return await self._issue(details, await self._raw_issue(details, issue_id))
@@ -317,7 +314,7 @@ class PlaneTasker:
         self, workspace_slug: str, project_id: str, issue_id: str, *, limit: int = 20
     ) -> Sequence[Comment]:
         details = await self._cached_details(workspace_slug, project_id)
-        issue_id = _plane_id(issue_id, "issue")
+        issue_id = answers.plane_id(issue_id, "issue")
         await self._recent_issue(details, issue_id)  # Plane lists nothing for a missing one
         comments: list[Comment] = []
         if limit <= 0:
@@ -330,7 +327,7 @@ class PlaneTasker:
             expand="actor",
             per_page=min(limit, self._page_size),
         ):
-            comments.append(_comment(raw))
+            comments.append(answers.comment_of(raw))
             if len(comments) >= limit:
                 break
         return comments
@@ -352,7 +349,7 @@ class PlaneTasker:
             members=draft.assignee_ids,
             writing=True,
         )
-        _check_refs(details, draft.state_id, draft.label_ids, draft.assignee_ids)
+        answers.check_refs(details, draft.state_id, draft.label_ids, draft.assignee_ids)
         if draft.parent_id is not None:
             await self._parent(details, draft.parent_id, None)
         body: dict[str, Any] = {
@@ -380,11 +377,11 @@ class PlaneTasker:
         )
         if response.status_code == 409 and external_id is not None:
             # The card already exists (a retry after a lost response, or a replayed key).
-            existing = _plane_id(_conflict_id(response), "issue")
+            existing = answers.plane_id(answers.conflict_id(response), "issue")
             return await self._issue(details, await self._raw_issue(details, existing))
         # Plane sets created_at again after building its answer: read back what it stored.
-        answer = _expect(response)
-        created = _plane_id(answer.get("id") if isinstance(answer, dict) else None, "issue")
+        answer = answers.expect(response)
+        created = answers.plane_id(answer.get("id") if isinstance(answer, dict) else None, "issue")
         return await self._issue(details, await self._raw_issue(details, created))
 
     async def update_issue(
@@ -397,7 +394,7 @@ class PlaneTasker:
         actor: Actor,
     ) -> Issue:
         details = await self._cached_details(workspace_slug, project_id)
-        issue_id = _plane_id(issue_id, "issue")
+        issue_id = answers.plane_id(issue_id, "issue")
         current = await self._recent_issue(details, issue_id)
         state_id = None if changes.state_id is UNSET else changes.state_id
         labels = () if changes.label_ids is UNSET else changes.label_ids
@@ -409,10 +406,16 @@ class PlaneTasker:
             members=assignees,
             writing=True,
         )
-        _check_refs(details, state_id, labels, assignees)
-        start = changes.start_date if changes.start_date is not UNSET else _date(current, "start")
+        answers.check_refs(details, state_id, labels, assignees)
+        start = (
+            changes.start_date
+            if changes.start_date is not UNSET
+            else answers.date_of(current, "start")
+        )
         target = (
-            changes.target_date if changes.target_date is not UNSET else _date(current, "target")
+            changes.target_date
+            if changes.target_date is not UNSET
+            else answers.date_of(current, "target")
         )
         check_dates(start, target)
         body: dict[str, Any] = {}
@@ -429,9 +432,9 @@ class PlaneTasker:
         if changes.assignee_ids is not UNSET:
             body["assignees"] = list(dict.fromkeys(changes.assignee_ids))
         if changes.start_date is not UNSET:
-            body["start_date"] = _iso(changes.start_date)
+            body["start_date"] = answers.iso(changes.start_date)
         if changes.target_date is not UNSET:
-            body["target_date"] = _iso(changes.target_date)
+            body["target_date"] = answers.iso(changes.target_date)
         if changes.parent_id is not UNSET:
             if changes.parent_id is not None:
                 await self._parent(details, changes.parent_id, issue_id)
@@ -442,7 +445,7 @@ class PlaneTasker:
         response = await self._send(
             PLANE_ROUTES["update_work_item"].build(params, body=body), repeatable=False
         )
-        updated = _expect(response)
+        updated = answers.expect(response)
         if isinstance(updated, dict):
             self._remember(workspace_slug, details.project.id, issue_id, updated)
         return await self._issue(details, updated)
@@ -458,7 +461,7 @@ class PlaneTasker:
         external_id: str | None = None,
     ) -> Comment:
         details = await self._cached_details(workspace_slug, project_id)
-        issue_id = _plane_id(issue_id, "issue")
+        issue_id = answers.plane_id(issue_id, "issue")
         await self._recent_issue(details, issue_id)  # Plane does not check it exists
         body: dict[str, Any] = {
             "comment_html": attribution.with_footer(body_html, actor),
@@ -472,21 +475,21 @@ class PlaneTasker:
             repeatable=external_id is not None,
         )
         if response.status_code == 409 and external_id is not None:
-            existing = _plane_id(_conflict_id(response), "comment")
+            existing = answers.plane_id(answers.conflict_id(response), "comment")
             try:
                 raw = await self._get_json("comment", **params, comment_id=existing, expand="actor")
             except NotFound:
                 raise ValidationFailed.field(
                     "idempotency_key", "was already used for a comment on another issue"
                 ) from None
-            return _comment(raw)
-        return _comment(_expect(response))
+            return answers.comment_of(raw)
+        return answers.comment_of(answers.expect(response))
 
     async def add_project_member(
         self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
     ) -> Member:
         details = await self._fresh_details(workspace_slug, project_id)
-        user_id = _plane_id(user_id, "workspace member")
+        user_id = answers.plane_id(user_id, "workspace member")
         for member in details.members:
             if member.id == user_id:
                 return member
@@ -500,20 +503,20 @@ class PlaneTasker:
         )
         if workspace_member is None:
             raise NotFound("That user is not a member of the workspace; agents never invite.")
-        if _int(workspace_member.get("role")) < MEMBER_ROLE:
+        if answers.as_int(workspace_member.get("role")) < MEMBER_ROLE:
             raise ValidationFailed.field(
                 "user",
                 "is a guest of the workspace; only a person can give a guest project access",
             )
         params = {"slug": workspace_slug, "project_id": details.project.id}
         body = {"member": user_id}
-        _expect(
+        answers.expect(
             await self._send(
                 PLANE_ROUTES["add_project_member"].build(params, body=body), repeatable=False
             )
         )
         self._details.pop((workspace_slug, details.project.id), None)
-        return _member(workspace_member)
+        return answers.member_of(workspace_member)
 
     async def check(self) -> None:
         await self._own_user_id(refresh=True)
@@ -537,7 +540,7 @@ class PlaneTasker:
     async def _get_json(self, route: str, **params: str | int) -> Any:
         """A GET whose path takes `params`; what is left over goes in the query string."""
         outbound = _build_get(route, params)
-        return _expect(await self._send(outbound, repeatable=True))
+        return answers.expect(await self._send(outbound, repeatable=True))
 
     async def _paged(self, route: str, **params: str | int) -> AsyncIterator[dict[str, Any]]:
         """Every result of a paginated list, following `next_cursor` while
@@ -548,7 +551,7 @@ class PlaneTasker:
         for _ in range(MAX_PAGES):
             page = await self._get_json(route, **params, **({"cursor": cursor} if cursor else {}))
             if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                raise _unexpected()
+                raise answers.unexpected()
             for raw in page["results"]:
                 if isinstance(raw, dict):
                     yield raw
@@ -556,24 +559,24 @@ class PlaneTasker:
             if not page.get("next_page_results") or not isinstance(cursor, str):
                 return
             if cursor in seen:
-                raise _unexpected()
+                raise answers.unexpected()
             seen.add(cursor)
-        raise _unexpected()
+        raise answers.unexpected()
 
     async def _own_user_id(self, *, refresh: bool = False) -> str:
         """The Plane user whose API key the gateway holds: a technical account, which is
         left out of member lists so no agent assigns or adds it."""
         if self._me is None or refresh:
-            me = _expect(await self._send(PLANE_ROUTES["me"].build(), repeatable=True))
+            me = answers.expect(await self._send(PLANE_ROUTES["me"].build(), repeatable=True))
             if not isinstance(me, dict) or not me.get("id"):
-                raise _unexpected()
+                raise answers.unexpected()
             self._me = str(me["id"])
         return self._me
 
     async def _people(self, raw_list: Any) -> list[dict[str, Any]]:
         """A plain-array member list, without the gateway's own Plane user."""
         if not isinstance(raw_list, list):
-            raise _unexpected()
+            raise answers.unexpected()
         me = await self._own_user_id()
         return [raw for raw in raw_list if isinstance(raw, dict) and str(raw.get("id")) != me]
 
@@ -587,9 +590,9 @@ class PlaneTasker:
     async def _fresh_projects(self, workspace_slug: str) -> list[Project]:
         projects = sorted(
             [
-                _project(workspace_slug, raw)
+                answers.project_of(workspace_slug, raw)
                 async for raw in self._paged("projects", slug=workspace_slug)
-                if _usable(raw)
+                if answers.usable(raw)
             ],
             key=lambda p: p.identifier,
         )
@@ -598,11 +601,11 @@ class PlaneTasker:
 
     async def _project(self, workspace_slug: str, project_id: str) -> Project:
         self._workspace(workspace_slug)
-        pid = _plane_id(project_id, "project")
+        pid = answers.plane_id(project_id, "project")
         raw = await self._get_json("project", slug=workspace_slug, project_id=pid)
-        if not _usable(raw):
+        if not answers.usable(raw):
             raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
-        return _project(workspace_slug, raw)
+        return answers.project_of(workspace_slug, raw)
 
     async def _fresh_details(self, workspace_slug: str, project_id: str) -> ProjectDetails:
         project = await self._project(workspace_slug, project_id)
@@ -610,12 +613,12 @@ class PlaneTasker:
         states = [raw async for raw in self._paged("states", **params)]
         labels = [raw async for raw in self._paged("labels", **params)]
         members = await self._people(await self._get_json("project_members", **params))
-        states.sort(key=lambda raw: _float(raw.get("sequence")))
+        states.sort(key=lambda raw: answers.as_float(raw.get("sequence")))
         details = ProjectDetails(
             project=project,
-            states=tuple(_state(raw) for raw in states),
-            labels=tuple(_label(raw) for raw in labels),
-            members=tuple(_member(raw) for raw in members),
+            states=tuple(answers.state_of(raw) for raw in states),
+            labels=tuple(answers.label_of(raw) for raw in labels),
+            members=tuple(answers.member_of(raw) for raw in members),
         )
         self._details[(workspace_slug, project.id)] = _CachedDetails(
             details, self._timing.monotonic()
@@ -676,13 +679,13 @@ class PlaneTasker:
     async def _raw_issue_in(
         self, workspace_slug: str, project_id: str, issue_id: str
     ) -> dict[str, Any]:
-        project_id = _plane_id(project_id, "project")
-        issue_id = _plane_id(issue_id, "issue")
+        project_id = answers.plane_id(project_id, "project")
+        issue_id = answers.plane_id(issue_id, "issue")
         raw = await self._get_json(
             "work_item", slug=workspace_slug, project_id=project_id, issue_id=issue_id
         )
         if not isinstance(raw, dict):
-            raise _unexpected()
+            raise answers.unexpected()
         self._remember(workspace_slug, project_id, issue_id, raw)
         return raw
 
@@ -727,7 +730,7 @@ class PlaneTasker:
     async def _issue(self, details: ProjectDetails, raw: Any) -> Issue:
         """A Plane work item as an `Issue`, resolving its state, labels and assignees."""
         if not isinstance(raw, dict):
-            raise _unexpected()
+            raise answers.unexpected()
         state_id = str(raw.get("state") or "")
         label_ids = [str(x) for x in raw.get("labels") or ()]
         assignee_ids = [str(x) for x in raw.get("assignees") or ()]
@@ -738,9 +741,9 @@ class PlaneTasker:
             members=assignee_ids,
         )
         try:
-            return _to_issue(details, raw, label_ids, assignee_ids)
+            return answers.to_issue(details, raw, label_ids, assignee_ids)
         except (KeyError, TypeError, ValueError):
-            raise _unexpected() from None
+            raise answers.unexpected() from None
 
     def _workspace(self, workspace_slug: str) -> bool:
         """The workspace's policy; NotFound for a workspace the gateway is not set up for."""
@@ -755,249 +758,3 @@ def _build_get(route_name: str, params: Mapping[str, str | int]) -> Outbound:
     in_path = {k: str(v) for k, v in params.items() if "{" + k + ":" in route.path}
     query = {k: v for k, v in params.items() if k not in in_path}
     return route.build(in_path, query=query)
-
-
-#: Plane's words (`APIKeyAuthentication`, DRF's NotAuthenticated) when the key itself is
-#: refused. Plane answers a wrong key with 403, the same status as for a workspace or
-#: project its user may not see, so the body tells them apart.
-_KEY_REFUSED: Final = ("Given API token is not valid", "Authentication credentials were not")
-
-
-def _key_refused(response: httpx.Response) -> bool:
-    if response.status_code == 401:
-        return True
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return isinstance(detail, str) and detail.startswith(_KEY_REFUSED)
-
-
-def _refusal(response: httpx.Response) -> Exception:
-    status = response.status_code
-    if status in (401, 403) and _key_refused(response):
-        return TaskerUnavailable(
-            "Tasker refused the gateway's API key; an administrator must fix the gateway's "
-            "Plane configuration."
-        )
-    if status in (403, 404):
-        return NotFound("Not found in Tasker, or not visible to the gateway.")
-    if status in (400, 409, 422):
-        return ValidationFailed.field("request", f"Tasker refused it: {_plane_error(response)}")
-    if status == 401:
-        return TaskerUnavailable(
-            "Tasker refused the gateway's API key; an administrator must fix the gateway's "
-            "Plane configuration."
-        )
-    return _unexpected()
-
-
-def _expect(response: httpx.Response) -> Any:
-    if response.status_code in (200, 201):
-        return _json(response)
-    raise _refusal(response)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        body = response.json()
-    except ValueError:
-        raise _unexpected() from None
-    if not isinstance(body, dict | list):
-        raise _unexpected()
-    return body
-
-
-def _conflict_id(response: httpx.Response) -> object:
-    """The id of the existing record in Plane's 409 for a duplicate external id."""
-    body = _json(response)
-    return body.get("id") if isinstance(body, dict) else None
-
-
-def _plane_error(response: httpx.Response) -> str:
-    """Plane's own words for a refusal, short and without anything we sent."""
-    try:
-        body = response.json()
-    except ValueError:
-        return "invalid request"
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        text = body["error"]
-    elif isinstance(body, dict) and isinstance(body.get("detail"), str):
-        text = body["detail"]
-    elif isinstance(body, dict):
-        text = "; ".join(
-            f"{key}: {value[0] if isinstance(value, list) and value else value}"
-            for key, value in body.items()
-            if key in (*_ISSUE_FIELDS, "member", "role", "comment_html", "non_field_errors")
-        )
-    else:
-        text = ""
-    return (text or "invalid request")[:300]
-
-
-def _unexpected() -> TaskerUnavailable:
-    return TaskerUnavailable(f"{SERVICE} answered in a way the gateway does not understand.")
-
-
-def _plane_id(value: object, what: str) -> str:
-    """A Plane id (a UUID, lower-cased); anything else cannot exist in Plane."""
-    if not isinstance(value, str) or not validation.is_uuid(value):
-        raise NotFound(f"No {what} {value!r} here.")
-    return value.lower()
-
-
-def _usable(raw: Mapping[str, Any]) -> bool:
-    """A project agents can work in: not archived, and the gateway's user is a member
-    (Plane also shows public projects to non-members, whose states it then hides)."""
-    return not raw.get("archived_at") and raw.get("is_member") is not False
-
-
-def _project(workspace_slug: str, raw: Any) -> Project:
-    try:
-        return Project(str(raw["id"]), workspace_slug, str(raw["identifier"]), str(raw["name"]))
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-
-
-_GROUPS: Final = {group.value: group for group in StateGroup}
-
-
-def _state(raw: Mapping[str, Any]) -> State:
-    try:
-        return State(
-            str(raw["id"]),
-            str(raw["name"]),
-            # Plane's triage states never reach the API; anything else unknown waits in backlog
-            _GROUPS.get(str(raw.get("group")), StateGroup.BACKLOG),
-        )
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-
-
-def _label(raw: Mapping[str, Any]) -> Label:
-    try:
-        return Label(str(raw["id"]), str(raw["name"]))
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-
-
-def _member(raw: Mapping[str, Any]) -> Member:
-    name = (
-        raw.get("display_name")
-        or " ".join(str(raw.get(part) or "") for part in ("first_name", "last_name")).strip()
-    )
-    try:
-        user_id = str(raw["id"])
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-    return Member(user_id, str(name or raw.get("email") or ""), str(raw.get("email") or ""))
-
-
-def _to_issue(
-    details: ProjectDetails, raw: Mapping[str, Any], label_ids: list[str], assignee_ids: list[str]
-) -> Issue:
-    states = {s.id: s for s in details.states}
-    labels = {lb.id: lb for lb in details.labels}
-    members = {m.id: m for m in details.members}
-    state_id = str(raw.get("state") or "")
-    return Issue(
-        id=str(raw["id"]),
-        workspace_slug=details.project.workspace_slug,
-        project_id=details.project.id,
-        identifier=f"{details.project.identifier}-{int(raw['sequence_id'])}",
-        name=str(raw["name"]),
-        description_html=attribution.unsigned(str(raw.get("description_html") or "")),
-        priority=Priority(raw.get("priority") or "none"),
-        state=states.get(state_id) or State(state_id, "(unknown state)", StateGroup.BACKLOG),
-        labels=tuple(labels.get(i) or Label(i, i) for i in label_ids),
-        assignees=tuple(members.get(i) or Member(i, i, "") for i in assignee_ids),
-        parent_id=str(raw["parent"]) if raw.get("parent") else None,
-        start_date=_date(raw, "start"),
-        target_date=_date(raw, "target"),
-        created_at=_timestamp(raw["created_at"]),
-        updated_at=_timestamp(raw.get("updated_at") or raw["created_at"]),
-    )
-
-
-def _comment(raw: Any) -> Comment:
-    if not isinstance(raw, dict):
-        raise _unexpected()
-    try:
-        body = str(raw.get("comment_html") or "")
-        signed = attribution.read_footer(body)
-        actor = raw.get("actor")  # a user object with `expand=actor`, else an id
-        author = actor if isinstance(actor, dict) else {}
-        return Comment(
-            id=str(raw["id"]),
-            issue_id=str(raw["issue"]),
-            body_html=attribution.unsigned(body),
-            author_display_name=signed.display_name
-            if signed
-            else str(author.get("display_name") or author.get("email") or "Tasker user"),
-            author_email=signed.email if signed else author.get("email") or None,
-            agent_id=signed.agent_id
-            if signed
-            else attribution.agent_of_source(raw.get("external_source")),
-            created_at=_timestamp(raw["created_at"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise _unexpected() from None
-
-
-def _check_refs(
-    details: ProjectDetails,
-    state_id: str | None,
-    label_ids: Sequence[str],
-    assignee_ids: Sequence[str],
-) -> None:
-    """Plane silently drops labels and assignees from outside the project; refuse them."""
-    if state_id is not None and state_id not in {s.id for s in details.states}:
-        raise ValidationFailed.choice("state", state_id, "state", (s.name for s in details.states))
-    known_labels = {lb.id for lb in details.labels}
-    for label_id in label_ids:
-        if label_id not in known_labels:
-            raise ValidationFailed.choice(
-                "labels", label_id, "label", (lb.name for lb in details.labels)
-            )
-    known_members = {m.id for m in details.members}
-    for user_id in assignee_ids:
-        if user_id not in known_members:
-            raise ValidationFailed.choice(
-                "assignees", user_id, "project member", (m.email for m in details.members)
-            )
-
-
-def _date(raw: Mapping[str, Any], which: str) -> date | None:
-    value = raw.get(f"{which}_date")
-    if not value:
-        return None
-    return date.fromisoformat(str(value)[:10])
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _timestamp(value: object) -> datetime:
-    """Plane answers in the API user's time zone; the gateway speaks UTC."""
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _float(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit() or len(cursor) > 9:
-        raise ValidationFailed.field("cursor", "not a cursor this search returned")
-    return int(cursor)
