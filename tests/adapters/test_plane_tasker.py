@@ -361,8 +361,8 @@ async def test_429_retry_after_is_waited_out(rig: PlaneRig) -> None:
 
 async def test_planes_own_rate_limit_is_respected() -> None:
     async with plane_rig(rate_limit=5, retry=RetryPolicy(max_retry_after_s=90)) as rig:
-        for _ in range(12):
-            assert [p.identifier for p in await rig.port.list_projects("demo")] == ["DEMO"]
+        for _ in range(12):  # member lists are never cached: each is a request
+            assert await rig.port.list_workspace_members("demo")
         throttled = [s for s in rig.time.sleeps if s >= 1]
         assert throttled  # it was told to wait, and did
         assert rig.time.now - 1_000.0 >= 60  # 12 requests at 5/min need over a minute
@@ -413,6 +413,30 @@ async def test_a_wrong_api_key_is_unavailability_not_the_agents_fault(rig: Plane
     with pytest.raises(TaskerUnavailable) as raised:
         await wrong.check()
     assert "API key" in raised.value.message
+
+
+async def test_a_workspace_plane_refuses_is_not_found_but_a_wrong_key_says_so_everywhere(
+    rig: PlaneRig,
+) -> None:
+    # Real Plane answers 403 both for a wrong key and for a workspace its user is not in.
+    configured = PlaneTasker(
+        base_url="https://plane.test",
+        api_key=SecretStr(API_KEY),
+        workspaces={"demo": True, "gone": True},
+        client=httpx.AsyncClient(transport=rig.transport),
+    )
+    with pytest.raises(NotFound):
+        await configured.list_projects("gone")
+    assert not await configured.user_has_access("gone", rig.demo.alice.id)
+    wrong = PlaneTasker(
+        base_url="https://plane.test",
+        api_key=SecretStr("wrong-key"),
+        workspaces={"demo": True, "gone": True},
+        client=httpx.AsyncClient(transport=rig.transport),
+    )
+    for workspace in ("demo", "gone"):
+        with pytest.raises(TaskerUnavailable):
+            await wrong.list_projects(workspace)
 
 
 async def test_the_api_key_never_shows(rig: PlaneRig) -> None:

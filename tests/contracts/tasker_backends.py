@@ -34,6 +34,9 @@ class TaskerUnderTest:
     demo: DemoTasker
     admin: SandboxAdmin  # the backend's own way to change Tasker-side data (policy)
     clock: FixedClock
+    ws: str = "demo"  # the demo workspace's slug in this backend
+    other_ws: str = "other"
+    shared: bool = False  # other people's projects live in the workspace too (real Plane)
 
 
 @asynccontextmanager

@@ -11,6 +11,11 @@ members; an optional per-key rate limit answering 429 with `Retry-After`. Fields
 would honour but the gateway must never send (`archived_at`, `is_draft`, `deleted_at`,
 `created_by`) are honoured here too, so sending one has visible effects.
 
+What the real server showed (docs/plane.md, "Real Plane and this stand-in") is modelled too:
+descriptions and comments re-serialized by lxml (`lxml_like`: more than one top-level
+node is wrapped in a bare `<div>`), a create answer whose `created_at` is not the stored
+one, `403` for a bad API key and for an unknown workspace, and `{"detail": …}` bodies.
+
 `PlaneSandbox` seeds it (the `SandboxAdmin` of the contract suite) and holds the
 gateway-side configuration a `PlaneTasker` reads (which workspaces, and their policy).
 """
@@ -21,13 +26,14 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 import httpx
 
 from nodedc_gateway.adapters.clock import FixedClock
+from nodedc_gateway.domain.html_fragment import Element, LeafKind, parse_fragment
 from nodedc_gateway.domain.tasker import Label, Member, Project, State, StateGroup
 
 API_KEY = "plane_api_test_0123456789abcdef"
@@ -48,6 +54,32 @@ ISSUE_FIELDS = (
     "deleted_at",
     "created_by",
 )
+
+
+BAD_KEY = {"detail": "Given API token is not valid"}
+NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
+
+
+def lxml_like(html: str) -> str:
+    """A model of Plane's `html.tostring(html.fromstring(value))`: leading blanks dropped;
+    one top-level element stays as it is; bare text becomes a `<span>`; anything else
+    (several elements, or text beside an element) is wrapped in a bare `<div>`."""
+    html = html.lstrip(" \t\n\r\f")
+    if not html:
+        return html
+    fragment = parse_fragment(html, field="html")
+    significant = [
+        node
+        for node in fragment.root.children
+        if isinstance(node, Element)
+        or node.kind is not LeafKind.TEXT
+        or fragment.slice(node).strip(" \t\n\r\f")
+    ]
+    if len(significant) == 1 and isinstance(significant[0], Element):
+        return html
+    if all(not isinstance(n, Element) and n.kind is LeafKind.TEXT for n in significant):
+        return f"<span>{html}</span>"
+    return f"<div>{html}</div>"
 
 
 class _Error(Exception):
@@ -146,7 +178,9 @@ class FakePlane:
         if not path.startswith("/api/v1/"):
             raise _Error(404)
         if request.headers.get("X-API-Key") != API_KEY:
-            raise _Error(401, {"detail": "Given API token is not valid"})
+            if not request.headers.get("X-API-Key"):
+                raise _Error(401, {"detail": "Authentication credentials were not provided."})
+            raise _Error(403, BAD_KEY)  # Plane answers a wrong key with 403, not 401
         self._throttle()
         rest = path.removeprefix("/api/v1/")
         if not rest.endswith("/"):
@@ -216,7 +250,7 @@ class FakePlane:
         raw_cursor = params.get("cursor", f"{per_page}:0:0")
         bits = raw_cursor.split(":")
         if len(bits) != 3 or not all(b.isdigit() for b in bits):
-            raise _Error(400, {"error": "Invalid cursor parameter."})
+            raise _Error(400, {"detail": "Invalid cursor parameter."})
         page = int(bits[1])
         start = page * per_page
         results = items[start : start + per_page]
@@ -241,7 +275,7 @@ class FakePlane:
     def _workspace(self, slug: str) -> dict[str, Any]:
         workspace = self.workspaces.get(slug)
         if workspace is None:
-            raise _Error(404)
+            raise _Error(403, NO_PERMISSION)  # Plane: not a member of it, so no permission
         return workspace
 
     def _visible(self, project: dict[str, Any]) -> bool:
@@ -338,9 +372,7 @@ class FakePlane:
         return {"id": _new_id(), "member": member, "role": role}
 
     async def list_workspace_members(self, request: httpx.Request, data: Any, slug: str) -> Any:
-        workspace = self.workspaces.get(slug)
-        if workspace is None:
-            raise _Error(400, {"error": "Provided workspace does not exist"})
+        workspace = self._workspace(slug)  # real Plane: 403 for a workspace it hides
         return [{**self._user_lite(u), "role": role} for u, role in workspace["members"].items()]
 
     async def list_issues(
@@ -361,6 +393,8 @@ class FakePlane:
     ) -> dict[str, Any]:
         """IssueSerializer.validate: what Plane checks, and what it quietly drops."""
         fields = {k: data[k] for k in ISSUE_FIELDS if k in data}
+        if isinstance(fields.get("description_html"), str):
+            fields["description_html"] = lxml_like(fields["description_html"])
         if not partial and not fields.get("name"):
             raise _Error(400, {"name": ["This field is required."]})
         if "name" in fields and (not isinstance(fields["name"], str) or len(fields["name"]) > 255):
@@ -459,11 +493,15 @@ class FakePlane:
         issue.update(fields)
         if not issue["description_html"]:
             issue["description_html"] = "<p></p>"
+        answer = self._issue_json(issue)
+        # Plane sets created_at again after building its answer: the answer's is not stored.
+        earlier = self.clock.now() - timedelta(milliseconds=30)
+        answer["created_at"] = earlier.isoformat().replace("+00:00", "Z")
         project["next_sequence"] += 1
         self.issues[issue["id"]] = issue
         self.issue_labels[issue["id"]] = list(dict.fromkeys(labels))
         self.issue_assignees[issue["id"]] = list(dict.fromkeys(assignees))
-        return self._issue_json(issue)
+        return answer
 
     async def get_issue(
         self, request: httpx.Request, data: Any, slug: str, project_id: str, issue_id: str
@@ -538,7 +576,7 @@ class FakePlane:
             "workspace": self.workspaces[slug]["id"],
             "project": project_id,
             "issue": issue_id,
-            "comment_html": data.get("comment_html") or "<p></p>",
+            "comment_html": lxml_like(data.get("comment_html") or "<p></p>"),
             "access": data.get("access", "INTERNAL"),
             "external_id": data.get("external_id"),
             "external_source": data.get("external_source"),

@@ -9,7 +9,7 @@ pipeline's; nothing here repeats them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -63,9 +63,26 @@ from nodedc_gateway.domain.tasker import (
     state_group,
 )
 
+T = TypeVar("T")
 MAX_LISTED_PROJECTS = 500
 RECENT_COMMENTS = 10
 IDEMPOTENCY = "idempotency_key"
+
+
+async def resolving(
+    deps: ToolDeps, workspace: str, project_id: str, resolve: Callable[[ProjectDetails], T]
+) -> T:
+    """`resolve` (names and ids to the project's states, labels, members) on the project's
+    details; if it meets one they do not know, once more on details fetched afresh (Tasker
+    may answer from a short cache, and people add states, labels and members at any time)."""
+    details = await deps.tasker.get_project(workspace, project_id)
+    try:
+        return resolve(details)
+    except ValidationFailed:
+        fresh = await deps.tasker.get_project(workspace, project_id, fresh=True)
+        if fresh == details:
+            raise
+        return resolve(fresh)
 
 
 def _project_id(target: Target | None) -> str:
@@ -204,14 +221,27 @@ class SearchIssuesTool(Tool):
 
     async def act(self, call: AgentCall, located: Located) -> Page:
         args = self.args
-        details = await self.project_details(located)
+        target = located.target
+        project_id = _project_id(target)
+        assert target is not None
+
+        def filters(details: ProjectDetails) -> tuple[ProjectDetails, str | None, str | None]:
+            assignee = args.get("assignee") if args.given("assignee") else None
+            label = args.get("label") if args.given("label") else None
+            return (
+                details,
+                details.member(assignee, "assignee").id if assignee is not None else None,
+                details.label(label, "label").id if label is not None else None,
+            )
+
+        details, assignee_id, label_id = await resolving(
+            self.deps, target.workspace_slug, project_id, filters
+        )
         query = IssueQuery(
             text=args.text("query", max_length=MAX_QUERY, required=False),
             state_group=state_group(args.get("state_group")) if args.given("state_group") else None,
-            assignee_id=details.member(args.get("assignee"), "assignee").id
-            if args.given("assignee")
-            else None,
-            label_id=details.label(args.get("label"), "label").id if args.given("label") else None,
+            assignee_id=assignee_id,
+            label_id=label_id,
             limit=search_limit(args.get("limit")),
             cursor=args.text("cursor", max_length=MAX_CURSOR_INPUT, required=False),
         )
@@ -263,8 +293,7 @@ class IssueWriteTool(Tool):
         make: Callable[[ProjectDetails, Issue], IssueChanges],
     ) -> IssueWritten:
         workspace, project_id, issue = await self.issue_in(located)
-        details = await self.deps.tasker.get_project(workspace, project_id)
-        changes = make(details, issue)
+        changes = await resolving(self.deps, workspace, project_id, lambda d: make(d, issue))
         if changes.is_empty:
             return IssueWritten(issue)
         updated = await self.deps.tasker.update_issue(
@@ -300,14 +329,21 @@ class CreateIssueTool(IssueWriteTool):
         if any(args.given(name) for name in ("state", "labels", "assignees")):
             # Project details only to resolve a state, label or member given by name: a
             # plain create is one Tasker call (Tasker checks the project itself).
-            details = await self.project_details(located)
-            state_id = details.state(args.get("state")).id if args.given("state") else None
-            label_ids = tuple(
-                details.label(ref).id for ref in args.list("labels", max_items=MAX_REFS_PER_CALL)
-            )
-            assignee_ids = tuple(
-                details.member(ref).id
-                for ref in args.list("assignees", max_items=MAX_REFS_PER_CALL)
+            def refs(details: ProjectDetails) -> tuple[Any, ...]:
+                return (
+                    details.state(args.get("state")).id if args.given("state") else None,
+                    tuple(
+                        details.label(ref).id
+                        for ref in args.list("labels", max_items=MAX_REFS_PER_CALL)
+                    ),
+                    tuple(
+                        details.member(ref).id
+                        for ref in args.list("assignees", max_items=MAX_REFS_PER_CALL)
+                    ),
+                )
+
+            state_id, label_ids, assignee_ids = await resolving(
+                self.deps, workspace, project_id, refs
             )
         parent_id = None
         if args.given("parent"):
@@ -445,7 +481,9 @@ class SetIssueAssigneesTool(IssueWriteTool):
             raise ValidationFailed.field("add", "give users to add and/or remove")
 
         def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
-            known = (*details.members, *issue.assignees)
+            # Members and current assignees overlap: one entry per user, or a member who is
+            # assigned would match twice.
+            known = tuple({m.id: m for m in (*issue.assignees, *details.members)}.values())
             removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
             added = [details.member(ref, "add").id for ref in add]
             current = tuple(member.id for member in issue.assignees)

@@ -33,7 +33,12 @@ class TaskerPort(Protocol):
         """A project by UUID or identifier (`DEMO`); NotFound otherwise."""
         ...
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails: ...
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """States, labels and members. A backend may answer from a short-lived cache;
+        `fresh` asks it to look again (after a name or id the cached answer did not know)."""
+        ...
 
     async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]: ...
 

@@ -205,7 +205,10 @@ class HttpTasker:
             raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
         return _read(await self._get("project", params), Project)
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """Always current here (`fresh` matters to caching backends)."""
         params = _project_params(workspace_slug, project_id)
         return _read(await self._get("project_details", params), ProjectDetails)
 

@@ -153,7 +153,10 @@ class MemoryTasker:
                 return project
         raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """Always current here (`fresh` matters to caching backends)."""
         entry = self._project_in(workspace_slug, project_id)
         members = self._workspace(workspace_slug).members
         return ProjectDetails(

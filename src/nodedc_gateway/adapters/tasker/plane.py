@@ -16,7 +16,7 @@ Plane lists them among its members. Docs: `docs/plane.md`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -29,6 +29,7 @@ from nodedc_gateway.adapters.http_resilience import (
     Timing,
 )
 from nodedc_gateway.adapters.tasker import attribution
+from nodedc_gateway.adapters.tasker import plane_answers as answers
 from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
@@ -43,18 +44,14 @@ from nodedc_gateway.domain.tasker import (
     IssueKey,
     IssuePage,
     IssueQuery,
-    Label,
     Member,
-    Priority,
     Project,
     ProjectDetails,
-    State,
-    StateGroup,
     WorkspacePolicy,
     check_dates,
 )
 
-SERVICE: Final = "Tasker (Plane)"
+SERVICE: Final = answers.SERVICE
 #: Plane's project roles: 20 admin, 15 member, 5 guest. Agents only ever add members.
 MEMBER_ROLE: Final = 15
 DEFAULT_PAGE_SIZE: Final = 100
@@ -63,6 +60,11 @@ MAX_PARENT_DEPTH: Final = 64
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0, pool=3.0)
 #: Details younger than this are taken as current even if an id is unknown to them.
 MIN_REFRESH_S: Final = 1.0
+#: A work item read this recently is taken as it was (its existence, its current dates):
+#: a tool call reads the card, then writes it, and need not ask Plane twice. Short, so a
+#: change made meanwhile (by a person, or through another replica) is never built upon.
+ISSUE_MEMO_S: Final = 1.0
+MAX_MEMO_ISSUES: Final = 256
 
 _ISSUE_FIELDS: Final = (
     "name",
@@ -128,6 +130,15 @@ PLANE_ROUTES: Final[Mapping[str, Route]] = dict(
 class _CachedDetails:
     details: ProjectDetails
     fetched_at: float
+    #: ids that cards name but these details did not know even when fetched (a deactivated
+    #: member, Plane's own user): reads do not refetch for them again until the TTL is up.
+    unknown: set[str] = attrs.field(factory=set)
+
+
+@attrs.define
+class _Seen:
+    raw: dict[str, Any]
+    at: float
 
 
 class PlaneTasker:
@@ -173,6 +184,8 @@ class PlaneTasker:
         )
         self._details_ttl_s = details_ttl_s
         self._details: dict[tuple[str, str], _CachedDetails] = {}
+        self._projects: dict[str, tuple[list[Project], float]] = {}
+        self._issues: dict[tuple[str, str, str], _Seen] = {}
         self._me: str | None = None
 
     def __repr__(self) -> str:
@@ -185,29 +198,42 @@ class PlaneTasker:
     # --- workspaces and projects ----------------------------------------------------------
 
     async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
+        """The workspace's projects, at most `details_ttl_s` old."""
         self._workspace(workspace_slug)
-        projects = [
-            _project(workspace_slug, raw)
-            async for raw in self._paged("projects", slug=workspace_slug)
-            if _usable(raw)
-        ]
-        return sorted(projects, key=lambda p: p.identifier)
+        cached = self._projects.get(workspace_slug)
+        if cached is not None and self._timing.monotonic() - cached[1] < self._details_ttl_s:
+            return list(cached[0])
+        return await self._fresh_projects(workspace_slug)
 
     async def find_project(self, workspace_slug: str, project_ref: str) -> Project:
         self._workspace(workspace_slug)
         if validation.is_uuid(project_ref):
+            cached = self._details.get((workspace_slug, project_ref.lower()))
+            if cached is not None and self._young(cached.fetched_at, self._details_ttl_s):
+                return cached.details.project
             return await self._project(workspace_slug, project_ref.lower())
         for project in await self.list_projects(workspace_slug):
             if project.identifier == project_ref:
                 return project
+        # Created or renamed in Plane since the list was read? Look again (not too often).
+        listed = self._projects.get(workspace_slug)
+        if listed is None or not self._young(listed[1], MIN_REFRESH_S):
+            for project in await self._fresh_projects(workspace_slug):
+                if project.identifier == project_ref:
+                    return project
         raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
-        return await self._fresh_details(workspace_slug, project_id)
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """States, labels and members, at most `details_ttl_s` old unless `fresh`."""
+        if fresh:
+            return await self._fresh_details(workspace_slug, project_id)
+        return await self._cached_details(workspace_slug, project_id)
 
     async def list_workspace_members(self, workspace_slug: str) -> Sequence[Member]:
         members = await self._workspace_members(workspace_slug)
-        return sorted((_member(raw) for raw in members), key=lambda m: m.email)
+        return sorted((answers.member_of(raw) for raw in members), key=lambda m: m.email)
 
     async def workspace_policy(self, workspace_slug: str) -> WorkspacePolicy:
         return WorkspacePolicy(workspace_slug, self._workspace(workspace_slug))
@@ -215,7 +241,10 @@ class PlaneTasker:
     async def user_has_access(self, workspace_slug: str, user_id: str) -> bool:
         if workspace_slug not in self._workspaces:
             return False
-        members = await self._workspace_members(workspace_slug)
+        try:
+            members = await self._workspace_members(workspace_slug)
+        except NotFound:  # configured, but Plane does not let its user in (403)
+            return False
         return any(str(raw.get("id")) == user_id for raw in members)
 
     # --- issues ---------------------------------------------------------------------------
@@ -226,7 +255,7 @@ class PlaneTasker:
         # Plane's list has no filters: walk it newest first and filter here, stopping as
         # soon as the page (and whether there is more) is known.
         details = await self._cached_details(workspace_slug, project_id)
-        offset = _offset(query.cursor)
+        offset = answers.offset_of(query.cursor)
         text = (query.text or "").casefold()
         wanted = offset + query.limit + 1
         found: list[Issue] = []
@@ -260,11 +289,15 @@ class PlaneTasker:
         wanted_project = project_id.lower() if project_id is not None else None
         if isinstance(issue_ref, IssueKey):
             raw = await self._get_json("work_item_by_key", slug=workspace_slug, key=str(issue_ref))
+            if not isinstance(raw, dict):
+                raise answers.unexpected()
             in_project = str(raw.get("project"))
             if wanted_project is not None and in_project != wanted_project:
                 raise NotFound(f"No issue {issue_ref} here.")
+            if validation.is_uuid(in_project) and validation.is_uuid(str(raw.get("id"))):
+                self._remember(workspace_slug, in_project.lower(), str(raw["id"]).lower(), raw)
             return await self._issue(await self._cached_details(workspace_slug, in_project), raw)
-        issue_id = _plane_id(issue_ref, "issue")
+        issue_id = answers.plane_id(issue_ref, "issue")
         if wanted_project is not None:
             details = await self._cached_details(workspace_slug, wanted_project)
             return await self._issue(details, await self._raw_issue(details, issue_id))
@@ -281,8 +314,8 @@ class PlaneTasker:
         self, workspace_slug: str, project_id: str, issue_id: str, *, limit: int = 20
     ) -> Sequence[Comment]:
         details = await self._cached_details(workspace_slug, project_id)
-        issue_id = _plane_id(issue_id, "issue")
-        await self._raw_issue(details, issue_id)
+        issue_id = answers.plane_id(issue_id, "issue")
+        await self._recent_issue(details, issue_id)  # Plane lists nothing for a missing one
         comments: list[Comment] = []
         if limit <= 0:
             return comments
@@ -294,7 +327,7 @@ class PlaneTasker:
             expand="actor",
             per_page=min(limit, self._page_size),
         ):
-            comments.append(_comment(raw))
+            comments.append(answers.comment_of(raw))
             if len(comments) >= limit:
                 break
         return comments
@@ -314,8 +347,9 @@ class PlaneTasker:
             states=[draft.state_id] if draft.state_id else [],
             labels=draft.label_ids,
             members=draft.assignee_ids,
+            writing=True,
         )
-        _check_refs(details, draft.state_id, draft.label_ids, draft.assignee_ids)
+        answers.check_refs(details, draft.state_id, draft.label_ids, draft.assignee_ids)
         if draft.parent_id is not None:
             await self._parent(details, draft.parent_id, None)
         body: dict[str, Any] = {
@@ -343,9 +377,12 @@ class PlaneTasker:
         )
         if response.status_code == 409 and external_id is not None:
             # The card already exists (a retry after a lost response, or a replayed key).
-            existing = _plane_id(_conflict_id(response), "issue")
+            existing = answers.plane_id(answers.conflict_id(response), "issue")
             return await self._issue(details, await self._raw_issue(details, existing))
-        return await self._issue(details, _expect(response))
+        # Plane sets created_at again after building its answer: read back what it stored.
+        answer = answers.expect(response)
+        created = answers.plane_id(answer.get("id") if isinstance(answer, dict) else None, "issue")
+        return await self._issue(details, await self._raw_issue(details, created))
 
     async def update_issue(
         self,
@@ -357,18 +394,28 @@ class PlaneTasker:
         actor: Actor,
     ) -> Issue:
         details = await self._cached_details(workspace_slug, project_id)
-        issue_id = _plane_id(issue_id, "issue")
-        current = await self._raw_issue(details, issue_id)
+        issue_id = answers.plane_id(issue_id, "issue")
+        current = await self._recent_issue(details, issue_id)
         state_id = None if changes.state_id is UNSET else changes.state_id
         labels = () if changes.label_ids is UNSET else changes.label_ids
         assignees = () if changes.assignee_ids is UNSET else changes.assignee_ids
         details = await self._details_knowing(
-            details, states=[state_id] if state_id else [], labels=labels, members=assignees
+            details,
+            states=[state_id] if state_id else [],
+            labels=labels,
+            members=assignees,
+            writing=True,
         )
-        _check_refs(details, state_id, labels, assignees)
-        start = changes.start_date if changes.start_date is not UNSET else _date(current, "start")
+        answers.check_refs(details, state_id, labels, assignees)
+        start = (
+            changes.start_date
+            if changes.start_date is not UNSET
+            else answers.date_of(current, "start")
+        )
         target = (
-            changes.target_date if changes.target_date is not UNSET else _date(current, "target")
+            changes.target_date
+            if changes.target_date is not UNSET
+            else answers.date_of(current, "target")
         )
         check_dates(start, target)
         body: dict[str, Any] = {}
@@ -385,9 +432,9 @@ class PlaneTasker:
         if changes.assignee_ids is not UNSET:
             body["assignees"] = list(dict.fromkeys(changes.assignee_ids))
         if changes.start_date is not UNSET:
-            body["start_date"] = _iso(changes.start_date)
+            body["start_date"] = answers.iso(changes.start_date)
         if changes.target_date is not UNSET:
-            body["target_date"] = _iso(changes.target_date)
+            body["target_date"] = answers.iso(changes.target_date)
         if changes.parent_id is not UNSET:
             if changes.parent_id is not None:
                 await self._parent(details, changes.parent_id, issue_id)
@@ -398,7 +445,10 @@ class PlaneTasker:
         response = await self._send(
             PLANE_ROUTES["update_work_item"].build(params, body=body), repeatable=False
         )
-        return await self._issue(details, _expect(response))
+        updated = answers.expect(response)
+        if isinstance(updated, dict):
+            self._remember(workspace_slug, details.project.id, issue_id, updated)
+        return await self._issue(details, updated)
 
     async def add_comment(
         self,
@@ -411,8 +461,8 @@ class PlaneTasker:
         external_id: str | None = None,
     ) -> Comment:
         details = await self._cached_details(workspace_slug, project_id)
-        issue_id = _plane_id(issue_id, "issue")
-        await self._raw_issue(details, issue_id)
+        issue_id = answers.plane_id(issue_id, "issue")
+        await self._recent_issue(details, issue_id)  # Plane does not check it exists
         body: dict[str, Any] = {
             "comment_html": attribution.with_footer(body_html, actor),
             "external_source": attribution.external_source(actor),
@@ -425,21 +475,21 @@ class PlaneTasker:
             repeatable=external_id is not None,
         )
         if response.status_code == 409 and external_id is not None:
-            existing = _plane_id(_conflict_id(response), "comment")
+            existing = answers.plane_id(answers.conflict_id(response), "comment")
             try:
                 raw = await self._get_json("comment", **params, comment_id=existing, expand="actor")
             except NotFound:
                 raise ValidationFailed.field(
                     "idempotency_key", "was already used for a comment on another issue"
                 ) from None
-            return _comment(raw)
-        return _comment(_expect(response))
+            return answers.comment_of(raw)
+        return answers.comment_of(answers.expect(response))
 
     async def add_project_member(
         self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
     ) -> Member:
         details = await self._fresh_details(workspace_slug, project_id)
-        user_id = _plane_id(user_id, "workspace member")
+        user_id = answers.plane_id(user_id, "workspace member")
         for member in details.members:
             if member.id == user_id:
                 return member
@@ -453,20 +503,20 @@ class PlaneTasker:
         )
         if workspace_member is None:
             raise NotFound("That user is not a member of the workspace; agents never invite.")
-        if _int(workspace_member.get("role")) < MEMBER_ROLE:
+        if answers.as_int(workspace_member.get("role")) < MEMBER_ROLE:
             raise ValidationFailed.field(
                 "user",
                 "is a guest of the workspace; only a person can give a guest project access",
             )
         params = {"slug": workspace_slug, "project_id": details.project.id}
         body = {"member": user_id}
-        _expect(
+        answers.expect(
             await self._send(
                 PLANE_ROUTES["add_project_member"].build(params, body=body), repeatable=False
             )
         )
         self._details.pop((workspace_slug, details.project.id), None)
-        return _member(workspace_member)
+        return answers.member_of(workspace_member)
 
     async def check(self) -> None:
         await self._own_user_id(refresh=True)
@@ -490,7 +540,7 @@ class PlaneTasker:
     async def _get_json(self, route: str, **params: str | int) -> Any:
         """A GET whose path takes `params`; what is left over goes in the query string."""
         outbound = _build_get(route, params)
-        return _expect(await self._send(outbound, repeatable=True))
+        return answers.expect(await self._send(outbound, repeatable=True))
 
     async def _paged(self, route: str, **params: str | int) -> AsyncIterator[dict[str, Any]]:
         """Every result of a paginated list, following `next_cursor` while
@@ -501,7 +551,7 @@ class PlaneTasker:
         for _ in range(MAX_PAGES):
             page = await self._get_json(route, **params, **({"cursor": cursor} if cursor else {}))
             if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                raise _unexpected()
+                raise answers.unexpected()
             for raw in page["results"]:
                 if isinstance(raw, dict):
                     yield raw
@@ -509,24 +559,24 @@ class PlaneTasker:
             if not page.get("next_page_results") or not isinstance(cursor, str):
                 return
             if cursor in seen:
-                raise _unexpected()
+                raise answers.unexpected()
             seen.add(cursor)
-        raise _unexpected()
+        raise answers.unexpected()
 
     async def _own_user_id(self, *, refresh: bool = False) -> str:
         """The Plane user whose API key the gateway holds: a technical account, which is
         left out of member lists so no agent assigns or adds it."""
         if self._me is None or refresh:
-            me = _expect(await self._send(PLANE_ROUTES["me"].build(), repeatable=True))
+            me = answers.expect(await self._send(PLANE_ROUTES["me"].build(), repeatable=True))
             if not isinstance(me, dict) or not me.get("id"):
-                raise _unexpected()
+                raise answers.unexpected()
             self._me = str(me["id"])
         return self._me
 
     async def _people(self, raw_list: Any) -> list[dict[str, Any]]:
         """A plain-array member list, without the gateway's own Plane user."""
         if not isinstance(raw_list, list):
-            raise _unexpected()
+            raise answers.unexpected()
         me = await self._own_user_id()
         return [raw for raw in raw_list if isinstance(raw, dict) and str(raw.get("id")) != me]
 
@@ -534,13 +584,28 @@ class PlaneTasker:
         self._workspace(workspace_slug)
         return await self._people(await self._get_json("workspace_members", slug=workspace_slug))
 
+    def _young(self, at: float, max_age_s: float) -> bool:
+        return self._timing.monotonic() - at < max_age_s
+
+    async def _fresh_projects(self, workspace_slug: str) -> list[Project]:
+        projects = sorted(
+            [
+                answers.project_of(workspace_slug, raw)
+                async for raw in self._paged("projects", slug=workspace_slug)
+                if answers.usable(raw)
+            ],
+            key=lambda p: p.identifier,
+        )
+        self._projects[workspace_slug] = (projects, self._timing.monotonic())
+        return list(projects)
+
     async def _project(self, workspace_slug: str, project_id: str) -> Project:
         self._workspace(workspace_slug)
-        pid = _plane_id(project_id, "project")
+        pid = answers.plane_id(project_id, "project")
         raw = await self._get_json("project", slug=workspace_slug, project_id=pid)
-        if not _usable(raw):
+        if not answers.usable(raw):
             raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
-        return _project(workspace_slug, raw)
+        return answers.project_of(workspace_slug, raw)
 
     async def _fresh_details(self, workspace_slug: str, project_id: str) -> ProjectDetails:
         project = await self._project(workspace_slug, project_id)
@@ -548,12 +613,12 @@ class PlaneTasker:
         states = [raw async for raw in self._paged("states", **params)]
         labels = [raw async for raw in self._paged("labels", **params)]
         members = await self._people(await self._get_json("project_members", **params))
-        states.sort(key=lambda raw: _float(raw.get("sequence")))
+        states.sort(key=lambda raw: answers.as_float(raw.get("sequence")))
         details = ProjectDetails(
             project=project,
-            states=tuple(_state(raw) for raw in states),
-            labels=tuple(_label(raw) for raw in labels),
-            members=tuple(_member(raw) for raw in members),
+            states=tuple(answers.state_of(raw) for raw in states),
+            labels=tuple(answers.label_of(raw) for raw in labels),
+            members=tuple(answers.member_of(raw) for raw in members),
         )
         self._details[(workspace_slug, project.id)] = _CachedDetails(
             details, self._timing.monotonic()
@@ -577,23 +642,35 @@ class PlaneTasker:
         states: Sequence[str] = (),
         labels: Sequence[str] = (),
         members: Sequence[str] = (),
+        writing: bool = False,
     ) -> ProjectDetails:
         """`details`, refreshed once if they do not know one of these ids (a state, label
-        or member added in Plane since they were fetched)."""
-        known_states = {s.id for s in details.states}
-        known_labels = {lb.id for lb in details.labels}
-        known_members = {m.id for m in details.members}
-        if (
-            set(states) <= known_states
-            and set(labels) <= known_labels
-            and set(members) <= known_members
-        ):
+        or member added in Plane since they were fetched). A read does not refetch for an
+        id that was unknown even to a fetch made since (until the details expire); a write
+        always looks again, at most once per `MIN_REFRESH_S`."""
+        unknown = (
+            set(states) - {s.id for s in details.states}
+            | set(labels) - {lb.id for lb in details.labels}
+            | set(members) - {m.id for m in details.members} - {self._me}
+        )
+        if not unknown:
             return details
         project = details.project
-        cached = self._details.get((project.workspace_slug, project.id))
-        if cached is not None and self._timing.monotonic() - cached.fetched_at < MIN_REFRESH_S:
+        key = (project.workspace_slug, project.id)
+        cached = self._details.get(key)
+        if cached is not None and (
+            self._young(cached.fetched_at, MIN_REFRESH_S)
+            or (not writing and unknown <= cached.unknown)
+        ):
             return cached.details
-        return await self._fresh_details(project.workspace_slug, project.id)
+        fresh = await self._fresh_details(project.workspace_slug, project.id)
+        self._details[key].unknown = (
+            unknown
+            - {s.id for s in fresh.states}
+            - {lb.id for lb in fresh.labels}
+            - {m.id for m in fresh.members}
+        )
+        return fresh
 
     async def _raw_issue(self, details: ProjectDetails, issue_id: str) -> dict[str, Any]:
         project = details.project
@@ -602,15 +679,32 @@ class PlaneTasker:
     async def _raw_issue_in(
         self, workspace_slug: str, project_id: str, issue_id: str
     ) -> dict[str, Any]:
+        project_id = answers.plane_id(project_id, "project")
+        issue_id = answers.plane_id(issue_id, "issue")
         raw = await self._get_json(
-            "work_item",
-            slug=workspace_slug,
-            project_id=_plane_id(project_id, "project"),
-            issue_id=_plane_id(issue_id, "issue"),
+            "work_item", slug=workspace_slug, project_id=project_id, issue_id=issue_id
         )
         if not isinstance(raw, dict):
-            raise _unexpected()
+            raise answers.unexpected()
+        self._remember(workspace_slug, project_id, issue_id, raw)
         return raw
+
+    def _remember(
+        self, workspace_slug: str, project_id: str, issue_id: str, raw: dict[str, Any]
+    ) -> None:
+        if len(self._issues) >= MAX_MEMO_ISSUES:
+            self._issues.pop(next(iter(self._issues)))
+        self._issues.pop((workspace_slug, project_id, issue_id), None)
+        self._issues[(workspace_slug, project_id, issue_id)] = _Seen(raw, self._timing.monotonic())
+
+    async def _recent_issue(self, details: ProjectDetails, issue_id: str) -> dict[str, Any]:
+        """The work item as read within `ISSUE_MEMO_S` (by this tool call, as a rule), else
+        as Plane has it now."""
+        project = details.project
+        seen = self._issues.get((project.workspace_slug, project.id, issue_id))
+        if seen is not None and self._young(seen.at, ISSUE_MEMO_S):
+            return seen.raw
+        return await self._raw_issue(details, issue_id)
 
     async def _parent(self, details: ProjectDetails, parent_id: str, child_id: str | None) -> None:
         """Refuse a parent outside the project, or (for an existing child) one that would
@@ -636,7 +730,7 @@ class PlaneTasker:
     async def _issue(self, details: ProjectDetails, raw: Any) -> Issue:
         """A Plane work item as an `Issue`, resolving its state, labels and assignees."""
         if not isinstance(raw, dict):
-            raise _unexpected()
+            raise answers.unexpected()
         state_id = str(raw.get("state") or "")
         label_ids = [str(x) for x in raw.get("labels") or ()]
         assignee_ids = [str(x) for x in raw.get("assignees") or ()]
@@ -647,9 +741,9 @@ class PlaneTasker:
             members=assignee_ids,
         )
         try:
-            return _to_issue(details, raw, label_ids, assignee_ids)
+            return answers.to_issue(details, raw, label_ids, assignee_ids)
         except (KeyError, TypeError, ValueError):
-            raise _unexpected() from None
+            raise answers.unexpected() from None
 
     def _workspace(self, workspace_slug: str) -> bool:
         """The workspace's policy; NotFound for a workspace the gateway is not set up for."""
@@ -664,225 +758,3 @@ def _build_get(route_name: str, params: Mapping[str, str | int]) -> Outbound:
     in_path = {k: str(v) for k, v in params.items() if "{" + k + ":" in route.path}
     query = {k: v for k, v in params.items() if k not in in_path}
     return route.build(in_path, query=query)
-
-
-def _refusal(response: httpx.Response) -> Exception:
-    status = response.status_code
-    if status in (403, 404):
-        return NotFound("Not found in Tasker, or not visible to the gateway.")
-    if status in (400, 409, 422):
-        return ValidationFailed.field("request", f"Tasker refused it: {_plane_error(response)}")
-    if status == 401:
-        return TaskerUnavailable(
-            "Tasker refused the gateway's API key; an administrator must fix the gateway's "
-            "Plane configuration."
-        )
-    return _unexpected()
-
-
-def _expect(response: httpx.Response) -> Any:
-    if response.status_code in (200, 201):
-        return _json(response)
-    raise _refusal(response)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        body = response.json()
-    except ValueError:
-        raise _unexpected() from None
-    if not isinstance(body, dict | list):
-        raise _unexpected()
-    return body
-
-
-def _conflict_id(response: httpx.Response) -> object:
-    """The id of the existing record in Plane's 409 for a duplicate external id."""
-    body = _json(response)
-    return body.get("id") if isinstance(body, dict) else None
-
-
-def _plane_error(response: httpx.Response) -> str:
-    """Plane's own words for a refusal, short and without anything we sent."""
-    try:
-        body = response.json()
-    except ValueError:
-        return "invalid request"
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        text = body["error"]
-    elif isinstance(body, dict):
-        text = "; ".join(
-            f"{key}: {value[0] if isinstance(value, list) and value else value}"
-            for key, value in body.items()
-            if key in (*_ISSUE_FIELDS, "member", "role", "comment_html", "non_field_errors")
-        )
-    else:
-        text = ""
-    return (text or "invalid request")[:300]
-
-
-def _unexpected() -> TaskerUnavailable:
-    return TaskerUnavailable(f"{SERVICE} answered in a way the gateway does not understand.")
-
-
-def _plane_id(value: object, what: str) -> str:
-    """A Plane id (a UUID, lower-cased); anything else cannot exist in Plane."""
-    if not isinstance(value, str) or not validation.is_uuid(value):
-        raise NotFound(f"No {what} {value!r} here.")
-    return value.lower()
-
-
-def _usable(raw: Mapping[str, Any]) -> bool:
-    """A project agents can work in: not archived, and the gateway's user is a member
-    (Plane also shows public projects to non-members, whose states it then hides)."""
-    return not raw.get("archived_at") and raw.get("is_member") is not False
-
-
-def _project(workspace_slug: str, raw: Any) -> Project:
-    try:
-        return Project(str(raw["id"]), workspace_slug, str(raw["identifier"]), str(raw["name"]))
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-
-
-_GROUPS: Final = {group.value: group for group in StateGroup}
-
-
-def _state(raw: Mapping[str, Any]) -> State:
-    try:
-        return State(
-            str(raw["id"]),
-            str(raw["name"]),
-            # Plane's triage states never reach the API; anything else unknown waits in backlog
-            _GROUPS.get(str(raw.get("group")), StateGroup.BACKLOG),
-        )
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-
-
-def _label(raw: Mapping[str, Any]) -> Label:
-    try:
-        return Label(str(raw["id"]), str(raw["name"]))
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-
-
-def _member(raw: Mapping[str, Any]) -> Member:
-    name = (
-        raw.get("display_name")
-        or " ".join(str(raw.get(part) or "") for part in ("first_name", "last_name")).strip()
-    )
-    try:
-        user_id = str(raw["id"])
-    except (KeyError, TypeError):
-        raise _unexpected() from None
-    return Member(user_id, str(name or raw.get("email") or ""), str(raw.get("email") or ""))
-
-
-def _to_issue(
-    details: ProjectDetails, raw: Mapping[str, Any], label_ids: list[str], assignee_ids: list[str]
-) -> Issue:
-    states = {s.id: s for s in details.states}
-    labels = {lb.id: lb for lb in details.labels}
-    members = {m.id: m for m in details.members}
-    state_id = str(raw.get("state") or "")
-    return Issue(
-        id=str(raw["id"]),
-        workspace_slug=details.project.workspace_slug,
-        project_id=details.project.id,
-        identifier=f"{details.project.identifier}-{int(raw['sequence_id'])}",
-        name=str(raw["name"]),
-        description_html=attribution.strip_footer(str(raw.get("description_html") or "")),
-        priority=Priority(raw.get("priority") or "none"),
-        state=states.get(state_id) or State(state_id, "(unknown state)", StateGroup.BACKLOG),
-        labels=tuple(labels.get(i) or Label(i, i) for i in label_ids),
-        assignees=tuple(members.get(i) or Member(i, i, "") for i in assignee_ids),
-        parent_id=str(raw["parent"]) if raw.get("parent") else None,
-        start_date=_date(raw, "start"),
-        target_date=_date(raw, "target"),
-        created_at=_timestamp(raw["created_at"]),
-        updated_at=_timestamp(raw.get("updated_at") or raw["created_at"]),
-    )
-
-
-def _comment(raw: Any) -> Comment:
-    if not isinstance(raw, dict):
-        raise _unexpected()
-    try:
-        body = str(raw.get("comment_html") or "")
-        signed = attribution.read_footer(body)
-        actor = raw.get("actor")  # a user object with `expand=actor`, else an id
-        author = actor if isinstance(actor, dict) else {}
-        return Comment(
-            id=str(raw["id"]),
-            issue_id=str(raw["issue"]),
-            body_html=attribution.strip_footer(body),
-            author_display_name=signed.display_name
-            if signed
-            else str(author.get("display_name") or author.get("email") or "Tasker user"),
-            author_email=signed.email if signed else author.get("email") or None,
-            agent_id=signed.agent_id
-            if signed
-            else attribution.agent_of_source(raw.get("external_source")),
-            created_at=_timestamp(raw["created_at"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise _unexpected() from None
-
-
-def _check_refs(
-    details: ProjectDetails,
-    state_id: str | None,
-    label_ids: Sequence[str],
-    assignee_ids: Sequence[str],
-) -> None:
-    """Plane silently drops labels and assignees from outside the project; refuse them."""
-    if state_id is not None and state_id not in {s.id for s in details.states}:
-        raise ValidationFailed.choice("state", state_id, "state", (s.name for s in details.states))
-    known_labels = {lb.id for lb in details.labels}
-    for label_id in label_ids:
-        if label_id not in known_labels:
-            raise ValidationFailed.choice(
-                "labels", label_id, "label", (lb.name for lb in details.labels)
-            )
-    known_members = {m.id for m in details.members}
-    for user_id in assignee_ids:
-        if user_id not in known_members:
-            raise ValidationFailed.choice(
-                "assignees", user_id, "project member", (m.email for m in details.members)
-            )
-
-
-def _date(raw: Mapping[str, Any], which: str) -> date | None:
-    value = raw.get(f"{which}_date")
-    if not value:
-        return None
-    return date.fromisoformat(str(value)[:10])
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _timestamp(value: object) -> datetime:
-    """Plane answers in the API user's time zone; the gateway speaks UTC."""
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _float(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit() or len(cursor) > 9:
-        raise ValidationFailed.field("cursor", "not a cursor this search returned")
-    return int(cursor)

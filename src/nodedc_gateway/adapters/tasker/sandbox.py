@@ -226,7 +226,10 @@ class SqlSandboxTasker:
             raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
         return stored.project_from(row)
 
-    async def get_project(self, workspace_slug: str, project_id: str) -> ProjectDetails:
+    async def get_project(
+        self, workspace_slug: str, project_id: str, *, fresh: bool = False
+    ) -> ProjectDetails:
+        """Always current here (`fresh` matters to caching backends)."""
         async with self._tx() as c:
             project = await stored.project_in(c, workspace_slug, project_id)
             return ProjectDetails(
