@@ -6,16 +6,15 @@ import asyncio
 import json
 import shutil
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from nodedc_gateway.entrypoints.settings import (
-    Settings,
-    SettingsError,
-    load_settings,
-    with_local_secrets,
-)
+if TYPE_CHECKING:
+    from nodedc_gateway.entrypoints.settings import Settings
+
+# Settings (and with them SQLAlchemy) are imported by the commands that use them, not here:
+# `stdio` must answer its client's `initialize` before Codex stops waiting (connector.py).
 
 KEEP_ALIVE_S = 75
 CODEX_SNIPPET = """[mcp_servers.nodedc]
@@ -25,6 +24,8 @@ bearer_token_env_var = "NODEDC_AGENT_TOKEN"
 
 
 def _settings(**overrides: Any) -> Settings:
+    from nodedc_gateway.entrypoints.settings import SettingsError, load_settings, with_local_secrets
+
     try:
         return with_local_secrets(load_settings(**overrides))
     except SettingsError as error:
@@ -81,6 +82,7 @@ def preflight(timeout: float) -> None:
     Prints one line per problem on stderr and exits 1 if there is any; otherwise prints
     what was checked and exits 0."""
     from nodedc_gateway.entrypoints.preflight import preflight as run_preflight
+    from nodedc_gateway.entrypoints.settings import SettingsError, load_settings, with_local_secrets
 
     try:
         settings = with_local_secrets(load_settings())
@@ -255,22 +257,20 @@ def connect(gateway: str, code: str, token_name: str | None) -> None:
     click.echo(f"Connected agent {credentials.agent_id}; token stored in {path} (0600).")
     click.echo(f"It expires {credentials.expires_at}.\n")
     click.echo("Add this to ~/.codex/config.toml:\n")
-    click.echo(connector.codex_config(credentials.mcp_url, command))
+    click.echo(connector.codex_config(credentials.mcp_url, command, path.parent))
 
 
 @main.command()
 @click.option("--gateway", default=None, help="Override the stored gateway URL.")
 def stdio(gateway: str | None) -> None:
     """Serve MCP on stdin/stdout, forwarding to the gateway with the stored token."""
-    import anyio
-
     from nodedc_gateway.entrypoints import connector
 
     try:
         mcp_url, token = connector.resolve_connection(gateway)
     except connector.ConnectorError as error:
         raise click.ClickException(str(error)) from None
-    anyio.run(connector.run_stdio, mcp_url, token)
+    connector.serve_stdio(mcp_url, token)
 
 
 def _demo_text(info: dict[str, Any]) -> str:
