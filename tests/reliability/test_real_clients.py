@@ -330,9 +330,11 @@ async def test_codex_creates_a_card_with_a_token_stored_elsewhere(
 # --- Claude Code ----------------------------------------------------------------------------
 
 
-async def run_claude(world: World, transport: str, add_command: str, **env_values: str) -> None:
-    """`claude mcp add …` exactly as given (run by a shell, as a person pastes it), then one
-    non-interactive task against the scripted model."""
+async def run_claude(
+    world: World, transport: str, add_command: str | None, **env_values: str
+) -> None:
+    """`claude mcp add …` exactly as given (run by a shell, as a person pastes it), if any,
+    then one non-interactive task against the scripted model."""
     claude = installed(CLAUDE)
     name = world.card_name("claude", transport)
     model = ScriptedModel(world.arguments(name), world.transcript)
@@ -348,7 +350,8 @@ async def run_claude(world: World, transport: str, add_command: str, **env_value
     )
     env["PATH"] = os.pathsep.join([str(claude.parent), env["PATH"]])
     shell = shutil.which("bash") or "/bin/sh"
-    await run_client(world, f"claude {transport}: add", [shell, "-c", add_command], env)
+    if add_command is not None:
+        await run_client(world, f"claude {transport}: add", [shell, "-c", add_command], env)
     async with serve(model) as model_url:
         env |= {"ANTHROPIC_BASE_URL": model_url, "ANTHROPIC_API_KEY": "dummy"}
         await run_client(
@@ -379,3 +382,12 @@ async def test_claude_code_creates_a_card_over_stdio_as_the_docs_say(world: Worl
     await connect(world, home)
     command = doc_block("sh", "claude mcp add nodedc --")
     await run_claude(world, "stdio", command)
+
+
+async def test_claude_code_creates_a_card_with_the_docs_mcp_json(world: World) -> None:
+    """The project's `.mcp.json` of the docs, in the directory Claude Code runs in."""
+    home = world.home("claude-mcp-json")
+    config = for_gateway(doc_block("json", '"mcpServers"'), world.gateway)
+    (home / ".mcp.json").write_text(config)
+    world.note(".mcp.json", config)
+    await run_claude(world, "mcp-json", None, NODEDC_AGENT_TOKEN=world.token)
