@@ -17,10 +17,6 @@ if TYPE_CHECKING:
 # `stdio` must answer its client's `initialize` before Codex stops waiting (connector.py).
 
 KEEP_ALIVE_S = 75
-CODEX_SNIPPET = """[mcp_servers.nodedc]
-url = "{mcp_url}"
-bearer_token_env_var = "NODEDC_AGENT_TOKEN"
-"""
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -274,6 +270,8 @@ def stdio(gateway: str | None) -> None:
 
 
 def _demo_text(info: dict[str, Any]) -> str:
+    from nodedc_gateway.entrypoints.connector import codex_config
+
     return "\n".join(
         [
             "NODE.DC Agent Gateway demo is ready.",
@@ -290,7 +288,7 @@ def _demo_text(info: dict[str, Any]) -> str:
             "",
             "and add this to ~/.codex/config.toml:",
             "",
-            CODEX_SNIPPET.format(mcp_url=info["mcp_url"]),
+            codex_config(info["mcp_url"], None),
         ]
     )
 
