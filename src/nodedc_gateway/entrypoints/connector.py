@@ -36,7 +36,6 @@ CONFIG_DIR_ENV = "NODEDC_CONFIG_DIR"
 TOKEN_ENV = "NODEDC_AGENT_TOKEN"  # noqa: S105 - the variable's name
 GATEWAY_ENV = "NODEDC_GATEWAY_URL"
 CREDENTIALS_FILE = "credentials.json"
-HTTP_UNAUTHORIZED = 401
 REVOKED = (
     "The gateway refused this agent's token (revoked or expired). Ask the agent's owner for "
     "a new pairing code and run `nodedc-gateway connect` again."

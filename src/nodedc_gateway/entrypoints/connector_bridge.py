@@ -23,9 +23,7 @@ from mcp.shared.message import SessionMessage
 
 from nodedc_gateway import __version__
 from nodedc_gateway.domain.secret import SecretStr
-from nodedc_gateway.entrypoints.connector import (
-    REVOKED,
-)
+from nodedc_gateway.entrypoints.connector import REVOKED, SERVER_NAME, SERVER_TITLE
 from nodedc_gateway.entrypoints.mcp.instructions import INSTRUCTIONS
 
 HTTP_UNAUTHORIZED = 401
@@ -96,9 +94,9 @@ def build_connector(remote: RemoteGateway) -> Server[Any]:
         return result
 
     return Server(
-        "nodedc-gateway-connector",
+        SERVER_NAME,
         version=__version__,
-        title="NODE.DC Agent Gateway (local connector)",
+        title=SERVER_TITLE,
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
