@@ -45,6 +45,9 @@ HEAVY = frozenset(
         "pydantic",
         "starlette",
         "anyio",
+        # Not heavy, but hundreds of milliseconds on a loaded machine; nothing needs them.
+        "asyncio",
+        "ssl",
     }
 )
 HEAVY_OWN = ("nodedc_gateway.application", "nodedc_gateway.adapters", "nodedc_gateway.ports")

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from nodedc_gateway.entrypoints.settings import Settings
 
-# Settings (and with them SQLAlchemy) are imported by the commands that use them, not here:
-# `stdio` must answer its client's `initialize` before Codex stops waiting (connector.py).
+# Settings (and with them SQLAlchemy), even asyncio, are imported by the commands that use
+# them, not here: `stdio` must answer its client's `initialize` before Codex stops waiting
+# (connector.py).
 
 KEEP_ALIVE_S = 75
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    return asyncio.run(coroutine)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -50,7 +58,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings(host=host, port=port)
     _refuse_problems(settings)
     _configure_logs(settings)
-    asyncio.run(_serve(settings, prepare_local=settings.is_local))
+    _run(_serve(settings, prepare_local=settings.is_local))
 
 
 @main.command()
@@ -59,7 +67,7 @@ def migrate() -> None:
     settings = _settings()
     from nodedc_gateway.adapters.persistence.sql.migrate import upgrade
 
-    asyncio.run(upgrade(settings.database_url))
+    _run(upgrade(settings.database_url))
     click.echo(f"Database is up to date: {_safe_url(settings.database_url)}")
 
 
@@ -84,7 +92,7 @@ def preflight(timeout: float) -> None:
         settings = with_local_secrets(load_settings())
     except SettingsError as error:
         _fail_preflight(error.problems)
-    report = asyncio.run(run_preflight(settings, timeout_s=timeout))
+    report = _run(run_preflight(settings, timeout_s=timeout))
     if not report.ok:
         _fail_preflight(list(report.problems), _redactor(settings).text)
     for line in report.passed:
@@ -111,7 +119,7 @@ def purge() -> None:
     """Delete expired idempotency records, used or expired pairing codes and idle
     rate-limit state now (a served gateway also does it every PURGE_INTERVAL_S)."""
     settings = _settings()
-    counts = asyncio.run(_purge(settings))
+    counts = _run(_purge(settings))
     click.echo(f"purged {counts}")
 
 
@@ -156,7 +164,7 @@ def audit_verify(batch_size: int) -> None:
     settings = _settings()
     if settings.database_url == "memory://":
         raise click.ClickException("audit verify reads a database; memory:// keeps none")
-    checked, events, broken = asyncio.run(_verify_audit(settings, batch_size))
+    checked, events, broken = _run(_verify_audit(settings, batch_size))
     for check in broken:
         where = f" at event {check.at_seq}" if check.at_seq is not None else ""
         click.echo(
@@ -209,7 +217,7 @@ def demo(no_serve: bool, as_json: bool, host: str | None, port: int | None) -> N
         )
     if not as_json:
         _configure_logs(settings)
-    asyncio.run(_demo(settings, serve=not no_serve, as_json=as_json))
+    _run(_demo(settings, serve=not no_serve, as_json=as_json))
 
 
 async def _demo(settings: Settings, *, serve: bool, as_json: bool) -> None:
@@ -243,7 +251,7 @@ def connect(gateway: str, code: str, token_name: str | None) -> None:
     from nodedc_gateway.entrypoints import connector
 
     try:
-        credentials = asyncio.run(
+        credentials = _run(
             connector.redeem(gateway, code, token_name or connector.default_token_name())
         )
         path = connector.store_credentials(credentials)
