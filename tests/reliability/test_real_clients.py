@@ -34,7 +34,8 @@ from tests.reliability.scripted_model import SERVER, ScriptedModel
 from tests.support.processes import GatewayProcess, demo, gateway_environment, run_cli, serving
 from tests.support.served import INTERNAL_TOKEN, serve
 
-pytestmark = pytest.mark.reliability
+# A cold npm cache downloads both clients (a few hundred MB) inside the first test.
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "codex.md"
@@ -60,7 +61,8 @@ def installed(package: str) -> Path:
     manifest = CACHE / "node_modules" / name / "package.json"
     command = "codex" if "codex" in name else "claude"
     binary = CACHE / "node_modules" / ".bin" / command
-    if not (binary.exists() and json.loads(manifest.read_text())["version"] == version):
+    current = json.loads(manifest.read_text()).get("version") if manifest.exists() else None
+    if not (binary.exists() and current == version):
         npm = shutil.which("npm")
         if npm is None:
             unavailable(f"npm is not on PATH, so {package} cannot be installed")
@@ -73,7 +75,9 @@ def installed(package: str) -> Path:
                 str(CACHE),
                 "--no-audit",
                 "--no-fund",
-                "--no-save",
+                # Saved (exactly) in CACHE's package.json, so installing one client keeps
+                # the other.
+                "--save-exact",
                 package,
             ],
             capture_output=True,
