@@ -209,7 +209,9 @@ def client_env(world: World, home: Path, **values: str) -> dict[str, str]:
     }
 
 
-async def run_client(world: World, heading: str, argv: list[str], env: dict[str, str]) -> str:
+async def run_client(
+    world: World, heading: str, argv: list[str], env: dict[str, str], succeeds: bool = True
+) -> str:
     world.note(f"{heading}: {shlex.join(argv)}", "")
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -228,7 +230,9 @@ async def run_client(world: World, heading: str, argv: list[str], env: dict[str,
         raise AssertionError(f"{heading} did not finish; see {world.transcript}") from None
     text = output.decode(errors="replace")
     world.note(f"{heading} output (exit {process.returncode})", text)
-    assert process.returncode == 0, f"{heading} failed; see {world.transcript}"
+    assert (process.returncode == 0) == succeeds, (
+        f"{heading} exited {process.returncode}; see {world.transcript}"
+    )
     return text
 
 
@@ -265,7 +269,9 @@ def codex_config(model_url: str, server_block: str) -> str:
     )
 
 
-async def run_codex(world: World, transport: str, server_block: str, **env_values: str) -> None:
+async def run_codex(
+    world: World, transport: str, server_block: str, succeeds: bool = True, **env_values: str
+) -> str:
     codex = installed(CODEX)
     name = world.card_name("codex", transport)
     model = ScriptedModel(world.arguments(name), world.transcript)
@@ -276,13 +282,19 @@ async def run_codex(world: World, transport: str, server_block: str, **env_value
         (codex_home / "config.toml").write_text(config)
         world.note("codex config.toml", config)
         env = client_env(world, home, CODEX_HOME=str(codex_home), **env_values)
-        await run_client(
+        output = await run_client(
             world,
             f"codex {transport}",
             [str(codex), "exec", "--skip-git-repo-check", f"Create the card {name!r} in DEMO."],
             env,
+            succeeds,
         )
-    await assert_created(world, name, model)
+    if succeeds:
+        await assert_created(world, name, model)
+    else:
+        assert not model.tool_results
+        assert world.cards_named(name) == []
+    return output
 
 
 async def test_codex_creates_a_card_over_http_as_the_docs_say(world: World) -> None:
@@ -395,3 +407,15 @@ async def test_claude_code_creates_a_card_with_the_docs_mcp_json(world: World) -
     (home / ".mcp.json").write_text(config)
     world.note(".mcp.json", config)
     await run_claude(world, "mcp-json", None, NODEDC_AGENT_TOKEN=world.token)
+
+
+async def test_codex_stops_loudly_when_the_connector_has_no_token(world: World) -> None:
+    """Why the docs advise `required = true`: the docs' default stdio block with the token
+    stored elsewhere (and no `env` line) makes Codex stop with an error naming the server,
+    where an optional server would leave it running on without the gateway's tools."""
+    home = world.home("codex-no-token")
+    elsewhere = str(world.home("credentials-unreachable"))
+    await connect(world, home, NODEDC_CONFIG_DIR=elsewhere)
+    block = doc_block("toml", "command =", without="env =")
+    output = await run_codex(world, "no-token", block, False, NODEDC_CONFIG_DIR=elsewhere)
+    assert "required MCP servers failed to initialize: nodedc" in output  # Codex 0.169's words
