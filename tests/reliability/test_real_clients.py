@@ -418,3 +418,13 @@ async def test_codex_stops_loudly_when_the_connector_has_no_token(world: World) 
     block = doc_block("toml", "command =", without="env =")
     output = await run_codex(world, "no-token", block, False, NODEDC_CONFIG_DIR=elsewhere)
     assert "required MCP servers failed to initialize: nodedc" in output  # Codex 0.169's words
+
+
+async def test_claude_code_finds_a_token_stored_elsewhere(world: World) -> None:
+    """Claude Code passes its whole environment to a stdio server, so NODEDC_CONFIG_DIR
+    works with the docs' command as it is."""
+    home = world.home("claude-elsewhere")
+    elsewhere = str(world.home("claude-credentials-elsewhere"))
+    await connect(world, home, NODEDC_CONFIG_DIR=elsewhere)
+    command = doc_block("sh", "claude mcp add nodedc --")
+    await run_claude(world, "elsewhere", command, NODEDC_CONFIG_DIR=elsewhere)
