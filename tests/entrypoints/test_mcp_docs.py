@@ -66,6 +66,22 @@ def test_the_claude_code_mcp_json_parses() -> None:
 def test_what_connect_prints_parses_too() -> None:
     printed = codex_config("https://agents.nodedc.ru/mcp", "/opt/bin/nodedc-gateway")
     stdio = tomllib.loads(printed)["mcp_servers"]["nodedc"]
-    assert stdio == {"command": "/opt/bin/nodedc-gateway", "args": ["stdio"]}
-    http = tomllib.loads("\n".join(line.removeprefix("# ") for line in printed.splitlines()[5:]))
-    assert http["mcp_servers"]["nodedc"]["url"] == "https://agents.nodedc.ru/mcp"
+    assert stdio == {"command": "/opt/bin/nodedc-gateway", "args": ["stdio"], "required": True}
+    alternative = printed.split("# or, over HTTP:\n", 1)[1]
+    http = tomllib.loads("\n".join(line.removeprefix("# ") for line in alternative.splitlines()))
+    assert http["mcp_servers"]["nodedc"] == {
+        "url": "https://agents.nodedc.ru/mcp",
+        "bearer_token_env_var": TOKEN_ENV,
+        "required": True,
+    }
+
+
+def test_what_connect_prints_matches_the_docs() -> None:
+    """Each Codex block `connect` prints (the commented-out HTTP one uncommented) is a block
+    of docs/codex.md, with the docs' command and URL."""
+    printed = codex_config("https://agents.nodedc.ru/mcp", "nodedc-gateway")
+    stdio, alternative = printed.split("\n# or, over HTTP:\n", 1)
+    http = "\n".join(line.removeprefix("# ") for line in alternative.splitlines()) + "\n"
+    documented = blocks("toml", (ROOT / "docs" / "codex.md").read_text())
+    assert stdio.strip() + "\n" in documented
+    assert http in documented

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import sys
-from typing import Any, NoReturn
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from nodedc_gateway.entrypoints.settings import (
-    Settings,
-    SettingsError,
-    load_settings,
-    with_local_secrets,
-)
+if TYPE_CHECKING:
+    from nodedc_gateway.entrypoints.settings import Settings
+
+# Settings (and with them SQLAlchemy), even asyncio, are imported by the commands that use
+# them, not here: `stdio` must answer its client's `initialize` before Codex stops waiting
+# (connector.py).
 
 KEEP_ALIVE_S = 75
-CODEX_SNIPPET = """[mcp_servers.nodedc]
-url = "{mcp_url}"
-bearer_token_env_var = "NODEDC_AGENT_TOKEN"
-"""
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    return asyncio.run(coroutine)
 
 
 def _settings(**overrides: Any) -> Settings:
+    from nodedc_gateway.entrypoints.settings import SettingsError, load_settings, with_local_secrets
+
     try:
         return with_local_secrets(load_settings(**overrides))
     except SettingsError as error:
@@ -53,7 +58,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings(host=host, port=port)
     _refuse_problems(settings)
     _configure_logs(settings)
-    asyncio.run(_serve(settings, prepare_local=settings.is_local))
+    _run(_serve(settings, prepare_local=settings.is_local))
 
 
 @main.command()
@@ -62,7 +67,7 @@ def migrate() -> None:
     settings = _settings()
     from nodedc_gateway.adapters.persistence.sql.migrate import upgrade
 
-    asyncio.run(upgrade(settings.database_url))
+    _run(upgrade(settings.database_url))
     click.echo(f"Database is up to date: {_safe_url(settings.database_url)}")
 
 
@@ -81,12 +86,13 @@ def preflight(timeout: float) -> None:
     Prints one line per problem on stderr and exits 1 if there is any; otherwise prints
     what was checked and exits 0."""
     from nodedc_gateway.entrypoints.preflight import preflight as run_preflight
+    from nodedc_gateway.entrypoints.settings import SettingsError, load_settings, with_local_secrets
 
     try:
         settings = with_local_secrets(load_settings())
     except SettingsError as error:
         _fail_preflight(error.problems)
-    report = asyncio.run(run_preflight(settings, timeout_s=timeout))
+    report = _run(run_preflight(settings, timeout_s=timeout))
     if not report.ok:
         _fail_preflight(list(report.problems), _redactor(settings).text)
     for line in report.passed:
@@ -113,7 +119,7 @@ def purge() -> None:
     """Delete expired idempotency records, used or expired pairing codes and idle
     rate-limit state now (a served gateway also does it every PURGE_INTERVAL_S)."""
     settings = _settings()
-    counts = asyncio.run(_purge(settings))
+    counts = _run(_purge(settings))
     click.echo(f"purged {counts}")
 
 
@@ -158,7 +164,7 @@ def audit_verify(batch_size: int) -> None:
     settings = _settings()
     if settings.database_url == "memory://":
         raise click.ClickException("audit verify reads a database; memory:// keeps none")
-    checked, events, broken = asyncio.run(_verify_audit(settings, batch_size))
+    checked, events, broken = _run(_verify_audit(settings, batch_size))
     for check in broken:
         where = f" at event {check.at_seq}" if check.at_seq is not None else ""
         click.echo(
@@ -211,7 +217,7 @@ def demo(no_serve: bool, as_json: bool, host: str | None, port: int | None) -> N
         )
     if not as_json:
         _configure_logs(settings)
-    asyncio.run(_demo(settings, serve=not no_serve, as_json=as_json))
+    _run(_demo(settings, serve=not no_serve, as_json=as_json))
 
 
 async def _demo(settings: Settings, *, serve: bool, as_json: bool) -> None:
@@ -245,7 +251,7 @@ def connect(gateway: str, code: str, token_name: str | None) -> None:
     from nodedc_gateway.entrypoints import connector
 
     try:
-        credentials = asyncio.run(
+        credentials = _run(
             connector.redeem(gateway, code, token_name or connector.default_token_name())
         )
         path = connector.store_credentials(credentials)
@@ -255,25 +261,25 @@ def connect(gateway: str, code: str, token_name: str | None) -> None:
     click.echo(f"Connected agent {credentials.agent_id}; token stored in {path} (0600).")
     click.echo(f"It expires {credentials.expires_at}.\n")
     click.echo("Add this to ~/.codex/config.toml:\n")
-    click.echo(connector.codex_config(credentials.mcp_url, command))
+    click.echo(connector.codex_config(credentials.mcp_url, command, path.parent))
 
 
 @main.command()
 @click.option("--gateway", default=None, help="Override the stored gateway URL.")
 def stdio(gateway: str | None) -> None:
     """Serve MCP on stdin/stdout, forwarding to the gateway with the stored token."""
-    import anyio
-
     from nodedc_gateway.entrypoints import connector
 
     try:
         mcp_url, token = connector.resolve_connection(gateway)
     except connector.ConnectorError as error:
         raise click.ClickException(str(error)) from None
-    anyio.run(connector.run_stdio, mcp_url, token)
+    connector.serve_stdio(mcp_url, token)
 
 
 def _demo_text(info: dict[str, Any]) -> str:
+    from nodedc_gateway.entrypoints.connector import codex_config
+
     return "\n".join(
         [
             "NODE.DC Agent Gateway demo is ready.",
@@ -290,7 +296,7 @@ def _demo_text(info: dict[str, Any]) -> str:
             "",
             "and add this to ~/.codex/config.toml:",
             "",
-            CODEX_SNIPPET.format(mcp_url=info["mcp_url"]),
+            codex_config(info["mcp_url"], None),
         ]
     )
 

@@ -5,6 +5,12 @@ gateway with that token.
 The stdio connector is an SDK server on one side and an SDK client on the other, so each
 side negotiates its own protocol version: a 2025-era stdio client can talk to the gateway
 over 2026-07-28 HTTP and the other way round.
+
+Starting fast matters: Codex waits about 0.85 s for an optional server's `initialize`
+answer, and importing the MCP SDK alone takes longer. So this module imports nothing heavy
+(no SDK, no httpx, nothing of the served gateway): `serve_stdio` answers the `initialize`
+handshake itself, as the SDK server would, and only then imports the SDK side
+(`connector_bridge`), which serves everything else.
 """
 
 from __future__ import annotations
@@ -15,26 +21,21 @@ import socket
 import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import httpx
-from mcp import Client, types
-from mcp.client.streamable_http import streamable_http_client
-from mcp.server.lowlevel import Server
-from mcp.server.stdio import stdio_server
-from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.exceptions import MCPError
 
 from nodedc_gateway import __version__
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.mcp.instructions import INSTRUCTIONS
 
+if TYPE_CHECKING:
+    import httpx
+
 CONFIG_DIR_ENV = "NODEDC_CONFIG_DIR"
 TOKEN_ENV = "NODEDC_AGENT_TOKEN"  # noqa: S105 - the variable's name
 GATEWAY_ENV = "NODEDC_GATEWAY_URL"
 CREDENTIALS_FILE = "credentials.json"
-HTTP_UNAUTHORIZED = 401
 REVOKED = (
     "The gateway refused this agent's token (revoked or expired). Ask the agent's owner for "
     "a new pairing code and run `nodedc-gateway connect` again."
@@ -119,6 +120,8 @@ async def redeem(
     gateway_url: str, code: str, token_name: str, client: httpx.AsyncClient | None = None
 ) -> Credentials:
     """Trade a pairing code for an agent token at the gateway's public redeem route."""
+    import httpx
+
     base = gateway_url.rstrip("/")
     if not base.startswith(("https://", "http://")):
         raise ConnectorError("--gateway must be the gateway's URL, like https://agents.nodedc.ru")
@@ -156,23 +159,45 @@ def _problem_detail(response: httpx.Response) -> str:
     return str(body.get("detail") or f"The gateway answered HTTP {response.status_code}.")
 
 
-def codex_config(mcp_url: str, command: str | None) -> str:
-    """The Codex `config.toml` entries: the stdio connector (token from the stored file)
-    and, as an alternative, Streamable HTTP with the token in an environment variable."""
-    stdio = ""
+def default_config_dir() -> Path:
+    """Where the token lives when nothing in the environment moves it."""
+    return Path.home() / ".config" / "nodedc-gateway"
+
+
+def _toml_string(value: str) -> str:
+    # A JSON string is a valid TOML basic string (the same escapes).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def codex_config(mcp_url: str, command: str | None, credentials_dir: Path | None = None) -> str:
+    """The Codex `config.toml` entries, working as printed: the stdio connector (token from
+    the stored file) and, as an alternative, Streamable HTTP with the token in an
+    environment variable.
+
+    Codex starts a stdio server with only a short list of environment variables (HOME,
+    PATH, …), so a token stored elsewhere than the default (`NODEDC_CONFIG_DIR` or
+    `XDG_CONFIG_HOME` at `connect`) is found only if the entry names the place itself.
+    `required = true` makes Codex wait for the gateway's tools at start and stop with an
+    error when they cannot be had, instead of running on silently without them."""
+    lines = []
     if command:
-        stdio = (
-            f'[mcp_servers.nodedc]\ncommand = "{command}"\nargs = ["stdio"]\n\n# or, over HTTP:\n'
-        )
-    return (
-        stdio
-        + ("# " if command else "")
-        + "[mcp_servers.nodedc]\n"
-        + ("# " if command else "")
-        + f'url = "{mcp_url}"\n'
-        + ("# " if command else "")
-        + f'bearer_token_env_var = "{TOKEN_ENV}"\n'
-    )
+        lines += [
+            "[mcp_servers.nodedc]",
+            f"command = {_toml_string(command)}",
+            'args = ["stdio"]',
+            "required = true",
+        ]
+        if credentials_dir is not None and credentials_dir != default_config_dir():
+            lines.append(f"env = {{ {CONFIG_DIR_ENV} = {_toml_string(str(credentials_dir))} }}")
+        lines += ["", "# or, over HTTP:"]
+    http = [
+        "[mcp_servers.nodedc]",
+        f"url = {_toml_string(mcp_url)}",
+        f"bearer_token_env_var = {_toml_string(TOKEN_ENV)}",
+        "required = true",
+    ]
+    lines += [("# " if command else "") + line for line in http]
+    return "\n".join(lines) + "\n"
 
 
 # --- the stdio connector ------------------------------------------------------------------
@@ -194,81 +219,77 @@ def resolve_connection(gateway_url: str | None = None) -> tuple[str, SecretStr]:
     return mcp_url, token
 
 
-class RemoteGateway:
-    """The gateway seen from the connector: one client session per call, opened and closed
-    in the task that makes the call (anyio's structured concurrency requires it), so a
-    broken or revoked connection never outlives the call that met it."""
+# --- answering `initialize` before the SDK is imported -------------------------------------
 
-    def __init__(self, mcp_url: str, token: SecretStr) -> None:
-        self._mcp_url = mcp_url
-        self._token = token
-
-    async def call(self, make: Any) -> Any:
-        """Run `make(client)` against the gateway."""
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {self._token.reveal()}"})
-        refused: list[int] = []
-
-        async def watch(response: Any) -> None:
-            # The SDK reports any non-JSON error status generically; a 401 must be told apart.
-            if response.status_code == HTTP_UNAUTHORIZED:
-                refused.append(response.status_code)
-
-        http.event_hooks["response"].append(watch)
-        try:
-            async with Client(
-                streamable_http_client(self._mcp_url, http_client=http), mode="auto"
-            ) as client:
-                return await make(client)
-        except Exception as error:
-            if refused:
-                raise _Revoked() from None
-            if isinstance(error, MCPError):
-                raise
-            raise MCPError(
-                code=types.INTERNAL_ERROR,
-                message=f"Cannot reach the gateway at {self._mcp_url} ({type(error).__name__}).",
-            ) from None
+#: The protocol versions the SDK server negotiates by the `initialize` handshake, oldest
+#: first (`mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS`; a test keeps them equal).
+HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+SERVER_NAME = "nodedc-gateway-connector"
+SERVER_TITLE = "NODE.DC Agent Gateway (local connector)"
 
 
-class _Revoked(Exception):
-    pass
+def initialize_answer(line: bytes) -> dict[str, Any] | None:
+    """The answer the SDK server gives to this `initialize` request, or None when `line` is
+    anything else (the SDK then answers it, as it would have anyway)."""
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
+        return None
+    ident = request.get("id")
+    params = request.get("params")
+    if (
+        request.get("method") != "initialize"
+        or isinstance(ident, bool)
+        or not isinstance(ident, int | str)
+        or not isinstance(params, dict)
+        or not isinstance(params.get("protocolVersion"), str)
+        or not isinstance(params.get("capabilities"), dict)
+        or not isinstance(params.get("clientInfo"), dict)
+        or not isinstance(params["clientInfo"].get("name"), str)
+        or not isinstance(params["clientInfo"].get("version"), str)
+    ):
+        return None
+    version = params["protocolVersion"]
+    return {
+        "jsonrpc": "2.0",
+        "id": ident,
+        "result": {
+            "capabilities": {"tools": {"listChanged": False}},
+            "instructions": INSTRUCTIONS,
+            "protocolVersion": version if version in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[-1],
+            "serverInfo": {"name": SERVER_NAME, "title": SERVER_TITLE, "version": __version__},
+        },
+    }
 
 
-def build_connector(remote: RemoteGateway) -> Server[Any]:
-    async def list_tools(
-        ctx: Any, params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
-        try:
-            tools = await remote.call(lambda client: client.list_tools())
-        except _Revoked:
-            raise MCPError(code=types.INVALID_REQUEST, message=REVOKED) from None
-        return types.ListToolsResult(tools=tools.tools)
-
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        try:
-            result: types.CallToolResult = await remote.call(
-                lambda client: client.call_tool(params.name, params.arguments or {})
-            )
-        except _Revoked:
-            payload = {"error": {"code": "unauthenticated", "message": REVOKED}}
-            return types.CallToolResult(
-                is_error=True,
-                structured_content=payload,
-                content=[types.TextContent(type="text", text=json.dumps(payload))],
-            )
-        return result
-
-    return Server(
-        "nodedc-gateway-connector",
-        version=__version__,
-        title="NODE.DC Agent Gateway (local connector)",
-        instructions=INSTRUCTIONS,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-    )
+def read_first_line(fd: int = 0) -> bytes:
+    """The first line on `fd`, read byte by byte: the SDK's transport then reads the same
+    descriptor itself, so nothing after the line may sit in a buffer of ours."""
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return bytes(line)
 
 
-async def run_stdio(mcp_url: str, token: SecretStr) -> None:
-    server = build_connector(RemoteGateway(mcp_url, token))
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def serve_stdio(mcp_url: str, token: SecretStr) -> None:
+    """The stdio connector: answer `initialize` at once, then import the SDK and serve."""
+    first = read_first_line()
+    answer = initialize_answer(first)
+    if answer is not None:
+        write_all(1, json.dumps(answer, separators=(",", ":")).encode() + b"\n")
+    import anyio
+
+    from nodedc_gateway.entrypoints.connector_bridge import run_stdio
+
+    anyio.run(run_stdio, mcp_url, token, first, answer)
