@@ -147,6 +147,8 @@ async def test_a_refresh_token_rotates_once_and_its_family_is_revoked_together(
         await uow.commit()
     async with backend.uow() as uow:
         assert await uow.oauth.find_refresh([first.token_hash]) == first
+        assert await uow.oauth.find_by_access_token(second.access_token_id) == second
+        assert await uow.oauth.find_by_access_token(e.new_id()) is None
         assert await uow.oauth.find_refresh([e.fake_hash("x")]) is None
         assert await uow.oauth.rotate_refresh(first.id, SOON)
         assert not await uow.oauth.rotate_refresh(first.id, SOON)

@@ -195,6 +195,10 @@ class OAuthRepository(Protocol):
         was not active (a replay, or a concurrent rotation won)."""
         ...
 
+    async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
+        """The refresh token issued together with this agent token, if any."""
+        ...
+
     async def family(self, family_id: str) -> Sequence[RefreshToken]:
         """Every refresh token of the family, oldest first."""
         ...

@@ -82,6 +82,12 @@ class MemoryOAuthRepository:
         self._j.put(self._s.refresh, token_id, attrs.evolve(token, status=RefreshStatus.ROTATED))
         return True
 
+    async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
+        for token in self._s.refresh.values():
+            if token.access_token_id == access_token_id:
+                return copy.copy(token)
+        return None
+
     async def family(self, family_id: str) -> Sequence[RefreshToken]:
         return sorted(
             (copy.copy(t) for t in self._s.refresh.values() if t.family_id == family_id),

@@ -39,7 +39,7 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
 
     apply_controller_responses(ROUTES)
     app = Litestar(
-        route_handlers=[*ROUTES, mcp.route(), *oauth_route_handlers(container.settings())],
+        route_handlers=[*ROUTES, mcp.route(), *oauth_route_handlers(container)],
         exception_handlers=cast("ExceptionHandlersMap", EXCEPTION_HANDLERS),
         lifespan=[lifespan, mcp.lifespan, *(extra_lifespans or [])],
         state=State({"metrics": metrics, "container": container}),

@@ -179,6 +179,15 @@ class SqlOAuthRepository(_Repository):
         )
         return result.first() is not None
 
+    async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
+        c = t.oauth_refresh_tokens.c
+        row = (
+            await self._c.execute(
+                select(t.oauth_refresh_tokens).where(c.access_token_id == access_token_id)
+            )
+        ).first()
+        return _refresh(row) if row is not None else None
+
     async def family(self, family_id: str) -> Sequence[RefreshToken]:
         c = t.oauth_refresh_tokens.c
         rows = await self._c.execute(

@@ -128,7 +128,7 @@ oauth_refresh_tokens = Table(
     Column("family_id", String(ID), nullable=False, index=True),
     Column("client_id", String(512), nullable=False),
     Column("agent_id", String(ID), ForeignKey("agents.id"), nullable=False, index=True),
-    Column("access_token_id", String(ID), nullable=False),
+    Column("access_token_id", String(ID), nullable=False, index=True),
     Column("resource", Text, nullable=False),
     Column("scopes", JSON, nullable=False),
     Column("status", String(CODE), nullable=False),

@@ -79,6 +79,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_oauth_refresh_tokens_family_id"), "oauth_refresh_tokens", ["family_id"]
     )
+    op.create_index(
+        op.f("ix_oauth_refresh_tokens_access_token_id"),
+        "oauth_refresh_tokens",
+        ["access_token_id"],
+    )
 
 
 def downgrade() -> None:
