@@ -154,3 +154,20 @@ async def tools_list(client: httpx.AsyncClient, access_token: str) -> httpx.Resp
             "MCP-Protocol-Version": "2025-06-18",
         },
     )
+
+
+async def whoami(client: httpx.AsyncClient, access_token: str) -> httpx.Response:
+    return await client.post(
+        "/mcp",
+        json={
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "whoami", "arguments": {}},
+        },
+        headers={
+            "Authorization": f"Bearer {access_token}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-06-18",
+        },
+    )
