@@ -53,3 +53,21 @@ async def test_a_static_agent_token_still_lists_tools() -> None:
             )
     assert response.status_code == 200, response.text
     assert any(tool["name"] == "whoami" for tool in response.json()["result"]["tools"])
+
+
+async def test_authorization_server_metadata_names_every_endpoint() -> None:
+    async with served_gateway() as gateway:
+        issuer = gateway.services.settings.public_url.rstrip("/")
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
+            response = await client.get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["issuer"] == issuer
+    assert body["authorization_endpoint"] == f"{issuer}/authorize"
+    assert body["token_endpoint"] == f"{issuer}/token"
+    assert body["registration_endpoint"] == f"{issuer}/register"
+    assert body["revocation_endpoint"] == f"{issuer}/revoke"
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["response_types_supported"] == ["code"]
+    assert body["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert body["client_id_metadata_document_supported"] is True

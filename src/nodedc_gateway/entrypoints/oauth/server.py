@@ -32,7 +32,7 @@ from mcp.server.auth.routes import (
 )
 from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
 from mcp.server.transport_security import RequestBodyLimitMiddleware
-from mcp.shared.auth import OAuthClientInformationFull
+from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata
 from pydantic import AnyHttpUrl
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -146,9 +146,15 @@ def authorization_server_routes(
         ClientRegistrationOptions(enabled=True),
         RevocationOptions(enabled=True),
     )
-    metadata.client_id_metadata_document_supported = True
-    # The issuer exactly as clients were told in the resource metadata (no trailing slash).
-    metadata = metadata.model_copy(update={"issuer": urls.issuer(settings)})
+    # Validated again from plain values so the issuer stays exactly as the resource
+    # metadata names it (no trailing slash added): clients compare the two (RFC 8414 §3.3).
+    metadata = OAuthMetadata.model_validate(
+        {
+            **metadata.model_dump(mode="json", exclude_none=True),
+            "issuer": urls.issuer(settings),
+            "client_id_metadata_document_supported": True,
+        }
+    )
     authenticator = HashedSecretAuthenticator(provider, hasher)
     token = TokenHandler(provider, authenticator)
     register = RegistrationHandler(provider, ClientRegistrationOptions(enabled=True))
