@@ -323,6 +323,15 @@ class OAuthService:
                 await self._revoke_family(uow, record.family_id, record.agent_id, "refresh_reuse")
                 await uow.commit()
                 return None
+            access = await uow.tokens.get(record.access_token_id)
+            if record.status is RefreshStatus.ACTIVE and (
+                access is None or access.status is TokenStatus.REVOKED
+            ):
+                # The owner revoked the token this grant last issued: the grant ends with
+                # it, or the client would simply refresh its way back in.
+                await self._revoke_family(uow, record.family_id, record.agent_id, "token_revoked")
+                await uow.commit()
+                return None
         return record if record.is_usable(now) else None
 
     async def exchange_refresh(self, client: OAuthClient, record: RefreshToken) -> IssuedPair:

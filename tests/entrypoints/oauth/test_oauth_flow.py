@@ -38,3 +38,33 @@ async def test_register_consent_exchange_call_refresh_and_revoke() -> None:
             assert revoked.status_code == 200, revoked.text
             assert (await o.tools_list(client, second["access_token"])).status_code == 401
             assert (await o.tools_list(client, tokens["access_token"])).status_code == 401
+
+
+async def test_revoking_the_token_or_the_agent_stops_the_client_for_good() -> None:
+    async with o.oauth_gateway() as gateway:
+        agent = await gateway.create_agent()
+        await gateway.grant(agent["id"])
+        agents = f"{gateway.owner_url()}/agents/{agent['id']}"
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
+            client_id = (await o.register(client))["client_id"]
+            code, verifier = await o.code_for(gateway, client, client_id, agent["id"])
+            tokens = (await o.exchange(client, client_id, code, verifier)).json()
+            listed = (await gateway.client.get(f"{agents}/tokens")).json()["items"]
+            assert [t["name"] for t in listed] == ["OAuth: Test client"]
+            revoked = await gateway.client.post(f"{agents}/tokens/{listed[0]['id']}/revoke")
+            assert revoked.status_code == 200, revoked.text
+            assert (await o.tools_list(client, tokens["access_token"])).status_code == 401
+            again = await o.refresh(client, client_id, tokens["refresh_token"])
+            assert again.json()["error"] == "invalid_grant"
+
+            code, verifier = await o.code_for(gateway, client, client_id, agent["id"])
+            fresh = (await o.exchange(client, client_id, code, verifier)).json()
+            assert (await o.tools_list(client, fresh["access_token"])).status_code == 200
+            assert (await gateway.client.post(f"{agents}/revoke")).status_code == 200
+            assert (await o.tools_list(client, fresh["access_token"])).status_code == 401
+            after = await o.refresh(client, client_id, fresh["refresh_token"])
+            assert after.json()["error"] == "invalid_grant"
+
+        audit = await gateway.client.get(f"{agents}/audit")
+        types = {event["event_type"] for event in audit.json()["items"]}
+        assert {"oauth.consented", "token.issued", "oauth.family_revoked"} <= types
