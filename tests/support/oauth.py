@@ -171,3 +171,15 @@ async def whoami(client: httpx.AsyncClient, access_token: str) -> httpx.Response
             "MCP-Protocol-Version": "2025-06-18",
         },
     )
+
+
+@contextlib.asynccontextmanager
+async def gateway_and_client(
+    **overrides: Any,
+) -> AsyncIterator[tuple[ServedGateway, httpx.AsyncClient]]:
+    """An OAuth-ready gateway and a plain HTTP client on it (no credentials)."""
+    async with (
+        oauth_gateway(**overrides) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=30) as client,
+    ):
+        yield gateway, client
