@@ -4,13 +4,28 @@ every refusal with its RFC error and nothing issued."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 
 from tests.support import oauth as o
+from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
 
 
-async def test_register_consent_exchange_call_refresh_and_revoke() -> None:
-    async with o.oauth_gateway() as gateway:
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return await migrated_sqlite_url(tmp_path)
+    if request.param == "postgres":
+        return await migrated_postgres_url()
+    return "memory://"
+
+
+async def test_register_consent_exchange_call_refresh_and_revoke(database_url: str) -> None:
+    async with o.oauth_gateway(database_url) as gateway:
         agent = await gateway.create_agent()
         await gateway.grant(agent["id"])
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
