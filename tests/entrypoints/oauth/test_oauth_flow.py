@@ -13,9 +13,7 @@ from tests.support import oauth as o
 from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return await migrated_sqlite_url(tmp_path)
