@@ -223,12 +223,13 @@ class OAuthService:
 
     # --- consent -----------------------------------------------------------------------
 
-    async def throttle(self, client_key: str) -> None:
-        """The pairing-code budget (per address and overall), as for redeeming a code."""
+    async def throttle(self, client_key: str, kind: str = "client") -> None:
+        """The pairing-code budget (per address and overall), as for redeeming a code;
+        `kind` keeps separate per-address budgets for consent and for registration."""
         now = self.d.clock.now()
         for key, policy in (
-            (f"client:{client_key}", self.d.consent_per_client),
-            ("global:redeem", self.d.consent_global),
+            (f"{kind}:{client_key}", self.d.consent_per_client),
+            ("global:redeem" if kind == "client" else f"global:{kind}", self.d.consent_global),
         ):
             decision = await self.d.rate_limits.check(key, policy, now)
             if not decision.allowed:

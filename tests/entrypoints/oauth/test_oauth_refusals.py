@@ -163,3 +163,11 @@ async def test_a_client_metadata_document_at_a_private_address_is_not_fetched() 
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_request"
         assert "not found" in response.json()["error_description"]
+
+
+async def test_registration_is_rate_limited_per_address() -> None:
+    async with o.gateway_and_client(redeem_limit_per_minute=2) as (_, client):
+        body = {"client_name": "c", "redirect_uris": [o.REDIRECT_URI]}
+        statuses = [(await client.post("/register", json=body)).status_code for _ in range(4)]
+    assert statuses[:2] == [201, 201]
+    assert statuses[-1] == 429

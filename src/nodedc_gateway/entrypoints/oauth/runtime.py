@@ -51,3 +51,6 @@ class OAuthRuntime:
 
     async def hasher(self) -> SecretHasher:
         return (await self.service()).d.hasher
+
+    async def throttle(self, client_address: str) -> None:
+        await (await self.service()).throttle(client_address, "oauth")

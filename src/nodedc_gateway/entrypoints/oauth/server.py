@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, request_response
 
+from nodedc_gateway.domain.errors import RateLimited
 from nodedc_gateway.entrypoints.oauth import urls
 from nodedc_gateway.entrypoints.oauth.provider import GatewayOAuthProvider
 from nodedc_gateway.entrypoints.settings import Settings
@@ -126,6 +127,37 @@ class Revocation:
         return Response(status_code=200, headers=headers)
 
 
+Throttle = Callable[[str], Awaitable[None]]
+
+
+class Throttled:
+    """Unauthenticated endpoints that create state or fetch on a client's behalf
+    (registration, authorize: a metadata document fetch) share the per-address budget of
+    pairing-code attempts; over it, 429 with Retry-After."""
+
+    def __init__(self, app: Any, throttle: Throttle) -> None:
+        self._app = app
+        self._throttle = throttle
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") != "OPTIONS":
+            client = scope.get("client")
+            try:
+                await self._throttle(client[0] if client else "unknown")
+            except RateLimited as limited:
+                response = JSONResponse(
+                    {
+                        "error": "temporarily_unavailable",
+                        "error_description": "too many requests from this address; retry later",
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(limited.retry_after_s)},
+                )
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+
 def _limited(app: Any) -> Any:
     return RequestBodyLimitMiddleware(app, MAX_OAUTH_BODY)
 
@@ -138,6 +170,7 @@ def authorization_server_routes(
     settings: Settings,
     provider: GatewayOAuthProvider,
     hasher: Callable[[], Awaitable[SecretHasher]],
+    throttle: Throttle,
 ) -> list[Route]:
     issuer = AnyHttpUrl(urls.issuer(settings))
     metadata = build_metadata(
@@ -169,7 +202,7 @@ def authorization_server_routes(
         ),
         Route(
             AUTHORIZATION_PATH,
-            endpoint=_limited(request_response(authorize.handle)),
+            endpoint=Throttled(_limited(request_response(authorize.handle)), throttle),
             methods=["GET", "POST"],
         ),
         Route(
@@ -177,7 +210,7 @@ def authorization_server_routes(
         ),
         Route(
             REGISTRATION_PATH,
-            endpoint=_cors(_limited(request_response(register.handle)), post),
+            endpoint=_cors(Throttled(_limited(request_response(register.handle)), throttle), post),
             methods=post,
         ),
         Route(

@@ -23,7 +23,7 @@ def oauth_route_handlers(container: Gateway) -> list[BaseRouteHandler]:
     )
     routes = [
         *protected_resource_routes(settings),
-        *authorization_server_routes(settings, provider, runtime.hasher),
+        *authorization_server_routes(settings, provider, runtime.hasher, runtime.throttle),
     ]
     mount = OAuthMount(routes)
     return [*mount.mounts((WELL_KNOWN, *OAUTH_PATHS)), *consent_handlers(runtime)]
