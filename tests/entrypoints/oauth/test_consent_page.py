@@ -34,6 +34,7 @@ async def test_the_page_is_script_free_escaped_and_locked_down() -> None:
     assert "unsafe-inline" not in csp
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "same-origin"
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
@@ -50,9 +51,11 @@ async def test_a_post_without_the_csrf_cookie_or_from_another_origin_is_refused(
         foreign = await client.post(
             "/oauth/consent", data=form, headers={"Origin": "https://evil.example"}
         )
+        opaque = await client.post("/oauth/consent", data=form, headers={"Origin": "null"})
         client.cookies.clear()
         forged = await client.post("/oauth/consent", data=form)
     assert foreign.status_code == 403
+    assert opaque.status_code == 403
     assert forged.status_code == 403
     assert "location" not in forged.headers
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
@@ -65,7 +64,9 @@ def _html(
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            # same-origin, not no-referrer: a form POST then carries the real Origin (with
+            # no-referrer browsers send `Origin: null`), and nothing leaks cross-origin.
+            "Referrer-Policy": "same-origin",
         },
         cookies=cookies,
     )
@@ -107,7 +108,7 @@ def consent_handlers(runtime: OAuthRuntime) -> list[HTTPRouteHandler]:
     @post(urls.CONSENT_PATH, include_in_schema=False, name="oauth_consent_decide", status_code=200)
     async def consent_decide(request: AnyRequest) -> Response[str]:
         origin = request.headers.get("origin")
-        if origin is not None and origin not in (issuer, "null"):
+        if origin is not None and origin != issuer:
             msg = "This form was sent from another site."
             return _html(page.error_page(msg), 403, None, None, secure)
         form = await request.form()
@@ -209,7 +210,3 @@ def _answer(
         state=pending.state,
         iss=issuer,
     )
-
-
-def redirect_host(uri: str) -> str:
-    return urlsplit(uri).netloc
