@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from tests.support import oauth as o
-from tests.support.served import ServedGateway
+from tests.support.served import ServedGateway, serve
 
 
 async def _tokens(gateway: ServedGateway, agent_id: str) -> list[dict[str, Any]]:
@@ -171,3 +174,39 @@ async def test_registration_is_rate_limited_per_address() -> None:
         statuses = [(await client.post("/register", json=body)).status_code for _ in range(4)]
     assert statuses[:2] == [201, 201]
     assert statuses[-1] == 429
+
+
+async def test_a_client_metadata_document_that_does_not_describe_its_url_is_refused() -> None:
+    documents: dict[str, dict[str, Any]] = {}
+
+    async def serve_document(request: Any) -> JSONResponse:
+        return JSONResponse(documents[request.path_params["name"]])
+
+    app = Starlette(routes=[Route("/{name}.json", serve_document)])
+    async with (
+        serve(app) as base,
+        o.gateway_and_client(oauth_documents_allow_private=True) as (gateway, client),
+    ):
+        good = {"redirect_uris": [o.REDIRECT_URI], "client_name": "Doc"}
+        documents["other"] = {**good, "client_id": "https://elsewhere.example/c.json"}
+        documents["secret"] = {
+            **good,
+            "client_id": f"{base}/secret.json",
+            "token_endpoint_auth_method": "client_secret_basic",
+        }
+        documents["broken"] = {**good, "client_id": f"{base}/broken.json", "grant_types": 7}
+        documents["web"] = {
+            **good,
+            "client_id": f"{base}/web.json",
+            "redirect_uris": ["http://evil.example/cb"],
+        }
+        for name in documents:
+            _, challenge = o.pkce()
+            response = await o.authorize(
+                client,
+                f"{base}/{name}.json",
+                challenge,
+                resource=gateway.services.settings.mcp_url,
+            )
+            assert response.status_code == 400, (name, response.text)
+            assert response.json()["error"] == "invalid_request", name

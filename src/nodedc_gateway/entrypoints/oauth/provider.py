@@ -22,6 +22,7 @@ from mcp.server.auth.provider import (
     TokenError,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from pydantic import ValidationError
 
 from nodedc_gateway.application.oauth import IssuedPair, OAuthRefused, OAuthService, Pending
 from nodedc_gateway.domain import oauth as d
@@ -76,7 +77,12 @@ class GatewayOAuthProvider:
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         client = await (await self._service()).client(client_id)
-        return client_information(client) if client is not None else None
+        if client is None:
+            return None
+        try:
+            return client_information(client)
+        except ValidationError:
+            return None  # a metadata document the SDK's model cannot read: unknown client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         service = await self._service()
