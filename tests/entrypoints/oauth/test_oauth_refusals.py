@@ -210,3 +210,19 @@ async def test_a_client_metadata_document_that_does_not_describe_its_url_is_refu
             )
             assert response.status_code == 400, (name, response.text)
             assert response.json()["error"] == "invalid_request", name
+
+
+async def test_a_token_request_for_another_resource_is_invalid_target() -> None:
+    async with o.gateway_and_client() as (gateway, client):
+        agent_id = await _agent(gateway)
+        client_id = (await o.register(client))["client_id"]
+        code, verifier = await o.code_for(gateway, client, client_id, agent_id)
+        other = await o.exchange(
+            client, client_id, code, verifier, resource="https://other.example/mcp"
+        )
+        _refused(other, "invalid_target")
+        assert await _tokens(gateway, agent_id) == []
+        mine = await o.exchange(
+            client, client_id, code, verifier, resource=gateway.services.settings.mcp_url
+        )
+        assert mine.status_code == 200, mine.text

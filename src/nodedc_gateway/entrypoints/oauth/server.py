@@ -130,6 +130,28 @@ class Revocation:
 Throttle = Callable[[str], Awaitable[None]]
 
 
+class ResourceBoundTokenHandler(TokenHandler):
+    """The SDK's token handler, first refusing a `resource` (RFC 8707 §2.2) other than
+    this gateway's `/mcp`: tokens here are for nothing else (`invalid_target`)."""
+
+    def __init__(self, resource: str, *args: Any) -> None:
+        super().__init__(*args)
+        self._resource = resource.rstrip("/")
+
+    async def handle(self, request: Request) -> Response:
+        form = await request.form()  # Starlette keeps it for the SDK's handler
+        resources = form.getlist("resource")
+        if any(not isinstance(r, str) or r.rstrip("/") != self._resource for r in resources):
+            body = {
+                "error": "invalid_target",
+                "error_description": f"tokens here are for {self._resource} only",
+            }
+            headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+            return JSONResponse(body, status_code=400, headers=headers)
+        response: Response = await super().handle(request)
+        return response
+
+
 class Throttled:
     """Unauthenticated endpoints that create state or fetch on a client's behalf
     (registration, authorize: a metadata document fetch) share the per-address budget of
@@ -189,7 +211,7 @@ def authorization_server_routes(
         }
     )
     authenticator = HashedSecretAuthenticator(provider, hasher)
-    token = TokenHandler(provider, authenticator)
+    token = ResourceBoundTokenHandler(urls.resource(settings), provider, authenticator)
     register = RegistrationHandler(provider, ClientRegistrationOptions(enabled=True))
     revoke = Revocation(provider, authenticator)
     authorize = AuthorizationHandler(provider)
