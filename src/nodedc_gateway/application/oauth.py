@@ -18,7 +18,7 @@ import attrs
 from nodedc_gateway.application.oauth_consent import Consenter
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
-from nodedc_gateway.domain.errors import RateLimited
+from nodedc_gateway.domain.errors import ErrorCode, RateLimited
 from nodedc_gateway.domain.grants import Grant
 from nodedc_gateway.domain.oauth import (
     ACCESS_TOKEN_TTL,
@@ -65,6 +65,12 @@ class OAuthRefused(Exception):
         super().__init__(description)
         self.error = error
         self.description = description
+
+
+class _AgentInactive(OAuthRefused):
+    def __init__(self, agent: Agent | None) -> None:
+        super().__init__("invalid_grant", "the agent is disabled or revoked")
+        self.agent = agent
 
 
 @attrs.frozen
@@ -302,12 +308,16 @@ class OAuthService:
 
     async def exchange_code(self, client: OAuthClient, record: AuthorizationCode) -> IssuedPair:
         now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            if not await uow.oauth.consume_code(record.id, now):
-                raise OAuthRefused("invalid_grant", "the authorization code was already used")
-            agent = await self._active_agent(uow, record.agent_id)
-            pair = await self._issue(uow, client, agent, record.family_id, record.resource, now)
-            await uow.commit()
+        try:
+            async with self.d.uow() as uow:
+                if not await uow.oauth.consume_code(record.id, now):
+                    raise OAuthRefused("invalid_grant", "the authorization code was already used")
+                agent = await self._active_agent(uow, record.agent_id)
+                pair = await self._issue(uow, client, agent, record.family_id, record.resource, now)
+                await uow.commit()
+        except _AgentInactive as refused:
+            await self._audit_refusal(refused.agent)
+            raise
         return pair
 
     async def load_refresh(self, client_id: str, token: str) -> RefreshToken | None:
@@ -337,15 +347,21 @@ class OAuthService:
 
     async def exchange_refresh(self, client: OAuthClient, record: RefreshToken) -> IssuedPair:
         now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            if not await uow.oauth.rotate_refresh(record.id, now):
-                # Rotated by a concurrent request, or revoked meanwhile: treat as a replay.
-                await self._revoke_family(uow, record.family_id, record.agent_id, "refresh_reuse")
+        try:
+            async with self.d.uow() as uow:
+                if not await uow.oauth.rotate_refresh(record.id, now):
+                    # Rotated by a concurrent request, or revoked meanwhile: a replay.
+                    await self._revoke_family(
+                        uow, record.family_id, record.agent_id, "refresh_reuse"
+                    )
+                    await uow.commit()
+                    raise OAuthRefused("invalid_grant", "the refresh token is no longer valid")
+                agent = await self._active_agent(uow, record.agent_id)
+                pair = await self._issue(uow, client, agent, record.family_id, record.resource, now)
                 await uow.commit()
-                raise OAuthRefused("invalid_grant", "the refresh token is no longer valid")
-            agent = await self._active_agent(uow, record.agent_id)
-            pair = await self._issue(uow, client, agent, record.family_id, record.resource, now)
-            await uow.commit()
+        except _AgentInactive as refused:
+            await self._audit_refusal(refused.agent)
+            raise
         return pair
 
     # --- revocation (RFC 7009) -----------------------------------------------------------
@@ -375,8 +391,24 @@ class OAuthService:
     async def _active_agent(self, uow: UnitOfWork, agent_id: str) -> Agent:
         agent = await uow.agents.get(agent_id)
         if agent is None or not agent.is_active:
-            raise OAuthRefused("invalid_grant", "the agent is disabled or revoked")
+            raise _AgentInactive(agent)
         return agent
+
+    async def _audit_refusal(self, agent: Agent | None) -> None:
+        """A token refused because the agent is not active: audited on the agent's chain
+        (its own unit of work, after the refused one was rolled back, issuing nothing)."""
+        if agent is None:
+            return
+        async with self.d.uow() as uow:
+            await self._audit(
+                uow,
+                agent,
+                "oauth.token_refused",
+                {"status": str(agent.status)},
+                decision=AuditDecision.DENY,
+                reason=ErrorCode.AGENT_INACTIVE,
+            )
+            await uow.commit()
 
     def _random(self) -> str:
         return self.d.secrets.random_string(BASE62_ALPHABET, OAUTH_SECRET_LENGTH)
@@ -451,6 +483,9 @@ class OAuthService:
         event_type: str,
         metadata: Mapping[str, Any],
         actor_user_id: str | None = None,
+        *,
+        decision: AuditDecision = AuditDecision.ALLOW,
+        reason: ErrorCode | None = None,
     ) -> None:
         await uow.audit.append(
             [
@@ -461,8 +496,8 @@ class OAuthService:
                     actor_user_id=actor_user_id,
                     event_type=event_type,
                     operation=OPERATION,
-                    decision=AuditDecision.ALLOW,
-                    reason=None,
+                    decision=decision,
+                    reason=reason,
                     target={},
                     grant_versions=(),
                     metadata=dict(metadata),

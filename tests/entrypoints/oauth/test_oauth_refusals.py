@@ -135,6 +135,10 @@ async def test_a_disabled_agent_gets_no_tokens_and_its_token_stops() -> None:
             )
             _refused(await o.refresh(client, client_id, tokens["refresh_token"]), "invalid_grant")
         assert len(await _tokens(gateway, agent_id)) == 1
+        audit = await gateway.client.get(f"{gateway.owner_url()}/agents/{agent_id}/audit")
+        refusals = [e for e in audit.json()["items"] if e["event_type"] == "oauth.token_refused"]
+        assert refusals
+        assert {(e["decision"], e["reason"]) for e in refusals} == {("deny", "agent_inactive")}
 
 
 async def test_a_refresh_token_used_twice_revokes_its_whole_family() -> None:
