@@ -82,9 +82,10 @@ def gateway_settings(database_url: str = "memory://", **overrides: Any) -> Setti
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app on 127.0.0.1 (a free port) until the block ends; yields its URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """Serve an ASGI app on 127.0.0.1 (a free port unless given) until the block ends;
+    yields its URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -100,13 +101,15 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def served_gateway(settings: Settings | None = None) -> AsyncIterator[ServedGateway]:
+async def served_gateway(
+    settings: Settings | None = None, port: int = 0
+) -> AsyncIterator[ServedGateway]:
     settings = settings or gateway_settings()
     container = build_container(settings)
     clock = FixedClock()
     container.core.clock.override(providers.Object(clock))
     app = create_app(container)
-    async with serve(app) as url:
+    async with serve(app, port) as url:
         demo = await seed_demo(await resolve(container.tasker.sandbox))
         async with httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}, timeout=30

@@ -22,14 +22,15 @@ from nodedc_gateway.domain.secret import SecretStr
 REDACTED = "[redacted]"
 _LETTERS = f"[{PAIRING_ALPHABET}]"
 _PATTERNS = (
-    re.compile(r"ndca_[0-9A-Za-z]{20,}"),  # agent tokens, even truncated ones
+    # agent tokens, OAuth authorization codes and refresh tokens, even truncated ones
+    re.compile(r"ndc[acr]_[0-9A-Za-z]{20,}"),
     re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
     re.compile(rf"(?<![A-Za-z0-9]){_LETTERS}{{4}}-?{_LETTERS}{{4}}(?![A-Za-z0-9])"),
 )
 _SENSITIVE_KEYS = re.compile(
     r"(?i)^(token|agent_token|authorization|code|pairing_code|pepper|token_pepper|"
     r"internal_token|password|secret|api_key|x-api-key|plane_api_key|tasker_token|"
-    r"launcher_token|cookie)$"
+    r"launcher_token|cookie|access_token|refresh_token|client_secret|code_verifier)$"
 )
 
 

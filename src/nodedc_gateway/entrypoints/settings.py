@@ -108,6 +108,9 @@ class Settings:
     #: How often a served gateway deletes expired idempotency records, pairing codes and
     #: idle rate-limit state, in seconds; 0 turns the periodic purge off.
     purge_interval_s: int = 3600
+    #: OAuth client metadata documents may be fetched from private, loopback and
+    #: link-local addresses (tests, a lab network); off by default (SSRF).
+    oauth_documents_allow_private: bool = False
 
     @property
     def mcp_url(self) -> str:

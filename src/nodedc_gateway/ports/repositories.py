@@ -10,6 +10,7 @@ from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.grants import Grant, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
+from nodedc_gateway.domain.oauth import AuthorizationCode, OAuthClient, RefreshToken
 from nodedc_gateway.domain.pairing import PairingCode
 from nodedc_gateway.domain.project_policy import ProjectPolicy
 from nodedc_gateway.domain.tokens import AgentToken
@@ -164,4 +165,44 @@ class ProjectPolicyRepository(Protocol):
 
     async def put(self, policy: ProjectPolicy) -> None:
         """Store (or replace) a project's policy."""
+        ...
+
+
+class OAuthRepository(Protocol):
+    """OAuth clients, authorization codes and refresh token families (CONTRACT §14)."""
+
+    async def put_client(self, client: OAuthClient) -> None:
+        """Store a client, or replace it (a metadata document fetched again)."""
+        ...
+
+    async def get_client(self, client_id: str) -> OAuthClient | None: ...
+
+    async def add_code(self, code: AuthorizationCode) -> None: ...
+
+    async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None: ...
+
+    async def consume_code(self, code_id: str, at: datetime) -> bool:
+        """Atomically mark an unused, unexpired code used; False when another exchange
+        won or it expired."""
+        ...
+
+    async def add_refresh(self, token: RefreshToken) -> None: ...
+
+    async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None: ...
+
+    async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
+        """Atomically move an active, unexpired refresh token to rotated; False when it
+        was not active (a replay, or a concurrent rotation won)."""
+        ...
+
+    async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
+        """The refresh token issued together with this agent token, if any."""
+        ...
+
+    async def family(self, family_id: str) -> Sequence[RefreshToken]:
+        """Every refresh token of the family, oldest first."""
+        ...
+
+    async def revoke_family(self, family_id: str) -> int:
+        """Mark every refresh token of the family revoked; returns how many changed."""
         ...

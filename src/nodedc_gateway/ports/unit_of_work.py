@@ -11,6 +11,7 @@ from nodedc_gateway.ports.repositories import (
     AgentRepository,
     GrantRepository,
     IdempotencyStore,
+    OAuthRepository,
     PairingCodeRepository,
     ProjectPolicyRepository,
     TokenRepository,
@@ -45,6 +46,9 @@ class UnitOfWork(Protocol):
 
     @property
     def project_policies(self) -> ProjectPolicyRepository: ...
+
+    @property
+    def oauth(self) -> OAuthRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

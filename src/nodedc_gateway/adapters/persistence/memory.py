@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from nodedc_gateway.adapters.persistence.memory_oauth import MemoryOAuthRepository, MemoryOAuthState
 from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDraft, AuditEvent, ChainHead, link
@@ -29,6 +30,7 @@ from nodedc_gateway.ports.repositories import (
     AgentRepository,
     GrantRepository,
     IdempotencyStore,
+    OAuthRepository,
     PairingCodeRepository,
     ProjectPolicyRepository,
     TokenRepository,
@@ -60,6 +62,7 @@ class MemoryState:
         self.access_requests: dict[str, AccessRequest] = {}
         self.work_sessions: dict[str, WorkSession] = {}
         self.project_policies: dict[tuple[str, str], ProjectPolicy] = {}
+        self.oauth = MemoryOAuthState()
 
 
 _MISSING = object()
@@ -448,6 +451,7 @@ class MemoryUnitOfWork:
         self.project_policies: ProjectPolicyRepository = MemoryProjectPolicyRepository(
             state, self._journal
         )
+        self.oauth: OAuthRepository = MemoryOAuthRepository(state, self._journal)
         self.committed = False
 
     async def __aenter__(self) -> Self:

@@ -17,6 +17,7 @@ from nodedc_gateway.entrypoints.http.problems import EXCEPTION_HANDLERS
 from nodedc_gateway.entrypoints.http.routes import ROUTES
 from nodedc_gateway.entrypoints.maintenance import periodic_purge
 from nodedc_gateway.entrypoints.mcp.endpoint import McpMount
+from nodedc_gateway.entrypoints.oauth.wiring import oauth_route_handlers
 from nodedc_gateway.entrypoints.observability import Metrics, ObservabilityMiddleware
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -38,7 +39,7 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
 
     apply_controller_responses(ROUTES)
     app = Litestar(
-        route_handlers=[*ROUTES, mcp.route()],
+        route_handlers=[*ROUTES, mcp.route(), *oauth_route_handlers(container)],
         exception_handlers=cast("ExceptionHandlersMap", EXCEPTION_HANDLERS),
         lifespan=[lifespan, mcp.lifespan, *(extra_lifespans or [])],
         state=State({"metrics": metrics, "container": container}),

@@ -3,7 +3,9 @@ into the Litestar application.
 
 Every HTTP request authenticates its agent token again, so a token revoked mid-session is
 refused on the very next request. A missing or bad token is HTTP 401 with a
-`WWW-Authenticate: Bearer` challenge, answered here before the SDK sees the request.
+`WWW-Authenticate: Bearer` challenge naming the Protected Resource Metadata (RFC 9728 §5.1,
+how an OAuth-capable MCP client discovers where to sign in), answered here before the SDK
+sees the request.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from nodedc_gateway.domain.errors import Unauthenticated
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Services
 from nodedc_gateway.entrypoints.mcp.server import acting_as, build_mcp_server
+from nodedc_gateway.entrypoints.oauth.urls import challenge
 from nodedc_gateway.entrypoints.observability import Metrics
 from nodedc_gateway.entrypoints.settings import Settings
 
 MCP_PATH = "/mcp"
 MAX_MCP_BODY_BYTES = 1024 * 1024
-CHALLENGE = 'Bearer realm="nodedc-agent-gateway"'
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -48,19 +50,27 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 class McpEndpoint:
     """ASGI: authenticate the bearer token, then hand the request to the SDK's app."""
 
-    def __init__(self, app: Any, services: Callable[[], Services]) -> None:
+    def __init__(self, app: Any, services: Callable[[], Services], challenge: str) -> None:
         self._app = app
         self._services = services
+        self._challenge = challenge.encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         token = _bearer(scope)
         if token is None:
-            await _unauthorized(send, "Send the agent token as `Authorization: Bearer ndca_…`.")
+            await _unauthorized(
+                send,
+                self._challenge,
+                "Send the agent token as `Authorization: Bearer ndca_…`, or sign in with "
+                "OAuth (the challenge names the resource metadata).",
+            )
             return
         try:
             caller = await self._services().pipeline.authenticate(SecretStr(token), "mcp_request")
         except Unauthenticated:
-            await _unauthorized(send, "The agent token is unknown, revoked or expired.")
+            await _unauthorized(
+                send, self._challenge, "The agent token is unknown, revoked or expired."
+            )
             return
         if scope["method"] != "POST":
             # Stateless JSON responses: no server-to-client stream and no session to end.
@@ -85,7 +95,7 @@ def _bearer(scope: dict[str, Any]) -> str | None:
     return None
 
 
-async def _unauthorized(send: Any, detail: str) -> None:
+async def _unauthorized(send: Any, challenge: bytes, detail: str) -> None:
     body = json.dumps(
         {
             "type": "tag:nodedc.ru,2026:agent-gateway/problems/unauthenticated",
@@ -101,7 +111,7 @@ async def _unauthorized(send: Any, detail: str) -> None:
             "status": 401,
             "headers": [
                 (b"content-type", b"application/problem+json"),
-                (b"www-authenticate", CHALLENGE.encode()),
+                (b"www-authenticate", challenge),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
@@ -147,7 +157,7 @@ class McpMount:
             max_request_body_size=MAX_MCP_BODY_BYTES,
             transport_security=transport_security(settings),
         )
-        self.endpoint = McpEndpoint(sdk_app, self.services)
+        self.endpoint = McpEndpoint(sdk_app, self.services, challenge(settings))
 
     def services(self) -> Services:
         assert self._app is not None, "the MCP mount is used before the app started"

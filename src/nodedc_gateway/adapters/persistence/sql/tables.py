@@ -87,6 +87,56 @@ pairing_codes = Table(
     UniqueConstraint("code_hash"),
 )
 
+# --- MCP authorization (OAuth 2.1): clients, codes, refresh token families -------------
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(512), primary_key=True),  # a UUID, or a metadata URL
+    Column("client_name", String(NAME), nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("source", String(CODE), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("code_hash", String(HASH), nullable=False),
+    Column("client_id", String(512), nullable=False),
+    Column("agent_id", String(ID), ForeignKey("agents.id"), nullable=False, index=True),
+    Column("redirect_uri", Text, nullable=False),
+    Column("redirect_uri_explicit", Boolean, nullable=False),
+    Column("code_challenge", String(HASH), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("family_id", String(ID), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    UniqueConstraint("code_hash"),
+)
+
+oauth_refresh_tokens = Table(
+    "oauth_refresh_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("token_hash", String(HASH), nullable=False),
+    Column("family_id", String(ID), nullable=False, index=True),
+    Column("client_id", String(512), nullable=False),
+    Column("agent_id", String(ID), ForeignKey("agents.id"), nullable=False, index=True),
+    Column("access_token_id", String(ID), nullable=False, index=True),
+    Column("resource", Text, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("status", String(CODE), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("token_hash"),
+)
+
 # --- grants and their history -----------------------------------------------------------
 
 grants = Table(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql.engine import autocommit, is_sqlite, serialized
+from nodedc_gateway.adapters.persistence.sql.oauth import SqlOAuthRepository
 from nodedc_gateway.adapters.persistence.sql.repositories import (
     SqlAccessRequestRepository,
     SqlAgentRepository,
@@ -26,6 +27,7 @@ from nodedc_gateway.ports.repositories import (
     AgentRepository,
     GrantRepository,
     IdempotencyStore,
+    OAuthRepository,
     PairingCodeRepository,
     ProjectPolicyRepository,
     TokenRepository,
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
     access_requests: AccessRequestRepository
     work_sessions: WorkSessionRepository
     project_policies: ProjectPolicyRepository
+    oauth: OAuthRepository
 
     def __init__(self, engine: AsyncEngine, *, autocommit: bool = False) -> None:
         self._engine = engine
@@ -83,6 +86,7 @@ class SqlUnitOfWork:
         self.access_requests = SqlAccessRequestRepository(connection)
         self.work_sessions = SqlWorkSessionRepository(connection)
         self.project_policies = SqlProjectPolicyRepository(connection)
+        self.oauth = SqlOAuthRepository(connection)
         return self
 
     async def __aexit__(

@@ -1,0 +1,104 @@
+"""In-memory OAuth state (clients, codes, refresh token families), journaled like the rest
+of `memory`: a unit of work that is not committed leaves no trace."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from nodedc_gateway.domain.oauth import (
+    AuthorizationCode,
+    OAuthClient,
+    RefreshStatus,
+    RefreshToken,
+)
+
+if TYPE_CHECKING:
+    from nodedc_gateway.adapters.persistence.memory import MemoryState, _Journal
+
+
+@attrs.define
+class MemoryOAuthState:
+    clients: dict[str, OAuthClient] = attrs.field(factory=dict)
+    codes: dict[str, AuthorizationCode] = attrs.field(factory=dict)
+    code_ids_by_hash: dict[str, str] = attrs.field(factory=dict)
+    refresh: dict[str, RefreshToken] = attrs.field(factory=dict)
+    refresh_ids_by_hash: dict[str, str] = attrs.field(factory=dict)
+
+
+class MemoryOAuthRepository:
+    def __init__(self, state: MemoryState, journal: _Journal) -> None:
+        self._s = state.oauth
+        self._j = journal
+
+    async def put_client(self, client: OAuthClient) -> None:
+        self._j.put(self._s.clients, client.client_id, copy.deepcopy(client))
+
+    async def get_client(self, client_id: str) -> OAuthClient | None:
+        client = self._s.clients.get(client_id)
+        return copy.deepcopy(client) if client else None
+
+    async def add_code(self, code: AuthorizationCode) -> None:
+        if code.code_hash in self._s.code_ids_by_hash:
+            raise ValueError("authorization code hash exists")
+        self._j.put(self._s.codes, code.id, copy.copy(code))
+        self._j.put(self._s.code_ids_by_hash, code.code_hash, code.id)
+
+    async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None:
+        for code_hash in code_hashes:
+            code_id = self._s.code_ids_by_hash.get(code_hash)
+            if code_id is not None:
+                return copy.copy(self._s.codes[code_id])
+        return None
+
+    async def consume_code(self, code_id: str, at: datetime) -> bool:
+        code = self._s.codes.get(code_id)
+        if code is None or not code.is_usable(at):
+            return False
+        self._j.put(self._s.codes, code_id, attrs.evolve(code, used_at=at))
+        return True
+
+    async def add_refresh(self, token: RefreshToken) -> None:
+        if token.token_hash in self._s.refresh_ids_by_hash:
+            raise ValueError("refresh token hash exists")
+        self._j.put(self._s.refresh, token.id, copy.copy(token))
+        self._j.put(self._s.refresh_ids_by_hash, token.token_hash, token.id)
+
+    async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None:
+        for token_hash in token_hashes:
+            token_id = self._s.refresh_ids_by_hash.get(token_hash)
+            if token_id is not None:
+                return copy.copy(self._s.refresh[token_id])
+        return None
+
+    async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
+        token = self._s.refresh.get(token_id)
+        if token is None or not token.is_usable(at):
+            return False
+        self._j.put(self._s.refresh, token_id, attrs.evolve(token, status=RefreshStatus.ROTATED))
+        return True
+
+    async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
+        for token in self._s.refresh.values():
+            if token.access_token_id == access_token_id:
+                return copy.copy(token)
+        return None
+
+    async def family(self, family_id: str) -> Sequence[RefreshToken]:
+        return sorted(
+            (copy.copy(t) for t in self._s.refresh.values() if t.family_id == family_id),
+            key=lambda t: (t.created_at, t.id),
+        )
+
+    async def revoke_family(self, family_id: str) -> int:
+        count = 0
+        for token in list(self._s.refresh.values()):
+            if token.family_id == family_id and token.status is not RefreshStatus.REVOKED:
+                revoked = attrs.evolve(token, status=RefreshStatus.REVOKED)
+                self._j.put(self._s.refresh, token.id, revoked)
+                count += 1
+        return count
