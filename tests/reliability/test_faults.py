@@ -227,24 +227,32 @@ async def test_a_slow_tasker_is_waited_for_and_slows_only_its_own_calls() -> Non
     async with rig() as r:
         _, token = await r.agent_token()
         quick = r.plane.handle
+        held: list[httpx.Request] = []
+        all_held, release = asyncio.Event(), asyncio.Event()
 
         async def slow(request: httpx.Request) -> httpx.Response:
             if request.method == "POST":
-                await asyncio.sleep(0.4)  # a busy Tasker, within the adapter's timeouts
+                # A busy Tasker: each write is held until the test lets it go (no clock).
+                held.append(request)
+                if len(held) == 3:
+                    all_held.set()
+                await release.wait()
             return await quick(request)
 
         r.tasker._handler = slow
         async with http_client(r.url, token) as writer, http_client(r.url, token) as reader:
-            started = asyncio.get_running_loop().time()
             creates = asyncio.gather(
                 *(writer.call_tool("create_issue", create_args(f"slow-{n}")) for n in range(3))
             )
-            read = await reader.call_tool("whoami", {})
-            read_done = asyncio.get_running_loop().time() - started
+            await asyncio.wait_for(all_held.wait(), timeout=60)
+            # Every write is still waiting for Tasker: the read is answered all the same
+            # (had it queued behind them, it would never be, and this would time out).
+            read = await asyncio.wait_for(reader.call_tool("whoami", {}), timeout=60)
+            assert not release.is_set()
+            release.set()
             created = await creates
 
         assert error_code(read) is None
-        assert read_done < 0.4  # the read did not queue behind the slow writes
         assert [error_code(result) for result in created] == [None] * 3
         assert len(r.plane.issues) == 3
         assert await r.chains_intact() > 0
