@@ -108,6 +108,9 @@ class Settings:
     #: How often a served gateway deletes expired idempotency records, pairing codes and
     #: idle rate-limit state, in seconds; 0 turns the periodic purge off.
     purge_interval_s: int = 3600
+    #: The owner console's CSP `frame-ancestors` (CONTRACT §13): who may embed it, e.g.
+    #: `https://tasker.example.com`; `'none'` forbids framing.
+    console_frame_ancestors: str = "'none'"
 
     @property
     def mcp_url(self) -> str:
