@@ -39,9 +39,9 @@ def link(code_hash: str = "h-link", owner: str = "owner-1") -> ConsoleLink:
     )
 
 
-async def started(store: ConsoleSessionStore, token_hash: str = "h-token") -> ConsoleSession:
+async def started(store: ConsoleSessionStore, hashed: str = "h-token") -> ConsoleSession:
     session = ConsoleSession.start(
-        session_id=f"id-{token_hash}", token_hash=token_hash, link=link(), now=e.T0
+        session_id=f"id-{hashed}", token_hash=hashed, link=link(), now=e.T0
     )
     await store.add_session(session)
     return session
@@ -76,7 +76,8 @@ async def test_a_session_is_touched_while_live(backend: PersistenceUnderTest) ->
     await started(store)
     later = e.T0 + SESSION_IDLE - US
     touched = await store.touch_session(["h-token"], later)
-    assert touched is not None and touched.last_seen_at == later
+    assert touched is not None
+    assert touched.last_seen_at == later
     # the idle clock restarted at `later`
     assert await store.touch_session(["h-token"], later + SESSION_IDLE - US) is not None
 

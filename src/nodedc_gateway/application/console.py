@@ -12,8 +12,8 @@ import attrs
 
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.console import (
-    SECRET_ALPHABET,
-    SECRET_LENGTH,
+    CODE_ALPHABET,
+    CODE_LENGTH,
     ConsoleLink,
     ConsoleSession,
     is_well_formed_secret,
@@ -114,4 +114,4 @@ class ConsoleAccess:
         await self.store.end_session(session.id, self.clock.now())
 
     def _secret(self) -> str:
-        return self.secrets.random_string(SECRET_ALPHABET, SECRET_LENGTH)
+        return self.secrets.random_string(CODE_ALPHABET, CODE_LENGTH)

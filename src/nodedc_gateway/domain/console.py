@@ -17,13 +17,13 @@ LINK_TTL = timedelta(minutes=2)
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_ABSOLUTE = timedelta(hours=8)
 #: 43 characters from 62 is about 256 bits; the link code needs at least 128.
-SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-SECRET_LENGTH = 43
+CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+CODE_LENGTH = 43
 
 
 def is_well_formed_secret(value: str) -> bool:
     """A link code or session token as we issue them; anything else is never looked up."""
-    return len(value) == SECRET_LENGTH and all(c in SECRET_ALPHABET for c in value)
+    return len(value) == CODE_LENGTH and all(c in CODE_ALPHABET for c in value)
 
 
 @attrs.frozen

@@ -32,7 +32,7 @@ from nodedc_gateway.domain.secret import SecretStr
 
 PREFIX = "NODEDC_AGENT_GATEWAY_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/gateway.db"
-MIN_SECRET_LENGTH = 32
+MIN_CODE_LENGTH = 32
 LOCAL_SECRETS_FILE = "local-secrets.json"
 
 
@@ -319,8 +319,8 @@ MIN_DISTINCT_CHARACTERS = 12
 def _weak_secret(var: str, value: SecretStr, *, strict: bool) -> list[str]:
     """Length everywhere; outside local mode also placeholders and too few distinct
     characters (a generated secret of 32+ characters has many)."""
-    if len(value) < MIN_SECRET_LENGTH:
-        return [f"{var} is too short (at least {MIN_SECRET_LENGTH} characters)"]
+    if len(value) < MIN_CODE_LENGTH:
+        return [f"{var} is too short (at least {MIN_CODE_LENGTH} characters)"]
     if not strict:
         return []
     found = _placeholder_secret(var, value)

@@ -39,9 +39,7 @@ class SqlConsoleSessionStore:
         return None if row is None else ConsoleLink(**row._asdict())
 
     async def add_session(self, session: ConsoleSession) -> None:
-        row: dict[str, Any] = {
-            field: getattr(session, field) for field in console_sessions.c.keys()
-        }
+        row = {column.name: getattr(session, column.name) for column in console_sessions.c}
         async with autocommit(self._engine) as connection:
             await connection.execute(insert(console_sessions).values(**row))
 
@@ -90,7 +88,7 @@ class SqlConsoleSessionStore:
 
 
 def _link_row(link: ConsoleLink) -> dict[str, Any]:
-    return {field: getattr(link, field) for field in console_links.c.keys()}
+    return {column.name: getattr(link, column.name) for column in console_links.c}
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

@@ -12,6 +12,9 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap
 
 from nodedc_gateway.entrypoints.bootstrap import Gateway, services, shutdown
+from nodedc_gateway.entrypoints.console.entry import ConsoleLinksController
+from nodedc_gateway.entrypoints.console.router import console_router
+from nodedc_gateway.entrypoints.console.web import template_config
 from nodedc_gateway.entrypoints.http.openapi import apply_controller_responses, openapi_config
 from nodedc_gateway.entrypoints.http.problems import EXCEPTION_HANDLERS
 from nodedc_gateway.entrypoints.http.routes import ROUTES
@@ -36,9 +39,11 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
         finally:
             await shutdown(container)
 
-    apply_controller_responses(ROUTES)
+    routes = [*ROUTES, ConsoleLinksController]
+    apply_controller_responses(routes)
     app = Litestar(
-        route_handlers=[*ROUTES, mcp.route()],
+        route_handlers=[*routes, mcp.route(), console_router(container.settings())],
+        template_config=template_config(),
         exception_handlers=cast("ExceptionHandlersMap", EXCEPTION_HANDLERS),
         lifespan=[lifespan, mcp.lifespan, *(extra_lifespans or [])],
         state=State({"metrics": metrics, "container": container}),
