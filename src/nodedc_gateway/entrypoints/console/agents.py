@@ -13,7 +13,9 @@ from nodedc_gateway.entrypoints.console import vocab
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
-    Viewer,
+    EntityPath,
+    QueryText,
+    ViewerDep,
     field,
     form_key,
     form_of,
@@ -26,7 +28,7 @@ from nodedc_gateway.entrypoints.http.security import entity_id
 MAX_AGENTS = 500
 
 
-async def all_agents(viewer: Viewer) -> list[dict[str, Any]]:
+async def all_agents(viewer: ViewerDep) -> list[dict[str, Any]]:
     agents: list[dict[str, Any]] = []
     cursor = None
     while len(agents) < MAX_AGENTS:
@@ -39,7 +41,7 @@ async def all_agents(viewer: Viewer) -> list[dict[str, Any]]:
 
 
 @get("/agents", name="console-agents")
-async def agents_page(request: AnyRequest, viewer: Viewer, notice: str | None = None) -> Template:
+async def agents_page(request: AnyRequest, viewer: ViewerDep, notice: QueryText = None) -> Template:
     return page(
         request,
         "agents.html",
@@ -51,7 +53,7 @@ async def agents_page(request: AnyRequest, viewer: Viewer, notice: str | None = 
 
 
 @post("/agents", name="console-create-agent")
-async def create_agent(request: AnyRequest, viewer: Viewer) -> Redirect:
+async def create_agent(request: AnyRequest, viewer: ViewerDep) -> Redirect:
     form = await form_of(request)
     body = {"display_name": field(form, "display_name"), "owner_email": field(form, "owner_email")}
     agent = await viewer.body(m.CreateAgent(viewer.management, body), form_key(form))
@@ -60,7 +62,7 @@ async def create_agent(request: AnyRequest, viewer: Viewer) -> Redirect:
 
 @get("/agents/{agent_id:str}", name="console-agent")
 async def agent_page(
-    request: AnyRequest, viewer: Viewer, agent_id: str, notice: str | None = None
+    request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath, notice: QueryText = None
 ) -> Template:
     agent_id = entity_id(agent_id)
     agent = await viewer.body(m.GetAgent(agent_id))
@@ -79,7 +81,7 @@ async def agent_page(
 
 
 @post("/agents/{agent_id:str}/rename", name="console-rename-agent")
-async def rename_agent(request: AnyRequest, viewer: Viewer, agent_id: str) -> Redirect:
+async def rename_agent(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
     action = m.UpdateAgent(agent_id, {"display_name": field(form, "display_name")})
@@ -88,7 +90,9 @@ async def rename_agent(request: AnyRequest, viewer: Viewer, agent_id: str) -> Re
 
 
 @post("/agents/{agent_id:str}/status", name="console-agent-status")
-async def set_agent_status(request: AnyRequest, viewer: Viewer, agent_id: str) -> Redirect:
+async def set_agent_status(
+    request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath
+) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
     status = field(form, "status")
@@ -98,13 +102,15 @@ async def set_agent_status(request: AnyRequest, viewer: Viewer, agent_id: str) -
 
 
 @get("/agents/{agent_id:str}/revoke", name="console-confirm-revoke-agent")
-async def confirm_revoke_agent(request: AnyRequest, viewer: Viewer, agent_id: str) -> Template:
+async def confirm_revoke_agent(
+    request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath
+) -> Template:
     agent = await viewer.body(m.GetAgent(entity_id(agent_id)))
     return page(request, "revoke_agent.html", nav="agents", viewer=viewer, agent=agent)
 
 
 @post("/agents/{agent_id:str}/revoke", name="console-revoke-agent")
-async def revoke_agent(request: AnyRequest, viewer: Viewer, agent_id: str) -> Redirect:
+async def revoke_agent(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
     await viewer.run(m.RevokeAgent(agent_id), form_key(form))
@@ -112,7 +118,7 @@ async def revoke_agent(request: AnyRequest, viewer: Viewer, agent_id: str) -> Re
 
 
 @post("/agents/{agent_id:str}/tokens", name="console-issue-token")
-async def issue_token(request: AnyRequest, viewer: Viewer, agent_id: str) -> Template:
+async def issue_token(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Template:
     """The token is shown on this one answer only (no-store); a resent form replays
     without it, so no secret is ever rendered twice."""
     agent_id = entity_id(agent_id)
@@ -136,7 +142,7 @@ async def issue_token(request: AnyRequest, viewer: Viewer, agent_id: str) -> Tem
 
 @post("/agents/{agent_id:str}/tokens/{token_id:str}/revoke", name="console-revoke-token")
 async def revoke_token(
-    request: AnyRequest, viewer: Viewer, agent_id: str, token_id: str
+    request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath, token_id: EntityPath
 ) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
@@ -145,7 +151,7 @@ async def revoke_token(
 
 
 @post("/agents/{agent_id:str}/pairing-code", name="console-pairing-code")
-async def pairing_code(request: AnyRequest, viewer: Viewer, agent_id: str) -> Template:
+async def pairing_code(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Template:
     """Shown once, large, with its expiry and the `connect` command."""
     agent_id = entity_id(agent_id)
     form = await form_of(request)

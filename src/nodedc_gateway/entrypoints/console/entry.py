@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, PathParameter
 from litestar.response import Redirect, Response, Template
 from msgspec import Meta
 
@@ -16,7 +16,7 @@ from nodedc_gateway.domain.canonical import format_timestamp
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
-    Viewer,
+    ViewerDep,
     page,
     security_headers,
     see_other,
@@ -81,7 +81,7 @@ class ConsoleLinksController(Controller):
 
 @get("/open/{code:str}", name="console-open")
 async def open_link(
-    request: AnyRequest, code: Annotated[str, Parameter(max_length=64)]
+    request: AnyRequest, code: Annotated[str, PathParameter(max_length=64)]
 ) -> Redirect:
     services = services_of(request)
     opened: OpenedSession = await services.console.open_link(code, client_address(request))
@@ -92,12 +92,12 @@ async def open_link(
 
 
 @get("/", name="console-home")
-async def home(viewer: Viewer) -> Redirect:
+async def home(viewer: ViewerDep) -> Redirect:
     return see_other(f"{PREFIX}/agents")
 
 
 @post("/sign-out", name="console-sign-out")
-async def sign_out(request: AnyRequest, viewer: Viewer) -> Redirect:
+async def sign_out(request: AnyRequest, viewer: ViewerDep) -> Redirect:
     await viewer.services.console.sign_out(viewer.session)
     redirect = see_other(f"{PREFIX}/signed-out")
     redirect.set_cookie(session_cookie(viewer.services.settings, "", end=True))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get, post
-from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
 from nodedc_gateway.application import management as m
@@ -16,7 +15,9 @@ from nodedc_gateway.entrypoints.console import vocab
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
-    Viewer,
+    EntityPath,
+    QueryText,
+    ViewerDep,
     field,
     fields,
     form_key,
@@ -27,14 +28,14 @@ from nodedc_gateway.entrypoints.console.web import (
 from nodedc_gateway.entrypoints.http.security import entity_id
 
 
-async def known_workspaces(viewer: Viewer, agent_id: str) -> list[str]:
+async def known_workspaces(viewer: ViewerDep, agent_id: EntityPath) -> list[str]:
     """Suggestions: the configured Plane workspaces and those the agent already has."""
     grants = await viewer.body(m.ListGrants(agent_id, include_revoked=True))
     configured = [e.partition(":")[0].strip() for e in viewer.services.settings.plane_workspaces]
     return sorted({*configured, *(g["workspace_slug"] for g in grants["items"])} - {""})
 
 
-async def reachable_projects(viewer: Viewer, workspace: str) -> tuple[list[Any], str | None]:
+async def reachable_projects(viewer: ViewerDep, workspace: str) -> tuple[list[Any], str | None]:
     """The workspace's projects, when Tasker says the owner can reach the workspace."""
     tasker = viewer.management.tasker
     try:
@@ -48,9 +49,9 @@ async def reachable_projects(viewer: Viewer, workspace: str) -> tuple[list[Any],
 @get("/agents/{agent_id:str}/grants/new", name="console-new-grant")
 async def new_grant(
     request: AnyRequest,
-    viewer: Viewer,
-    agent_id: str,
-    workspace: str | None = Parameter(default=None, max_length=255),
+    viewer: ViewerDep,
+    agent_id: EntityPath,
+    workspace: QueryText = None,
 ) -> Template:
     agent = await viewer.body(m.GetAgent(entity_id(agent_id)))
     projects: list[Any] = []
@@ -75,7 +76,7 @@ async def new_grant(
 
 
 @post("/agents/{agent_id:str}/grants", name="console-create-grant")
-async def create_grant(request: AnyRequest, viewer: Viewer, agent_id: str) -> Redirect:
+async def create_grant(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
     body: dict[str, Any] = {
@@ -92,10 +93,10 @@ async def create_grant(request: AnyRequest, viewer: Viewer, agent_id: str) -> Re
 @get("/agents/{agent_id:str}/grants/{grant_id:str}", name="console-grant")
 async def grant_page(
     request: AnyRequest,
-    viewer: Viewer,
-    agent_id: str,
-    grant_id: str,
-    notice: str | None = Parameter(default=None, max_length=64),
+    viewer: ViewerDep,
+    agent_id: EntityPath,
+    grant_id: EntityPath,
+    notice: QueryText = None,
 ) -> Template:
     agent_id, grant_id = entity_id(agent_id), entity_id(grant_id)
     agent = await viewer.body(m.GetAgent(agent_id))
@@ -120,7 +121,7 @@ async def grant_page(
 
 @post("/agents/{agent_id:str}/grants/{grant_id:str}", name="console-update-grant")
 async def update_grant(
-    request: AnyRequest, viewer: Viewer, agent_id: str, grant_id: str
+    request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath, grant_id: EntityPath
 ) -> Redirect:
     agent_id, grant_id = entity_id(agent_id), entity_id(grant_id)
     form = await form_of(request)
@@ -131,7 +132,7 @@ async def update_grant(
 
 @post("/agents/{agent_id:str}/grants/{grant_id:str}/revoke", name="console-revoke-grant")
 async def revoke_grant(
-    request: AnyRequest, viewer: Viewer, agent_id: str, grant_id: str
+    request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath, grant_id: EntityPath
 ) -> Redirect:
     agent_id, grant_id = entity_id(agent_id), entity_id(grant_id)
     form = await form_of(request)

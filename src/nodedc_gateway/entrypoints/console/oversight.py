@@ -3,10 +3,10 @@ verification state, and reporting-mode work sessions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from nodedc_gateway.application import management as m
@@ -17,7 +17,9 @@ from nodedc_gateway.entrypoints.console.agents import all_agents
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
-    Viewer,
+    EntityPath,
+    QueryText,
+    ViewerDep,
     field,
     fields,
     form_key,
@@ -29,11 +31,12 @@ from nodedc_gateway.entrypoints.http.security import entity_id
 
 DECIDED_SHOWN = 50
 AUDIT_PAGE = 25
-Text = Parameter(default=None, max_length=64)
 
 
 @get("/requests", name="console-requests")
-async def requests_page(request: AnyRequest, viewer: Viewer, notice: str | None = Text) -> Template:
+async def requests_page(
+    request: AnyRequest, viewer: ViewerDep, notice: QueryText = None
+) -> Template:
     pending = await viewer.body(m.ListAccessRequests("pending", 100))
     recent = await viewer.body(m.ListAccessRequests(None, DECIDED_SHOWN))
     agents = {a["id"]: a for a in await all_agents(viewer)}
@@ -51,7 +54,9 @@ async def requests_page(request: AnyRequest, viewer: Viewer, notice: str | None 
 
 
 @post("/requests/{request_id:str}", name="console-decide-request")
-async def decide_request(request: AnyRequest, viewer: Viewer, request_id: str) -> Redirect:
+async def decide_request(
+    request: AnyRequest, viewer: ViewerDep, request_id: EntityPath
+) -> Redirect:
     form = await form_of(request)
     decision = field(form, "decision")
     body: dict[str, Any] = {"decision": decision}
@@ -71,13 +76,13 @@ async def decide_request(request: AnyRequest, viewer: Viewer, request_id: str) -
 @get("/audit", name="console-audit")
 async def audit_page(
     request: AnyRequest,
-    viewer: Viewer,
-    agent: str | None = Text,
-    decision: str | None = Text,
-    operation: str | None = Text,
-    since: str | None = Text,
-    until: str | None = Text,
-    cursor: str | None = Parameter(default=None, max_length=18),
+    viewer: ViewerDep,
+    agent: QueryText = None,
+    decision: QueryText = None,
+    operation: QueryText = None,
+    since: QueryText = None,
+    until: QueryText = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=18, required=False)] = None,
 ) -> Template:
     agents = await all_agents(viewer)
     chosen = entity_id(agent) if agent else (agents[0]["id"] if agents else None)
@@ -113,7 +118,7 @@ async def audit_page(
 
 
 @get("/reporting", name="console-reporting")
-async def reporting_page(request: AnyRequest, viewer: Viewer) -> Template:
+async def reporting_page(request: AnyRequest, viewer: ViewerDep) -> Template:
     """For the owner's grants in reporting mode: open, stale and missing work sessions,
     limited to the owner's own agents."""
     agents = {a["id"]: a for a in await all_agents(viewer)}

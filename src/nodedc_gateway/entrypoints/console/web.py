@@ -7,12 +7,14 @@ import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 from litestar import Request
 from litestar.datastructures import Cookie
+from litestar.di import Dependency
 from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.params import PathParameter, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -121,6 +123,14 @@ class Viewer:
 
     async def body(self, action: OwnerAction[Any], key: str | None = None) -> Mapping[str, Any]:
         return (await self.run(action, key)).body
+
+
+#: A console page's signed-in viewer (the router's `viewer` dependency).
+ViewerDep = Annotated[Viewer, Dependency(kind="named")]
+#: An agent, grant, token or request id in a path: anything but a UUID is not found.
+EntityPath = Annotated[str, PathParameter(max_length=64)]
+#: A short text in the query string (a filter, a notice name).
+QueryText = Annotated[str | None, QueryParameter(max_length=64, required=False)]
 
 
 async def current_viewer(request: AnyRequest) -> Viewer:

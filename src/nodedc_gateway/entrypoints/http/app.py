@@ -12,9 +12,6 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap
 
 from nodedc_gateway.entrypoints.bootstrap import Gateway, services, shutdown
-from nodedc_gateway.entrypoints.console.entry import ConsoleLinksController
-from nodedc_gateway.entrypoints.console.router import console_router
-from nodedc_gateway.entrypoints.console.web import template_config
 from nodedc_gateway.entrypoints.http.openapi import apply_controller_responses, openapi_config
 from nodedc_gateway.entrypoints.http.problems import EXCEPTION_HANDLERS
 from nodedc_gateway.entrypoints.http.routes import ROUTES
@@ -27,6 +24,11 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) -> Litestar:
     """The whole gateway: internal API, public routes, health, metrics and MCP at `/mcp`."""
+    # The console imports this package's security and problem helpers: imported here.
+    from nodedc_gateway.entrypoints.console.entry import ConsoleLinksController
+    from nodedc_gateway.entrypoints.console.router import console_router
+    from nodedc_gateway.entrypoints.console.web import template_config
+
     metrics = Metrics()
     mcp = McpMount(container.settings(), metrics)
 
