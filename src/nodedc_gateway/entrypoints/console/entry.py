@@ -17,6 +17,7 @@ from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
     ViewerDep,
+    console_url,
     page,
     security_headers,
     see_other,
@@ -48,10 +49,6 @@ class ConsoleLinkBody(bodies.Body):
 class ConsoleLinkOut(msgspec.Struct, kw_only=True):
     url: str
     expires_at: str
-
-
-def console_url(public_url: str, code: str) -> str:
-    return f"{public_url.rstrip('/')}{PREFIX}/open/{code}"
 
 
 class ConsoleLinksController(Controller):

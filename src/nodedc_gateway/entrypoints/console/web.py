@@ -39,6 +39,11 @@ PREFIX = "/console"
 KEY_FIELD = "idempotency_key"
 
 
+def console_url(public_url: str, code: str) -> str:
+    """Where a one-time link opens the console."""
+    return f"{public_url.rstrip('/')}{PREFIX}/open/{code}"
+
+
 def cookie_name(settings: Settings) -> str:
     return "nodedc_console" if settings.is_local else "__Host-nodedc_console"
 
