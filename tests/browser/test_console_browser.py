@@ -74,6 +74,8 @@ async def test_an_owner_connects_grants_approves_and_audits(
         await page.get_by_role("button", name="Create a pairing code").click()
         await page.wait_for_load_state()
         code = (await page.locator(".paircode").inner_text()).strip()
+        countdown = await page.locator("[data-seconds-left]").inner_text()
+        assert countdown.startswith(("9 min", "10 min")), countdown  # the server's clock
         await accessible(page, "03-pairing-code")
         token = await connect(gw, code, tmp_path / "laptop")
 
@@ -88,6 +90,14 @@ async def test_an_owner_connects_grants_approves_and_audits(
         await accessible(page, "04-grant-new")
         await page.get_by_role("button", name="Create grant").click()
         await page.wait_for_url("**/grants/*")
+        assert "DEMO — Demo project" in await page.locator("h1").inner_text()
+        await page.get_by_label("issue:comment", exact=False).check()
+        await page.get_by_label("project:read", exact=False).uncheck()
+        await page.get_by_role("button", name="Save as version 2").click()
+        await page.wait_for_url("**/grants/*?notice=grant_updated")
+        history = await page.locator("table.versions").inner_text()
+        assert "+ issue:comment" in history
+        assert "− project:read" in history
         await accessible(page, "05-grant")
 
         async with http_client(gw.url, token) as agent:

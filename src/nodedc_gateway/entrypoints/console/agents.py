@@ -9,6 +9,8 @@ from litestar import get, post
 from litestar.response import Redirect, Template
 
 from nodedc_gateway.application import management as m
+from nodedc_gateway.domain.canonical import parse_timestamp
+from nodedc_gateway.domain.errors import GatewayError
 from nodedc_gateway.entrypoints.console import vocab
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
@@ -40,6 +42,19 @@ async def all_agents(viewer: ViewerDep) -> list[dict[str, Any]]:
     return agents
 
 
+async def project_names(viewer: ViewerDep, workspaces: set[str]) -> dict[str, str]:
+    """`DEMO — Demo project` for each project id of these workspaces, as Tasker names
+    them; a workspace Tasker cannot list just shows ids."""
+    names: dict[str, str] = {}
+    for workspace in sorted(workspaces):
+        try:
+            projects = await viewer.management.tasker.list_projects(workspace)
+        except GatewayError:
+            continue
+        names.update({p.id: f"{p.identifier} — {p.name}" for p in projects})
+    return names
+
+
 @get("/agents", name="console-agents")
 async def agents_page(request: AnyRequest, viewer: ViewerDep, notice: QueryText = None) -> Template:
     return page(
@@ -68,6 +83,7 @@ async def agent_page(
     agent = await viewer.body(m.GetAgent(agent_id))
     tokens = await viewer.body(m.ListTokens(agent_id))
     grants = await viewer.body(m.ListGrants(agent_id, include_revoked=True))
+    names = await project_names(viewer, {g["workspace_slug"] for g in grants["items"]})
     return page(
         request,
         "agent.html",
@@ -77,6 +93,7 @@ async def agent_page(
         agent=agent,
         tokens=tokens["items"],
         grants=grants["items"],
+        projects=names,
     )
 
 
@@ -157,6 +174,8 @@ async def pairing_code(request: AnyRequest, viewer: ViewerDep, agent_id: EntityP
     form = await form_of(request)
     issued = await viewer.body(m.CreatePairingCode(viewer.management, agent_id), form_key(form))
     agent = await viewer.body(m.GetAgent(agent_id))
+    # The countdown starts from the server's clock, not the browser's (which may be off).
+    left = parse_timestamp(issued["expires_at"]) - viewer.services.console.clock.now()
     return page(
         request,
         "pairing_code.html",
@@ -165,6 +184,7 @@ async def pairing_code(request: AnyRequest, viewer: ViewerDep, agent_id: EntityP
         agent=agent,
         issued=issued,
         gateway_url=viewer.services.settings.public_url.rstrip("/"),
+        seconds_left=max(0, int(left.total_seconds())),
     )
 
 

@@ -12,6 +12,7 @@ from nodedc_gateway.application import management as m
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import GatewayError
 from nodedc_gateway.entrypoints.console import vocab
+from nodedc_gateway.entrypoints.console.agents import project_names
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
@@ -103,6 +104,12 @@ async def grant_page(
     history = await viewer.body(m.ListGrantVersions(agent_id, grant_id))
     versions = history["items"]
     current = versions[-1]
+    names = await project_names(viewer, {current["workspace_slug"]})
+    before: set[str] = set()
+    for version in versions:  # what each version added and removed, for the history
+        scopes = set(version["scopes"])
+        version["added"], version["removed"] = sorted(scopes - before), sorted(before - scopes)
+        before = scopes
     return page(
         request,
         "grant.html",
@@ -116,6 +123,7 @@ async def grant_page(
         groups=vocab.grantable_groups(),
         human_only=vocab.human_only(),
         checked=set(current["scopes"]),
+        project=names.get(current["project_id"] or "", current["project_id"]),
     )
 
 

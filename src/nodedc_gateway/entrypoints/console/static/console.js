@@ -15,11 +15,14 @@
       setTimeout(function () { button.textContent = label; }, 2000);
     });
   });
-  var timers = document.querySelectorAll("[data-expires]");
+  // Counted from the server's clock at render time, so a browser's wrong clock does not matter.
+  var timers = document.querySelectorAll("[data-seconds-left]");
+  var started = Date.now();
   function tick() {
     timers.forEach(function (element) {
-      var left = Math.round((Date.parse(element.getAttribute("data-expires")) - Date.now()) / 1000);
-      if (isNaN(left)) { return; }
+      var total = parseInt(element.getAttribute("data-seconds-left"), 10);
+      if (isNaN(total)) { return; }
+      var left = total - Math.floor((Date.now() - started) / 1000);
       element.textContent = left <= 0 ? "expired" :
         Math.floor(left / 60) + " min " + String(left % 60).padStart(2, "0") + " s left";
     });
