@@ -140,6 +140,10 @@ async def test_an_owner_connects_grants_approves_and_audits(
         await accessible(page, "11-revoke-confirm")
         await page.goto(f"{gw.url}/console/agents")
         await accessible(page, "12-agents")
+        missing = await page.goto(f"{gw.url}/console/agents/01900000-0000-7000-8000-000000000000")
+        assert missing is not None
+        assert missing.status == 404
+        await accessible(page, "13-not-found")
 
 
 async def tab_to(page: Any, selector: str, presses: int = 80) -> None:
@@ -186,3 +190,4 @@ async def test_the_main_flow_works_with_the_keyboard_alone(gw: ServedGateway) ->
         await tab_to(page, "text=Sign out")
         await page.keyboard.press("Enter")
         await page.wait_for_url("**/console/signed-out")
+        await accessible(page, "14-signed-out")

@@ -312,6 +312,10 @@ def test_frame_ancestors_come_from_the_setting() -> None:
     assert security_headers(settings)["Content-Security-Policy"].endswith(
         "frame-ancestors https://tasker.example.com"
     )
+    unquoted = gateway_settings(console_frame_ancestors="self https://tasker.example.com")
+    assert security_headers(unquoted)["Content-Security-Policy"].endswith(
+        "frame-ancestors 'self' https://tasker.example.com"
+    )
     with pytest.raises(ValueError, match="CONSOLE_FRAME_ANCESTORS"):
         security_headers(gateway_settings(console_frame_ancestors="'self'; script-src *"))
 
@@ -433,3 +437,30 @@ async def test_the_console_works_on_sqlite_too() -> None:
         assert (await user.get(f"/console/agents/{agent_id}")).status_code == 200
         assert (await user.post("/console/sign-out")).status_code == 303
         assert (await user.get("/console/agents")).status_code == 401
+
+
+async def test_the_audit_page_filters_and_pages(alice: ConsoleUser) -> None:
+    agent_id = await create_in_console(alice)
+    for index in range(26):  # 27 events: created, then 26 renames
+        await alice.get(f"/console/agents/{agent_id}")
+        renamed = await alice.post(
+            f"/console/agents/{agent_id}/rename",
+            {"display_name": f"Name {index}", "idempotency_key": alice.key()},
+        )
+        assert renamed.status_code == 303
+    first = await alice.get("/console/audit", agent=agent_id)
+    assert first.text.count("<tr>") == 1 + 25  # the header, then a page of 25
+    assert "Chain verified: all 27 events" in first.text
+    found = re.search(r"cursor=([0-9]+)\">Older events", first.text)
+    assert found, "no link to older events"
+    cursor = found.group(1)
+    second = await alice.get("/console/audit", agent=agent_id, cursor=cursor)
+    assert second.text.count("<tr>") == 1 + 2
+    assert "Older events" not in second.text
+    created = await alice.get("/console/audit", agent=agent_id, operation="create_agent")
+    assert created.text.count("<tr>") == 1 + 1
+    refused = await alice.get("/console/audit", agent=agent_id, decision="deny")
+    assert "No events match." in refused.text
+    bad = await alice.get("/console/audit", agent=agent_id, since="yesterday")
+    assert bad.status_code == 422
+    assert "since" in bad.text

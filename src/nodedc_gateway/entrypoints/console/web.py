@@ -61,7 +61,11 @@ def csrf_secret(settings: Settings) -> str:
 
 
 def frame_ancestors(settings: Settings) -> str:
-    value = settings.console_frame_ancestors.strip()
+    # `none` and `self` lose their quotes easily on the way through a .env file
+    value = " ".join(
+        f"'{source}'" if source in ("none", "self") else source
+        for source in settings.console_frame_ancestors.split()
+    )
     if not value or any(c in value for c in ';,\r\n"') or len(value) > 1024:
         raise ValueError(
             "CONSOLE_FRAME_ANCESTORS must be CSP sources separated by spaces, "
