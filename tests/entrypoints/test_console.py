@@ -464,3 +464,50 @@ async def test_the_audit_page_filters_and_pages(alice: ConsoleUser) -> None:
     bad = await alice.get("/console/audit", agent=agent_id, since="yesterday")
     assert bad.status_code == 422
     assert "since" in bad.text
+
+
+async def file_request(gw: ServedGateway, token: str, scopes: list[str]) -> str:
+    async with http_client(gw.url, token) as mcp:
+        filed = await mcp.call_tool(
+            "request_access",
+            {
+                "workspace_slug": "demo",
+                "project_id": "DEMO",
+                "scopes": scopes,
+                "justification": "to do my work",
+            },
+        )
+    return str(structured(filed)["request"]["id"])
+
+
+async def test_requests_are_approved_with_fewer_scopes_or_denied_with_a_reason(
+    alice: ConsoleUser, gw: ServedGateway
+) -> None:
+    agent = await gw.create_agent()
+    await gw.grant(agent["id"], ["issue:read"])
+    token = await gw.token(agent["id"])
+    first = await file_request(gw, token, ["issue:create", "issue:comment"])
+    inbox = await alice.get("/console/requests")
+    assert "to do my work" in inbox.text
+    approved = await alice.post(
+        f"/console/requests/{first}",
+        {"decision": "approve", "scopes": ["issue:create"], "idempotency_key": alice.key()},
+    )
+    assert approved.status_code == 303
+    assert approved.headers["location"] == "/console/requests?notice=request_approved"
+    grants = (await gw.client.get(f"{gw.owner_url()}/agents/{agent['id']}/grants")).json()
+    assert sorted(grants["items"][0]["scopes"]) == ["issue:create", "issue:read"]
+
+    second = await file_request(gw, token, ["issue:assign"])
+    await alice.get("/console/requests")
+    no_reason = await alice.post(f"/console/requests/{second}", {"decision": "deny"})
+    assert no_reason.status_code == 422
+    assert "note" in no_reason.text
+    denied = await alice.post(
+        f"/console/requests/{second}", {"decision": "deny", "note": "Not this sprint"}
+    )
+    assert denied.status_code == 303
+    decided = await alice.get("/console/requests")
+    assert "Nothing is waiting." in decided.text
+    assert "Not this sprint" in decided.text
+    assert "approved: issue:create" in decided.text
