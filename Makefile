@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo serve test lint typecheck imports unit bench reliability clean
+.PHONY: demo serve test lint typecheck imports unit browser bench bench-console reliability clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -33,8 +33,18 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest --hypothesis-profile=ci
+
+## Debian's chromium for the owner console's browser tests (Playwright drives it; never
+## `playwright install`). Under CI as root it is installed; otherwise those tests skip.
+browser:
+	@test -x /usr/bin/chromium || { \
+		if [ -n "$$CI" ] && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+		else \
+			echo "chromium is missing: the console's browser tests will skip (apt-get install chromium)"; \
+		fi; }
 
 ## The reliability suite (docs/operations.md): schemathesis, the MCP conformance suite,
 ## load, faults and two replicas on PostgreSQL. Minutes, not seconds; CI can run it too.
@@ -43,6 +53,10 @@ reliability: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## The owner console's page renders on the embedded default (p50 target: 100 ms).
+bench-console: $(STAMP)
+	$(BIN)/python -m bench --console
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -83,6 +83,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny sizes")
     parser.add_argument("--output", type=Path, default=REPORT, help="where to write the report")
     parser.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts")
+    parser.add_argument(
+        "--console", action="store_true", help="only the owner console's page renders (quick)"
+    )
     options = parser.parse_args(argv)
     shown = " ".join(argv)
     options.command = "make bench" if not argv else f"python -m bench {shown}"
@@ -92,6 +95,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def run(argv: list[str]) -> int:
     options = parse(argv)
     started = time.perf_counter()
+    if options.console:
+        from bench import console as console_pages
+
+        print(console_pages.report(asyncio.run(console_pages.run())))
+        return 0
     result = asyncio.run(main(options))
     print(console(result))
     options.output.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import httpx
 from dependency_injector import containers, providers
 
 from nodedc_gateway.adapters.clock import SystemClock
+from nodedc_gateway.adapters.console.memory import MemoryConsoleSessionStore
 from nodedc_gateway.adapters.hashing import HmacSecretHasher
 from nodedc_gateway.adapters.ids import SystemSecretGenerator, UUIDv7Generator
 from nodedc_gateway.adapters.launcher.http import HttpLauncher
@@ -26,6 +27,7 @@ from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.tasker.http import HttpTasker
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
 from nodedc_gateway.adapters.tasker.plane import PlaneTasker
+from nodedc_gateway.application.console import ConsoleAccess
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.ownership import ManagementDeps
 from nodedc_gateway.application.pipeline import Pipeline, RateLimits
@@ -101,6 +103,7 @@ class Persistence(containers.DeclarativeContainer):
     uow = providers.Singleton(MemoryUnitOfWorkFactory)
     callers: providers.Object[Any] = providers.Object(None)  # None: read through `uow`
     rate_limits = providers.Singleton(MemoryRateLimitStore)
+    console_sessions = providers.Singleton(MemoryConsoleSessionStore)
     ready: providers.Object[Any] = providers.Object(None)  # an async readiness check, or None
 
 
@@ -192,6 +195,15 @@ class Application(containers.DeclarativeContainer):
         entitlements=launcher.entitlements,
         clock=core.clock,
     )
+    console = providers.Singleton(
+        ConsoleAccess,
+        store=persistence.console_sessions,
+        rate_limits=persistence.rate_limits,
+        hasher=core.hasher,
+        secrets=core.secrets,
+        ids=core.ids,
+        clock=core.clock,
+    )
 
 
 class Gateway(containers.DeclarativeContainer):
@@ -219,6 +231,7 @@ class Services:
     tools: ToolDeps
     management: ManagementDeps
     workspaces: WorkspaceViews
+    console: ConsoleAccess
     redactor: Redactor
     readiness: dict[str, Callable[[], Awaitable[None]]]
 
@@ -260,6 +273,7 @@ async def services(container: Gateway) -> Services:
         tools=await resolve(container.application.tools),
         management=await resolve(container.application.management),
         workspaces=await resolve(container.application.workspaces),
+        console=await resolve(container.application.console),
         redactor=container.core.redactor(),
         readiness=checks,
     )

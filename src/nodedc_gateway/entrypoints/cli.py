@@ -240,6 +240,39 @@ async def _demo(settings: Settings, *, serve: bool, as_json: bool) -> None:
         await _serve(settings, container=container, prepare_local=False)
 
 
+@main.command("console-link")
+@click.option("--owner", "owner", required=True, help="The Tasker user id of the owner.")
+@click.option("--actor", default=None, help="The person who will act (default: the owner).")
+def console_link(owner: str, actor: str | None) -> None:
+    """Print a one-time link into the owner console (one use, within 2 minutes)."""
+    settings = _settings()
+    if settings.database_url == "memory://":
+        raise click.ClickException(
+            "a console link must be stored where the gateway reads it; memory:// is this "
+            "process only (use the served gateway's DATABASE_URL)"
+        )
+    from nodedc_gateway.domain.errors import GatewayError
+
+    try:
+        url = _run(_console_link(settings, owner, actor))
+    except GatewayError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(url)
+
+
+async def _console_link(settings: Settings, owner: str, actor: str | None) -> str:
+    from nodedc_gateway.entrypoints.bootstrap import build_container, services, shutdown
+    from nodedc_gateway.entrypoints.console.web import console_url
+
+    await _require_migrated(settings)
+    container = build_container(settings)
+    try:
+        link = await (await services(container)).console.issue_link(owner, actor)
+    finally:
+        await shutdown(container)
+    return console_url(settings.public_url, link.code)
+
+
 @main.command()
 @click.option("--gateway", required=True, help="The gateway's URL, e.g. https://agents.nodedc.ru")
 @click.option("--code", required=True, help="The pairing code the agent's owner was shown.")
@@ -289,6 +322,10 @@ def _demo_text(info: dict[str, Any]) -> str:
             f"  Workspace:       {info['workspace_slug']} (project DEMO = {info['project_id']})",
             f"  Demo agent:      {info['agent_id']} (owner {info['owner_user_id']})",
             f"  Internal token:  {info['internal_token']}",
+            "",
+            "Open the owner console (one use, within 2 minutes):",
+            "",
+            f"  {info['console_url']}",
             "",
             "Give the agent its token:",
             "",

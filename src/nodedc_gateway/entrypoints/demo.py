@@ -19,6 +19,7 @@ from nodedc_gateway.application.grants import CreateGrant, ListGrants
 from nodedc_gateway.application.pipeline import OwnerAction
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.entrypoints.bootstrap import Gateway, Services, resolve
+from nodedc_gateway.entrypoints.console.web import console_url
 
 DEMO_AGENT = "Demo agent"
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - the label of the token, not a secret
@@ -59,6 +60,7 @@ async def set_up_demo(container: Gateway, gateway: Services) -> dict[str, Any]:
             await run(RevokeToken(agent_id, token["id"]))
     issued = await run(IssueToken(deps, agent_id, {"name": DEMO_TOKEN_NAME}))
     settings = gateway.settings
+    link = await gateway.console.issue_link(owner)
     return {
         "gateway_url": settings.public_url,
         "mcp_url": settings.mcp_url,
@@ -69,4 +71,6 @@ async def set_up_demo(container: Gateway, gateway: Services) -> dict[str, Any]:
         "workspace_slug": DEMO_WORKSPACE,
         "project_id": demo.project.id,
         "other_project_id": demo.other_project.id,
+        # The owner console, for the demo owner: one use, within 2 minutes.
+        "console_url": console_url(settings.public_url, link.code),
     }

@@ -29,11 +29,14 @@ class PurgeCounts:
     idempotency_records: int
     pairing_codes: int
     rate_limit_keys: int
+    console_entries: int = 0  # expired or signed-out console links and sessions
 
     def __str__(self) -> str:
+        console = f", {self.console_entries} console links and sessions"
         return (
             f"{self.idempotency_records} idempotency records, {self.pairing_codes} pairing "
             f"codes, {self.rate_limit_keys} idle rate-limit keys"
+            + (console if self.console_entries else "")
         )
 
 
@@ -46,7 +49,8 @@ async def purge_once(container: Gateway) -> PurgeCounts:
     # The in-process store forgets idle keys by itself; the SQL one is purged here.
     purge_rate_limits: Callable[[Any], Awaitable[int]] | None = getattr(rate_limits, "purge", None)
     keys = await purge_rate_limits(clock.now()) if purge_rate_limits is not None else 0
-    return PurgeCounts(report.idempotency_records, report.pairing_codes, keys)
+    console = await (await resolve(container.persistence.console_sessions)).purge(clock.now())
+    return PurgeCounts(report.idempotency_records, report.pairing_codes, keys, console)
 
 
 async def purge_periodically(

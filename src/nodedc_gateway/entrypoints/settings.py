@@ -32,7 +32,7 @@ from nodedc_gateway.domain.secret import SecretStr
 
 PREFIX = "NODEDC_AGENT_GATEWAY_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/gateway.db"
-MIN_SECRET_LENGTH = 32
+MIN_CODE_LENGTH = 32
 LOCAL_SECRETS_FILE = "local-secrets.json"
 
 
@@ -111,6 +111,9 @@ class Settings:
     #: OAuth client metadata documents may be fetched from private, loopback and
     #: link-local addresses (tests, a lab network); off by default (SSRF).
     oauth_documents_allow_private: bool = False
+    #: The owner console's CSP `frame-ancestors` (CONTRACT §13): who may embed it, e.g.
+    #: `https://tasker.example.com`; `'none'` forbids framing.
+    console_frame_ancestors: str = "'none'"
 
     @property
     def mcp_url(self) -> str:
@@ -319,8 +322,8 @@ MIN_DISTINCT_CHARACTERS = 12
 def _weak_secret(var: str, value: SecretStr, *, strict: bool) -> list[str]:
     """Length everywhere; outside local mode also placeholders and too few distinct
     characters (a generated secret of 32+ characters has many)."""
-    if len(value) < MIN_SECRET_LENGTH:
-        return [f"{var} is too short (at least {MIN_SECRET_LENGTH} characters)"]
+    if len(value) < MIN_CODE_LENGTH:
+        return [f"{var} is too short (at least {MIN_CODE_LENGTH} characters)"]
     if not strict:
         return []
     found = _placeholder_secret(var, value)

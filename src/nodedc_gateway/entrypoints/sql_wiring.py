@@ -10,6 +10,7 @@ from dependency_injector import providers
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nodedc_gateway.adapters.console.sql import SqlConsoleSessionStore
 from nodedc_gateway.adapters.persistence.sql import (
     SqlCallerLookup,
     SqlUnitOfWorkFactory,
@@ -43,6 +44,7 @@ def with_sql(container: Any, settings: Settings) -> None:
     persistence.uow.override(providers.Singleton(SqlUnitOfWorkFactory, engine))
     persistence.callers.override(providers.Singleton(SqlCallerLookup, engine))
     persistence.rate_limits.override(providers.Singleton(SqlRateLimitStore, engine))
+    persistence.console_sessions.override(providers.Singleton(SqlConsoleSessionStore, engine))
     persistence.ready.override(providers.Singleton(_readiness, engine))
     container.tasker.sandbox.override(
         providers.Singleton(SqlSandboxTasker, engine, container.core.ids, container.core.clock)

@@ -25,6 +25,11 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) -> Litestar:
     """The whole gateway: internal API, public routes, health, metrics and MCP at `/mcp`."""
+    # The console imports this package's security and problem helpers: imported here.
+    from nodedc_gateway.entrypoints.console.entry import ConsoleLinksController
+    from nodedc_gateway.entrypoints.console.router import console_router
+    from nodedc_gateway.entrypoints.console.web import template_config
+
     metrics = Metrics()
     mcp = McpMount(container.settings(), metrics)
 
@@ -37,9 +42,16 @@ def create_app(container: Gateway, *, extra_lifespans: list[Any] | None = None) 
         finally:
             await shutdown(container)
 
-    apply_controller_responses(ROUTES)
+    routes = [*ROUTES, ConsoleLinksController]
+    apply_controller_responses(routes)
     app = Litestar(
-        route_handlers=[*ROUTES, mcp.route(), *oauth_route_handlers(container)],
+        route_handlers=[
+            *routes,
+            mcp.route(),
+            *oauth_route_handlers(container),
+            console_router(container.settings()),
+        ],
+        template_config=template_config(),
         exception_handlers=cast("ExceptionHandlersMap", EXCEPTION_HANDLERS),
         lifespan=[lifespan, mcp.lifespan, *(extra_lifespans or [])],
         state=State({"metrics": metrics, "container": container}),

@@ -423,3 +423,30 @@ sandbox_comments = Table(
     UniqueConstraint("issue_id", "external_id"),  # a keyed comment is added once
     Index(None, "issue_id", "created_at"),
 )
+
+# --- owner console (CONTRACT §13): one-time links and sessions, HMACs only -------------
+
+console_links = Table(
+    "console_links",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("code_hash", String(HASH), nullable=False, unique=True),
+    Column("owner_user_id", String(USER_ID), nullable=False),
+    Column("actor_user_id", String(USER_ID), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("token_hash", String(HASH), nullable=False, unique=True),
+    Column("owner_user_id", String(USER_ID), nullable=False),
+    Column("actor_user_id", String(USER_ID), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+)

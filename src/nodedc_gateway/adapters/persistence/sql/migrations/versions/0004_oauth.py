@@ -3,8 +3,8 @@
 Codes and refresh tokens are stored only as HMACs (`code_hash`, `token_hash`), like agent
 tokens and pairing codes. The access tokens themselves are rows of `agent_tokens`.
 
-Revision ID: 0003_oauth
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-04 17:30:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_oauth"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

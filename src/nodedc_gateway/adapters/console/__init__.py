@@ -1,0 +1,1 @@
+"""Console link and session stores: in process, and in the gateway database."""
