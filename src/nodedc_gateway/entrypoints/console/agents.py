@@ -8,7 +8,18 @@ from typing import Any
 from litestar import get, post
 from litestar.response import Redirect, Template
 
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.agents import (
+    CreateAgent,
+    GetAgent,
+    IssueToken,
+    ListAgents,
+    ListTokens,
+    RevokeAgent,
+    RevokeToken,
+    UpdateAgent,
+)
+from nodedc_gateway.application.grants import ListGrants
+from nodedc_gateway.application.pairing import CreatePairingCode
 from nodedc_gateway.domain.canonical import parse_timestamp
 from nodedc_gateway.domain.errors import GatewayError
 from nodedc_gateway.entrypoints.console import vocab
@@ -34,7 +45,7 @@ async def all_agents(viewer: ViewerDep) -> list[dict[str, Any]]:
     agents: list[dict[str, Any]] = []
     cursor = None
     while len(agents) < MAX_AGENTS:
-        body = await viewer.body(m.ListAgents(100, cursor))
+        body = await viewer.body(ListAgents(100, cursor))
         agents += body["items"]
         cursor = body["next_cursor"]
         if cursor is None:
@@ -71,7 +82,7 @@ async def agents_page(request: AnyRequest, viewer: ViewerDep, notice: QueryText 
 async def create_agent(request: AnyRequest, viewer: ViewerDep) -> Redirect:
     form = await form_of(request)
     body = {"display_name": field(form, "display_name"), "owner_email": field(form, "owner_email")}
-    agent = await viewer.body(m.CreateAgent(viewer.management, body), form_key(form))
+    agent = await viewer.body(CreateAgent(viewer.management, body), form_key(form))
     return see_other(f"{PREFIX}/agents/{agent['id']}?notice=agent_created")
 
 
@@ -80,9 +91,9 @@ async def agent_page(
     request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath, notice: QueryText = None
 ) -> Template:
     agent_id = entity_id(agent_id)
-    agent = await viewer.body(m.GetAgent(agent_id))
-    tokens = await viewer.body(m.ListTokens(agent_id))
-    grants = await viewer.body(m.ListGrants(agent_id, include_revoked=True))
+    agent = await viewer.body(GetAgent(agent_id))
+    tokens = await viewer.body(ListTokens(agent_id))
+    grants = await viewer.body(ListGrants(agent_id, include_revoked=True))
     names = await project_names(viewer, {g["workspace_slug"] for g in grants["items"]})
     return page(
         request,
@@ -101,7 +112,7 @@ async def agent_page(
 async def rename_agent(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
-    action = m.UpdateAgent(agent_id, {"display_name": field(form, "display_name")})
+    action = UpdateAgent(agent_id, {"display_name": field(form, "display_name")})
     await viewer.run(action, form_key(form))
     return see_other(f"{PREFIX}/agents/{agent_id}?notice=agent_renamed")
 
@@ -113,7 +124,7 @@ async def set_agent_status(
     agent_id = entity_id(agent_id)
     form = await form_of(request)
     status = field(form, "status")
-    await viewer.run(m.UpdateAgent(agent_id, {"status": status}), form_key(form))
+    await viewer.run(UpdateAgent(agent_id, {"status": status}), form_key(form))
     done = "agent_disabled" if status == "disabled" else "agent_enabled"
     return see_other(f"{PREFIX}/agents/{agent_id}?notice={done}")
 
@@ -122,7 +133,7 @@ async def set_agent_status(
 async def confirm_revoke_agent(
     request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath
 ) -> Template:
-    agent = await viewer.body(m.GetAgent(entity_id(agent_id)))
+    agent = await viewer.body(GetAgent(entity_id(agent_id)))
     return page(request, "revoke_agent.html", nav="agents", viewer=viewer, agent=agent)
 
 
@@ -130,7 +141,7 @@ async def confirm_revoke_agent(
 async def revoke_agent(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPath) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
-    await viewer.run(m.RevokeAgent(agent_id), form_key(form))
+    await viewer.run(RevokeAgent(agent_id), form_key(form))
     return see_other(f"{PREFIX}/agents/{agent_id}?notice=agent_revoked")
 
 
@@ -144,8 +155,8 @@ async def issue_token(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPa
     days = field(form, "expires_in_days")
     if days:
         body["expires_in_days"] = int(days) if days.isdigit() and len(days) < 5 else days
-    issued = await viewer.body(m.IssueToken(viewer.management, agent_id, body), form_key(form))
-    agent = await viewer.body(m.GetAgent(agent_id))
+    issued = await viewer.body(IssueToken(viewer.management, agent_id, body), form_key(form))
+    agent = await viewer.body(GetAgent(agent_id))
     return page(
         request,
         "token_issued.html",
@@ -163,7 +174,7 @@ async def revoke_token(
 ) -> Redirect:
     agent_id = entity_id(agent_id)
     form = await form_of(request)
-    await viewer.run(m.RevokeToken(agent_id, entity_id(token_id)), form_key(form))
+    await viewer.run(RevokeToken(agent_id, entity_id(token_id)), form_key(form))
     return see_other(f"{PREFIX}/agents/{agent_id}?notice=token_revoked")
 
 
@@ -172,8 +183,8 @@ async def pairing_code(request: AnyRequest, viewer: ViewerDep, agent_id: EntityP
     """Shown once, large, with its expiry and the `connect` command."""
     agent_id = entity_id(agent_id)
     form = await form_of(request)
-    issued = await viewer.body(m.CreatePairingCode(viewer.management, agent_id), form_key(form))
-    agent = await viewer.body(m.GetAgent(agent_id))
+    issued = await viewer.body(CreatePairingCode(viewer.management, agent_id), form_key(form))
+    agent = await viewer.body(GetAgent(agent_id))
     # The countdown starts from the server's clock, not the browser's (which may be off).
     left = parse_timestamp(issued["expires_at"]) - viewer.services.console.clock.now()
     return page(

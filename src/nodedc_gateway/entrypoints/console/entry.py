@@ -24,7 +24,8 @@ from nodedc_gateway.entrypoints.console.web import (
     session_cookie,
 )
 from nodedc_gateway.entrypoints.http import bodies
-from nodedc_gateway.entrypoints.http.routes import INTERNAL_PROBLEMS, OwnerId
+from nodedc_gateway.entrypoints.http.parameters import OwnerId
+from nodedc_gateway.entrypoints.http.routes import INTERNAL_PROBLEMS
 from nodedc_gateway.entrypoints.http.security import (
     client_address,
     internal_only,

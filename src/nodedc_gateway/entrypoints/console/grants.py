@@ -8,7 +8,14 @@ from typing import Any
 from litestar import get, post
 from litestar.response import Redirect, Template
 
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.agents import GetAgent
+from nodedc_gateway.application.grants import (
+    CreateGrant,
+    ListGrants,
+    ListGrantVersions,
+    RevokeGrant,
+    UpdateGrant,
+)
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import GatewayError
 from nodedc_gateway.entrypoints.console import vocab
@@ -31,7 +38,7 @@ from nodedc_gateway.entrypoints.http.security import entity_id
 
 async def known_workspaces(viewer: ViewerDep, agent_id: EntityPath) -> list[str]:
     """Suggestions: the configured Plane workspaces and those the agent already has."""
-    grants = await viewer.body(m.ListGrants(agent_id, include_revoked=True))
+    grants = await viewer.body(ListGrants(agent_id, include_revoked=True))
     configured = [e.partition(":")[0].strip() for e in viewer.services.settings.plane_workspaces]
     return sorted({*configured, *(g["workspace_slug"] for g in grants["items"])} - {""})
 
@@ -54,7 +61,7 @@ async def new_grant(
     agent_id: EntityPath,
     workspace: QueryText = None,
 ) -> Template:
-    agent = await viewer.body(m.GetAgent(entity_id(agent_id)))
+    agent = await viewer.body(GetAgent(entity_id(agent_id)))
     projects: list[Any] = []
     problem = None
     if workspace:
@@ -87,7 +94,7 @@ async def create_grant(request: AnyRequest, viewer: ViewerDep, agent_id: EntityP
     }
     project = field(form, "project_id")
     body["project_id"] = project or None
-    grant = await viewer.body(m.CreateGrant(viewer.management, agent_id, body), form_key(form))
+    grant = await viewer.body(CreateGrant(viewer.management, agent_id, body), form_key(form))
     return see_other(f"{PREFIX}/agents/{agent_id}/grants/{grant['id']}?notice=grant_created")
 
 
@@ -100,8 +107,8 @@ async def grant_page(
     notice: QueryText = None,
 ) -> Template:
     agent_id, grant_id = entity_id(agent_id), entity_id(grant_id)
-    agent = await viewer.body(m.GetAgent(agent_id))
-    history = await viewer.body(m.ListGrantVersions(agent_id, grant_id))
+    agent = await viewer.body(GetAgent(agent_id))
+    history = await viewer.body(ListGrantVersions(agent_id, grant_id))
     versions = history["items"]
     current = versions[-1]
     names = await project_names(viewer, {current["workspace_slug"]})
@@ -134,7 +141,7 @@ async def update_grant(
     agent_id, grant_id = entity_id(agent_id), entity_id(grant_id)
     form = await form_of(request)
     body = {"scopes": fields(form, "scopes"), "mode": field(form, "mode")}
-    await viewer.run(m.UpdateGrant(agent_id, grant_id, body), form_key(form))
+    await viewer.run(UpdateGrant(agent_id, grant_id, body), form_key(form))
     return see_other(f"{PREFIX}/agents/{agent_id}/grants/{grant_id}?notice=grant_updated")
 
 
@@ -144,7 +151,7 @@ async def revoke_grant(
 ) -> Redirect:
     agent_id, grant_id = entity_id(agent_id), entity_id(grant_id)
     form = await form_of(request)
-    await viewer.run(m.RevokeGrant(agent_id, grant_id), form_key(form))
+    await viewer.run(RevokeGrant(agent_id, grant_id), form_key(form))
     return see_other(f"{PREFIX}/agents/{agent_id}/grants/{grant_id}?notice=grant_revoked")
 
 

@@ -9,8 +9,10 @@ from litestar import get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
-from nodedc_gateway.application import management as m
+from nodedc_gateway.application.access_requests import DecideAccessRequest, ListAccessRequests
+from nodedc_gateway.application.audit_trail import ListAuditEvents
 from nodedc_gateway.application.audit_verification import verify_audit_chain
+from nodedc_gateway.application.grants import ListGrants
 from nodedc_gateway.domain.errors import GatewayError
 from nodedc_gateway.entrypoints.console import vocab
 from nodedc_gateway.entrypoints.console.agents import all_agents
@@ -37,8 +39,8 @@ AUDIT_PAGE = 25
 async def requests_page(
     request: AnyRequest, viewer: ViewerDep, notice: QueryText = None
 ) -> Template:
-    pending = await viewer.body(m.ListAccessRequests("pending", 100))
-    recent = await viewer.body(m.ListAccessRequests(None, DECIDED_SHOWN))
+    pending = await viewer.body(ListAccessRequests("pending", 100))
+    recent = await viewer.body(ListAccessRequests(None, DECIDED_SHOWN))
     agents = {a["id"]: a for a in await all_agents(viewer)}
     return page(
         request,
@@ -65,7 +67,7 @@ async def decide_request(
     note = (field(form, "note") or "").strip()
     if note:
         body["note"] = note
-    action = m.DecideAccessRequest(viewer.management, entity_id(request_id), body)
+    action = DecideAccessRequest(viewer.management, entity_id(request_id), body)
     await viewer.run(action, form_key(form))
     done = {"approve": "request_approved", "deny": "request_denied"}.get(
         str(decision), "request_suggested"
@@ -100,7 +102,7 @@ async def audit_page(
         params["limit"] = AUDIT_PAGE
         if cursor:
             params["cursor"] = cursor
-        body = await viewer.body(m.ListAuditEvents(chosen, params))  # owner checked here
+        body = await viewer.body(ListAuditEvents(chosen, params))  # owner checked here
         events, next_cursor = body["items"], body["next_cursor"]
         chain = await verify_audit_chain(viewer.services.management.uow, chosen)
     return page(
@@ -124,7 +126,7 @@ async def reporting_page(request: AnyRequest, viewer: ViewerDep) -> Template:
     agents = {a["id"]: a for a in await all_agents(viewer)}
     workspaces: set[str] = set()
     for agent_id in agents:
-        grants = await viewer.body(m.ListGrants(agent_id))
+        grants = await viewer.body(ListGrants(agent_id))
         workspaces |= {g["workspace_slug"] for g in grants["items"] if g["mode"] == "reporting"}
     reports: list[dict[str, Any]] = []
     for workspace in sorted(workspaces):

@@ -19,7 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
-from nodedc_gateway.application.management import ManagementDeps
+from nodedc_gateway.application.ownership import ManagementDeps
 from nodedc_gateway.application.pipeline import Outcome, OwnerAction
 from nodedc_gateway.domain.console import SESSION_ABSOLUTE, ConsoleSession
 from nodedc_gateway.domain.errors import GatewayError, RateLimited, ValidationFailed
