@@ -3,6 +3,7 @@ cookie, the pages over the same use cases, and every refusal leaving things unch
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ import pytest
 
 from nodedc_gateway.domain.console import LINK_TTL, SESSION_ABSOLUTE, SESSION_IDLE
 from nodedc_gateway.entrypoints.bootstrap import build_container
+from nodedc_gateway.entrypoints.connector import codex_config
 from nodedc_gateway.entrypoints.console.web import (
     csrf_cookie_name,
     security_headers,
@@ -354,7 +356,9 @@ async def test_a_resent_form_replays_instead_of_acting_twice(
     assert len(await agents_of(gw)) == 1
 
 
-async def test_a_token_is_shown_once_with_ready_snippets(alice: ConsoleUser) -> None:
+async def test_a_token_is_shown_once_with_ready_snippets(
+    gw: ServedGateway, alice: ConsoleUser
+) -> None:
     agent_id = await create_in_console(alice)
     await alice.get(f"/console/agents/{agent_id}")
     form = {"name": "work laptop", "expires_in_days": "30", "idempotency_key": alice.key()}
@@ -362,7 +366,9 @@ async def test_a_token_is_shown_once_with_ready_snippets(alice: ConsoleUser) -> 
     assert shown.status_code == 200
     token = shown.text.split('id="token" readonly value="', 1)[1].split('"', 1)[0]
     assert token.startswith("ndca_")
-    assert "bearer_token_env_var" in shown.text
+    # The Codex block is the one `connect` and docs/codex.md print (real-client tested).
+    block = codex_config(gw.container.settings().mcp_url, None).rstrip()
+    assert block in html.unescape(shown.text)
     assert "claude mcp add --transport http nodedc" in shown.text
     again = await alice.post(f"/console/agents/{agent_id}/tokens", form)  # resent
     assert again.status_code == 200

@@ -22,6 +22,7 @@ from nodedc_gateway.application.grants import ListGrants
 from nodedc_gateway.application.pairing import CreatePairingCode
 from nodedc_gateway.domain.canonical import parse_timestamp
 from nodedc_gateway.domain.errors import GatewayError
+from nodedc_gateway.entrypoints.connector import codex_config
 from nodedc_gateway.entrypoints.console import vocab
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
@@ -165,6 +166,9 @@ async def issue_token(request: AnyRequest, viewer: ViewerDep, agent_id: EntityPa
         agent=agent,
         issued=issued,
         mcp_url=viewer.services.settings.mcp_url,
+        # The block `connect`, `demo` and docs/codex.md print: one source, tested against
+        # the real Codex.
+        codex_config=codex_config(viewer.services.settings.mcp_url, None).rstrip(),
     )
 
 
