@@ -388,7 +388,7 @@ async def run_claude(
 
 
 async def test_claude_code_creates_a_card_over_http_as_the_docs_say(world: World) -> None:
-    command = for_gateway(doc_block("sh", "--transport http"), world.gateway)
+    command = for_gateway(doc_block("sh", "--header"), world.gateway)
     await run_claude(world, "http", command, NODEDC_AGENT_TOKEN=world.token)
 
 

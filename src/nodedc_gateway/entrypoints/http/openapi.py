@@ -61,7 +61,12 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             operation.get("responses", {}).pop("400", None)
             if path.startswith(INTERNAL_PREFIX):
                 operation["security"] = [{SECURITY_SCHEME: []}]
-            for media in operation.get("requestBody", {}).get("content", {}).values():
+            request_body = operation.get("requestBody", {})
+            for media in request_body.get("content", {}).values():
+                if _leave_out_null(media):
+                    # A body typed `X | None` may be left out: say so, rather than
+                    # "required, and may be the JSON null".
+                    request_body["required"] = False
                 body = _component(schemas, media.get("schema", {}))
                 if body is not None:
                     body["additionalProperties"] = False
@@ -69,6 +74,16 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
         if name in schemas:
             schemas[name].update(extra)
     return finished
+
+
+def _leave_out_null(media: dict[str, Any]) -> bool:
+    """Turn a `oneOf [schema, null]` body into `schema`; whether it was one."""
+    alternatives = media.get("schema", {}).get("oneOf", [])
+    others = [a for a in alternatives if a != {"type": "null"}]
+    if len(alternatives) != 2 or len(others) != 1:
+        return False
+    media["schema"] = others[0]
+    return True
 
 
 def _component(schemas: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any] | None:
