@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from nodedc_gateway.domain.canonical import parse_timestamp, to_microseconds
+from tests.reliability.figures import Figure
 from tests.reliability.load import AgentTally, hammer, make_agents
 from tests.support.databases import create_postgres_database
 from tests.support.processes import demo, gateway_environment, run_cli, serving
@@ -73,7 +74,9 @@ async def audit_events(url: str, owner: str, agent_id: str) -> list[dict[str, An
                 return events
 
 
-async def test_every_agent_gets_its_budget_and_nothing_else_fails(tmp_path: Path) -> None:
+async def test_every_agent_gets_its_budget_and_nothing_else_fails(
+    tmp_path: Path, figures: Figure
+) -> None:
     env = gateway_environment(
         tmp_path,
         create_postgres_database(),
@@ -92,23 +95,30 @@ async def test_every_agent_gets_its_budget_and_nothing_else_fails(tmp_path: Path
     verified = await asyncio.to_thread(run_cli, ["audit", "verify"], env, tmp_path)
 
     failures = sum((agent.other for agent in agents), Counter())
-    assert not failures, failures  # only admitted or rate_limited
-    assert "Traceback" not in server_log, server_log[-10_000:]
     total_admitted = sum(agent.admitted for agent in agents)
     total_limited = sum(agent.limited for agent in agents)
-    print(  # the figures, for the record of a run (pytest -s)
-        f"load: {AGENTS} agents, {SECONDS:g} s: {total_admitted} admitted, "
-        f"{total_limited} rate_limited, {(total_admitted + total_limited) / SECONDS:.0f} calls/s"
+    errors = [_budget_error(agent, events) for agent, events in zip(agents, trails, strict=True)]
+    figures(
+        f"load: {AGENTS} agents x {SECONDS:g} s: {total_admitted} admitted, "
+        f"{total_limited} rate_limited, {(total_admitted + total_limited) / SECONDS:.0f} calls/s, "
+        f"{sum(failures.values())} other errors"
     )
+    figures(
+        f"load: budget error at most {max(errors):.1%} of the GCRA budget (limit 2%); "
+        f"audit chain afterwards: {verified.splitlines()[0] if verified else 'no answer'}"
+    )
+    assert not failures, failures  # only admitted or rate_limited
+    assert "Traceback" not in server_log, server_log[-10_000:]
     assert total_admitted >= AGENTS * BURST  # everyone got through at least its burst
-    for agent, events in zip(agents, trails, strict=True):
-        _assert_budget(agent, events)
+    assert max(errors) <= 0.02, errors
     # The limiter, not the machine's speed, decided for (nearly) every agent.
     assert sum(agent.limited > 0 for agent in agents) >= 0.9 * AGENTS
     assert verified.startswith("audit verify passed")
 
 
-def _assert_budget(agent: AgentTally, events: list[dict[str, Any]]) -> None:
+def _budget_error(agent: AgentTally, events: list[dict[str, Any]]) -> float:
+    """How far the agent's admitted calls are from what GCRA allows at the instants the
+    audit log recorded, as a fraction of that budget."""
     allowed = [e for e in events if e["decision"] == "allow"]
     limited = [e for e in events if e["reason"] == "rate_limited"]
     # No call escaped the audit log, and the log agrees with what the client saw.
@@ -117,7 +127,7 @@ def _assert_budget(agent: AgentTally, events: list[dict[str, Any]]) -> None:
     instants = [to_microseconds(_instant(e["created_at"])) for e in events]
     budget = gcra_admitted(instants, PER_MINUTE, BURST)
     assert budget > 0
-    assert abs(agent.admitted - budget) <= 0.02 * budget, (agent.admitted, budget)
+    return abs(agent.admitted - budget) / budget
 
 
 def _instant(text: str) -> datetime:

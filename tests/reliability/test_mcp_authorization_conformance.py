@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.reliability.figures import Figure
 from tests.reliability.test_mcp_conformance import NODE_PACKAGE
 from tests.support import oauth as o
 
@@ -102,7 +103,7 @@ async def _sign_in_when_asked(
     return seen
 
 
-async def test_every_authorization_server_scenario_passes(tmp_path: Path) -> None:
+async def test_every_authorization_server_scenario_passes(tmp_path: Path, figures: Figure) -> None:
     node, suite = await asyncio.to_thread(suite_installed)
     scenarios = await asyncio.to_thread(authorization_scenarios, node, suite)
     assert scenarios == set(APPLICABLE), ("classify every scenario", sorted(scenarios))
@@ -149,6 +150,11 @@ async def test_every_authorization_server_scenario_passes(tmp_path: Path) -> Non
                 results.setdefault(checks_file.parent.name, []).append(check)
         assert len(results) == len(APPLICABLE), output.decode(errors="replace")
 
+    passed = sum(check["status"] == "SUCCESS" for checks in results.values() for check in checks)
+    figures(
+        f"MCP authorization conformance: {len(results)} scenarios, "
+        f"{passed} of {sum(map(len, results.values()))} checks SUCCESS"
+    )
     for scenario, checks in results.items():
         statuses = [check["status"] for check in checks]
         assert statuses, scenario

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.bearer_proxy import bearer_proxy
+from tests.reliability.figures import Figure
 from tests.support.processes import demo, gateway_environment, serving
 from tests.support.served import serve
 
@@ -121,7 +122,7 @@ async def run_scenario(
     return checks
 
 
-async def test_every_applicable_scenario_passes(tmp_path: Path) -> None:
+async def test_every_applicable_scenario_passes(tmp_path: Path, figures: Figure) -> None:
     node, suite = await asyncio.to_thread(conformance_installed)
     scenarios = await asyncio.to_thread(server_scenarios, node, suite)
     documented = not_applicable()
@@ -139,6 +140,11 @@ async def test_every_applicable_scenario_passes(tmp_path: Path) -> None:
                 for scenario in APPLICABLE
             }
 
+    passed = sum(check["status"] == "SUCCESS" for checks in results.values() for check in checks)
+    figures(
+        f"MCP conformance {CONFORMANCE_VERSION}: {len(results)} server scenarios, "
+        f"{passed} of {sum(map(len, results.values()))} checks SUCCESS"
+    )
     for scenario, checks in results.items():
         statuses = [check["status"] for check in checks]
         assert "SUCCESS" in statuses, (scenario, checks)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.reliability.figures import Figure
 from tests.reliability.schemathesis_hooks import KNOWN_IDS_VARIABLE
 from tests.support.databases import create_postgres_database
 from tests.support.processes import demo, gateway_environment, serving
@@ -39,7 +42,18 @@ def known_ids(url: str, info: dict[str, str]) -> dict[str, str]:
     return {"owner_user_id": owner, "agent_id": agent, "grant_id": grant, "token_id": token}
 
 
-def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
+def _requests_by_status(url: str) -> Counter[int]:
+    """The gateway's own count of the requests it answered, by status (its /metrics)."""
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    counted: Counter[int] = Counter()
+    for match in re.finditer(
+        r'^nodedc_http_requests_total\{[^}]*status="(\d+)"[^}]*\} (\S+)$', text, re.M
+    ):
+        counted[int(match[1])] += int(float(match[2]))
+    return counted
+
+
+def test_schemathesis_finds_nothing(tmp_path: Path, figures: Figure) -> None:
     env = gateway_environment(tmp_path, create_postgres_database())
     info = demo(env, tmp_path)
     with serving(env, tmp_path) as gateway:
@@ -69,9 +83,22 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
             timeout=900,
             check=False,
         )
+        served = _requests_by_status(gateway.url)
         server_log = gateway.output()
 
     report = result.stdout + result.stderr
+    summary = [
+        line.strip()
+        for line in report.splitlines()
+        if line.strip().startswith(("API Operations:", "Test Phases:", "Test cases:", "Failures:"))
+    ]
+    server_errors = sum(n for status, n in served.items() if status >= 500)
+    figures(
+        f"fuzz: {sum(served.values())} requests answered, {server_errors} with a 5xx; "
+        + ("; ".join(summary) or "schemathesis printed no summary")
+    )
     assert result.returncode == 0, report[-30_000:]
     assert "Test cases:" in report
+    assert sum(served.values()) > 0, served
+    assert server_errors == 0, served
     assert "Traceback" not in server_log, server_log[-10_000:]  # no unhandled error either

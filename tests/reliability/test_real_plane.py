@@ -25,6 +25,7 @@ from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery
 from nodedc_gateway.entrypoints.bootstrap import build_container
 from nodedc_gateway.entrypoints.http import create_app
+from tests.reliability.figures import Figure
 from tests.reliability.real_plane import (
     WORKSPACE,
     PlaneRequests,
@@ -354,7 +355,9 @@ async def test_paging_retries_a_lost_answer_and_members(
             assert other["code"] == "not_granted"
 
 
-async def test_plane_requests_per_tool_call(plane: RealPlane, project: RunProject) -> None:
+async def test_plane_requests_per_tool_call(
+    plane: RealPlane, project: RunProject, figures: Figure
+) -> None:
     async with gateway_on(plane) as (url, internal, (counter, _)):
         token = await agent_token(internal, project.people["bob@acme.test"], project, ALL)
         async with http_client(url, token) as client:
@@ -370,6 +373,10 @@ async def test_plane_requests_per_tool_call(plane: RealPlane, project: RunProjec
                 member_email="bob@acme.test",
                 label="bug",
             )
+    figures(
+        f"real Plane: {report.per_call:.2f} Plane requests per tool call over a session "
+        f"(target <= {SESSION_TARGET})"
+    )
     print("\nPlane requests per tool call (real Plane):\n" + report.table())
     assert report.per_call <= SESSION_TARGET, report.table()
     assert max(report.of("get_project")) <= CACHED_READ_TARGET, report.table()

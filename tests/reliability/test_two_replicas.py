@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from nodedc_gateway.domain.canonical import parse_timestamp, to_microseconds
+from tests.reliability.figures import Figure
 from tests.reliability.load import MCP_HEADERS, outcome
 from tests.reliability.test_load import audit_events, gcra_admitted
 from tests.support.databases import create_postgres_database
@@ -54,7 +55,9 @@ def cards_named(database: str, name: str) -> int:
     return int(row[0])
 
 
-async def test_two_replicas_share_idempotency_and_rate_limits(tmp_path: Path) -> None:
+async def test_two_replicas_share_idempotency_and_rate_limits(
+    tmp_path: Path, figures: Figure
+) -> None:
     database = create_postgres_database()
     env = gateway_environment(
         tmp_path, database, read_limit_per_minute=str(PER_MINUTE), read_burst=str(BURST)
@@ -101,10 +104,10 @@ async def test_two_replicas_share_idempotency_and_rate_limits(tmp_path: Path) ->
     admitted = outcomes.count("ok")
     instants = [to_microseconds(parse_timestamp(e["created_at"])) for e in trail]
     budget = gcra_admitted(instants, PER_MINUTE, BURST)
-    print(
-        f"two replicas: {len(in_flight)} of 10 raced calls in flight; {admitted} of "
-        f"{len(reads)} reads admitted, GCRA budget {budget}"
-    )  # for the record (-s)
+    figures(
+        f"two replicas: {len(in_flight)} of 10 raced calls in flight, {len(created)} card made; "
+        f"{admitted} of {len(reads)} reads admitted, GCRA budget {budget}"
+    )
     assert admitted == budget
     assert admitted < len(reads)  # the shared budget ran out: two replicas did not double it
     assert "Traceback" not in logs

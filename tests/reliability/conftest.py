@@ -1,0 +1,49 @@
+"""The reliability suite's figures: each test records what it measured with the `figures`
+fixture, and the run ends with one section that lists them, so a CI log shows the load
+held, the faults survived, the fuzzed requests and the audit chain's state without `-s`.
+
+Every test file's outcome is tallied too: a figure is only printed for what ran."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.figures import RECORDED, Figure
+
+_OUTCOMES: defaultdict[str, Counter[str]] = defaultdict(Counter)  # test file -> outcomes
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figure:
+    """Record one line for the run's "reliability figures" section."""
+    where = Path(str(request.node.path)).stem
+
+    def record(line: str) -> None:
+        RECORDED.append((where, line))
+
+    return record
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "tests/reliability/" not in report.nodeid:
+        return
+    where = Path(report.nodeid.split("::", 1)[0]).stem
+    if report.when == "call" or report.outcome != "passed":
+        # a setup or teardown error counts as the test's outcome; a passed setup does not
+        outcome = "error" if report.when != "call" and report.failed else report.outcome
+        _OUTCOMES[where][outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _OUTCOMES:
+        return
+    terminalreporter.section("reliability figures")
+    for where in sorted(_OUTCOMES):
+        tally = ", ".join(f"{n} {outcome}" for outcome, n in sorted(_OUTCOMES[where].items()))
+        terminalreporter.write_line(f"{where}: {tally}")
+        for source, line in RECORDED:
+            if source == where:
+                terminalreporter.write_line(f"    {line}")
