@@ -556,8 +556,10 @@ class Pipeline:
             replayed,
         )
 
-    async def run_public(self, client_key: str, action: OwnerAction[Any]) -> Outcome:
-        """Unauthenticated routes (pairing redeem): rate limited per client and globally."""
+    async def admit_public(self, client_key: str) -> None:
+        """The budget of the unauthenticated routes (pairing redeem), per client and
+        overall: one check per request, `RateLimited` once spent. HTTP checks it before it
+        reads the body, so a body refused as malformed is spent like any other."""
         now = self._clock.now()
         for key, policy in (
             (f"client:{client_key}", self.limits.redeem_per_client),
@@ -568,7 +570,15 @@ class Pipeline:
                 raise RateLimited(
                     decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
                 )
+
+    async def run_admitted(self, action: OwnerAction[Any]) -> Outcome:
+        """An unauthenticated action whose request `admit_public` has let in."""
         return await self.run_owner(PUBLIC_CALLER, PUBLIC_CALLER, action)
+
+    async def run_public(self, client_key: str, action: OwnerAction[Any]) -> Outcome:
+        """`admit_public`, then the action (for a caller that has its arguments in hand)."""
+        await self.admit_public(client_key)
+        return await self.run_admitted(action)
 
 
 def _replay(record: IdempotencyRecord) -> Outcome:

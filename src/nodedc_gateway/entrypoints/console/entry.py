@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import JSONBody, PathParameter
 from litestar.response import Redirect, Response, Template
 from msgspec import Meta
@@ -25,7 +25,7 @@ from nodedc_gateway.entrypoints.console.web import (
 )
 from nodedc_gateway.entrypoints.http import bodies
 from nodedc_gateway.entrypoints.http.parameters import OwnerId
-from nodedc_gateway.entrypoints.http.routes import INTERNAL_PROBLEMS
+from nodedc_gateway.entrypoints.http.routes import INTERNAL_PROBLEMS, JsonApi
 from nodedc_gateway.entrypoints.http.security import (
     client_address,
     internal_only,
@@ -52,7 +52,7 @@ class ConsoleLinkOut(msgspec.Struct, kw_only=True):
     expires_at: str
 
 
-class ConsoleLinksController(Controller):
+class ConsoleLinksController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}/console-links"
     tags = ["console"]
     guards = [internal_only]

@@ -11,6 +11,8 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ControllerRouterHandler
 
 from nodedc_gateway.application.access_requests import DecideAccessRequest, ListAccessRequests
@@ -40,6 +42,7 @@ from nodedc_gateway.application.workspaces import GetProjectPolicy, SetProjectPo
 from nodedc_gateway.domain.access_requests import RequestStatus
 from nodedc_gateway.entrypoints import schemas as out
 from nodedc_gateway.entrypoints.http import bodies
+from nodedc_gateway.entrypoints.http.decoding import JsonRequest
 from nodedc_gateway.entrypoints.http.parameters import (
     ActorHeader,
     AgentId,
@@ -88,6 +91,14 @@ INTERNAL_PROBLEMS = {
 }
 
 
+class JsonApi(Controller):
+    """A controller of the JSON API (internal and public routes): a body is read only as
+    JSON, and checked before it is decoded (`decoding.JsonRequest`). The console, OAuth
+    and `/mcp` read their own bodies."""
+
+    request_class = JsonRequest
+
+
 def answer(outcome: Outcome, shape: type[S], status: int = 200) -> Response[S]:
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return Response(msgspec.convert(outcome.body, shape), status_code=status, headers=headers)
@@ -107,7 +118,7 @@ def _deps(request: AnyRequest) -> ManagementDeps:
     return services_of(request).management
 
 
-class AgentsController(Controller):
+class AgentsController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents"
     tags = ["agents"]
     guards = [internal_only]
@@ -180,7 +191,7 @@ class AgentsController(Controller):
         )
 
 
-class TokensController(Controller):
+class TokensController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}"
     tags = ["tokens"]
     guards = [internal_only]
@@ -240,7 +251,7 @@ class TokensController(Controller):
         return answer(outcome, out.PairingCodeOut, 201)
 
 
-class GrantsController(Controller):
+class GrantsController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}/grants"
     tags = ["grants"]
     guards = [internal_only]
@@ -315,7 +326,7 @@ class GrantsController(Controller):
         return answer(await run(request, owner_user_id, action), out.Page[out.GrantVersionOut])
 
 
-class AuditController(Controller):
+class AuditController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}/audit"
     tags = ["audit"]
     guards = [internal_only]
@@ -354,7 +365,7 @@ class AuditController(Controller):
         return answer(await run(request, owner_user_id, action), out.Page[out.AuditEventOut])
 
 
-class OwnersController(Controller):
+class OwnersController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}"
     tags = ["owners"]
     guards = [internal_only]
@@ -375,7 +386,7 @@ class OwnersController(Controller):
         return answer(outcome, out.LifecycleOut)
 
 
-class AccessRequestsController(Controller):
+class AccessRequestsController(JsonApi):
     path = "/internal/v1/owners/{owner_user_id:str}/access-requests"
     tags = ["access requests"]
     guards = [internal_only]
@@ -417,7 +428,7 @@ class AccessRequestsController(Controller):
         return answer(outcome, out.AccessDecisionResult)
 
 
-class WorkspacesController(Controller):
+class WorkspacesController(JsonApi):
     path = "/internal/v1/workspaces/{slug:str}"
     tags = ["workspaces"]
     guards = [internal_only]
@@ -469,7 +480,15 @@ def out_shape(result: object, shape: type[S]) -> S:
     return msgspec.convert(ContractPresenter().present(result), shape)
 
 
-class PublicController(Controller):
+async def public_budget(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard: the unauthenticated routes' rate limit, spent before the body is read (guards
+    run before Litestar decodes it), so that no body, however refused, goes unlimited."""
+    await services_of(connection).pipeline.admit_public(client_address(connection))
+
+
+class PublicController(JsonApi):
     path = "/v1"
     tags = ["public"]
 
@@ -477,6 +496,7 @@ class PublicController(Controller):
         "/pairing/redeem",
         operation_id="redeem_pairing_code",
         status_code=201,
+        guards=[public_budget],
         responses={
             404: _problem("Unknown, used or expired pairing code"),
             422: _problem("Not a pairing code"),
@@ -488,7 +508,7 @@ class PublicController(Controller):
     ) -> Response[out.RedeemOut]:
         """Trade a pairing code for an agent token (once). Rate limited per address."""
         action = RedeemPairingCode(_deps(request), data.arguments())
-        outcome = await services_of(request).pipeline.run_public(client_address(request), action)
+        outcome = await services_of(request).pipeline.run_admitted(action)  # public_budget
         return answer(outcome, out.RedeemOut, 201)
 
 
