@@ -8,9 +8,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
+from nodedc_gateway.entrypoints.http.decoding import (
+    MAX_JSON_DEPTH,
+    BodyRefused,
+    check_json_shape,
+    is_json_media_type,
+)
 from tests.entrypoints.test_http_api import assert_problem
 from tests.support.served import ServedGateway, served_gateway
 
@@ -108,3 +117,73 @@ async def test_redeem_spends_its_budget_before_reading_the_body(gw: ServedGatewa
             limited = await public.post(REDEEM, content=content, headers=headers)
             assert_problem(limited, 429, "rate_limited")
             assert int(limited.headers["retry-after"]) >= 1
+
+
+# --- the scan itself -------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(depth, value.values()), default=0)
+    return 0
+
+
+@given(json_values, st.integers(min_value=0, max_value=6))
+def test_the_scan_measures_the_depth_the_decoder_would_meet(value: Any, limit: int) -> None:
+    # Strings full of brackets, quotes and escapes are text, not structure; a
+    # dictionary has each key once, so only the depth can refuse it.
+    body = msgspec.json.encode(value)
+    if depth(value) > limit:
+        with pytest.raises(BodyRefused, match="nested deeper"):
+            check_json_shape(body, limit)
+    else:
+        check_json_shape(body, limit)
+
+
+def test_the_limit_is_inclusive_and_the_largest_legitimate_body_is_far_below_it() -> None:
+    check_json_shape(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
+    with pytest.raises(BodyRefused):
+        check_json_shape(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1))
+    check_json_shape(b'{"card_rules": {"required_blocks": ["goal"]}}', max_depth=3)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"a": 1, "a": 2}', "a"),
+        (b'{"a": 1, "\\u0061": 2}', "a"),
+        (b'{"x": {"a": 1, "b": {}, "a": 2}}', "x.a"),
+        (b'[{"a": 1}, {"a": 1, "b": [1, {"c": 0, "c": 0}]}]', "[1].b[1].c"),
+        (b'{"k\\"": 1, "k\\"" : 2}', 'k"'),
+    ],
+)
+def test_a_key_twice_in_one_object_is_named_by_its_path(body: bytes, field: str) -> None:
+    with pytest.raises(BodyRefused) as refused:
+        check_json_shape(body)
+    assert refused.value.field == field
+
+
+def test_the_same_key_in_different_objects_or_as_a_value_is_fine() -> None:
+    check_json_shape(b'[{"a": 1}, {"a": 2}, {"b": {"a": 3}, "a": "a"}, "a", "a"]')
+    check_json_shape(b'{"a": ["a", "a"], "b": {"a": {"a": 0}}}')
+
+
+def test_an_unterminated_string_is_scanned_in_one_pass() -> None:
+    check_json_shape(b'"' + b'\\"' * 300_000)  # left for the decoder to call malformed
+    check_json_shape(b'{"a": "\\')
+
+
+def test_json_media_types() -> None:
+    assert is_json_media_type("application/json")
+    assert is_json_media_type("application/problem+json")
+    assert not is_json_media_type("")
+    assert not is_json_media_type("text/json")
+    assert not is_json_media_type("application/jsonx")

@@ -52,6 +52,28 @@ async def test_every_internal_operation_documents_its_problems(gw: ServedGateway
         assert "400" not in operation["responses"]
 
 
+async def test_every_operation_that_takes_a_body_documents_the_415(gw: ServedGateway) -> None:
+    document = (await gw.client.get("/schema/openapi.json")).json()
+    with_body = [
+        (method, path, operation)
+        for method, path, operation in operations(document)
+        if "requestBody" in operation and path.startswith(("/internal/", "/v1/"))
+    ]
+    assert {path for _, path, _ in with_body} >= {
+        "/v1/pairing/redeem",
+        "/internal/v1/owners/{owner_user_id}/agents",
+        "/internal/v1/owners/{owner_user_id}/console-links",
+    }
+    for method, path, operation in with_body:
+        unsupported = operation["responses"].get("415")
+        assert unsupported is not None, (method, path)
+        problem = unsupported["content"]["application/problem+json"]["schema"]
+        assert problem == {"$ref": "#/components/schemas/ProblemOut"}
+    for _, _, operation in operations(document):
+        if "requestBody" not in operation:
+            assert "415" not in operation["responses"]
+
+
 async def test_request_bodies_refuse_unknown_fields_in_the_document(gw: ServedGateway) -> None:
     document = (await gw.client.get("/schema/openapi.json")).json()
     schemas = document["components"]["schemas"]

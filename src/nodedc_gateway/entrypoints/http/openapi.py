@@ -8,6 +8,8 @@ Litestar derives the document from the handlers, but some of it is ours to state
 - Litestar documents a `400` with its own error body on every route that takes input,
   while `problems.py` answers every decoding error as a `422` problem: the `400`s go;
 - every `/internal/v1` operation requires the internal token (`security`);
+- an operation of the JSON API that takes a body answers a body of another media type
+  with a `415` problem (`decoding.JsonRequest`): documented there;
 - request bodies refuse unknown fields (`forbid_unknown_fields`), which msgspec does
   not put in the schema: they get `additionalProperties: false`, and whatever else a
   body declares in its `schema_extra` (an update needs something to change).
@@ -30,9 +32,16 @@ from litestar.types import ControllerRouterHandler
 
 from nodedc_gateway import __version__
 from nodedc_gateway.entrypoints.http.bodies import schema_extras
+from nodedc_gateway.entrypoints.http.problems import PROBLEM_JSON
+from nodedc_gateway.entrypoints.schemas import ProblemOut
 
 SECURITY_SCHEME = "internalToken"
 INTERNAL_PREFIX = "/internal/"
+JSON_API_PREFIXES = (INTERNAL_PREFIX, "/v1/")
+NOT_JSON_RESPONSE = {
+    "description": "The body is not JSON (`Content-Type: application/json` or a `+json` type)",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{ProblemOut.__name__}"}}},
+}
 _METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 
 
@@ -62,6 +71,10 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             if path.startswith(INTERNAL_PREFIX):
                 operation["security"] = [{SECURITY_SCHEME: []}]
             request_body = operation.get("requestBody", {})
+            if request_body and path.startswith(JSON_API_PREFIXES):
+                operation.setdefault("responses", {}).setdefault(
+                    "415", copy.deepcopy(NOT_JSON_RESPONSE)
+                )
             for media in request_body.get("content", {}).values():
                 if _leave_out_null(media):
                     # A body typed `X | None` may be left out: say so, rather than
