@@ -88,7 +88,7 @@ async def test_a_key_twice_in_one_object_is_refused_by_name(gw: ServedGateway) -
     body = assert_problem(response, 422, "validation_failed")
     assert body["errors"][0]["field"] == "display_name"
     assert "twice" in body["errors"][0]["message"]
-    policy = f"/internal/v1/workspaces/demo/projects/DEMO/policy"
+    policy = "/internal/v1/workspaces/demo/projects/DEMO/policy"
     nested_twice = b'{"card_rules": {"max_checkers": 5, "max_checkers": 50}}'
     response = await gw.client.put(policy, content=nested_twice, headers=JSON)
     body = assert_problem(response, 422, "validation_failed")
