@@ -400,6 +400,19 @@ async def test_another_owners_agent_is_not_found_on_every_owner_route(gw: Memory
     assert (await gw.owner(GetAgent(agent_id))).body["status"] == "active"
 
 
+async def test_another_owners_agent_is_not_found_before_tasker_is_asked(
+    gw: MemoryGateway,
+) -> None:
+    # Carol cannot reach the "other" workspace: were Tasker asked first, she would learn
+    # a 422 about her own access instead of the 404 another owner's agent always is.
+    agent_id = await gw.create_agent()
+    carol = gw.demo.carol.id
+    body = {"workspace_slug": "other", "scopes": ["issue:read"]}
+    with pytest.raises(NotFound) as raised:
+        await gw.owner(CreateGrant(gw.management, agent_id, body), owner=carol)
+    assert raised.value.message == "No such agent for this owner."
+
+
 async def test_grant_scopes_are_checked_and_changes_are_versions(gw: MemoryGateway) -> None:
     agent_id = await gw.create_agent()
     with pytest.raises(HumanOnlyOperation):

@@ -90,6 +90,18 @@ async def test_another_owners_agent_is_404_on_every_agent_route(gw: ServedGatewa
     assert still.json()["display_name"] == "Agent"
 
 
+async def test_a_grant_for_another_owners_agent_is_404_before_tasker_is_asked(
+    gw: ServedGateway,
+) -> None:
+    # Carol reaches no "other" workspace: asking Tasker first would answer her a 422.
+    agent = await gw.create_agent()
+    response = await gw.client.post(
+        f"{gw.owner_url(gw.demo.carol.id)}/agents/{agent['id']}/grants",
+        json={"workspace_slug": "other", "scopes": ["issue:read"]},
+    )
+    assert assert_problem(response, 404, "not_found")["detail"] == "No such agent for this owner."
+
+
 async def test_grant_scopes_are_validated(gw: ServedGateway) -> None:
     agent = await gw.create_agent()
     url = f"{gw.owner_url()}/agents/{agent['id']}/grants"
