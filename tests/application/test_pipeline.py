@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from nodedc_gateway.application.access_requests import ListAccessRequests
 from nodedc_gateway.application.agents import (
     GetAgent,
     IssueToken,
@@ -400,6 +401,19 @@ async def test_another_owners_agent_is_not_found_on_every_owner_route(gw: Memory
     assert (await gw.owner(GetAgent(agent_id))).body["status"] == "active"
 
 
+async def test_another_owners_agent_is_not_found_before_tasker_is_asked(
+    gw: MemoryGateway,
+) -> None:
+    # Carol cannot reach the "other" workspace: were Tasker asked first, she would learn
+    # a 422 about her own access instead of the 404 another owner's agent always is.
+    agent_id = await gw.create_agent()
+    carol = gw.demo.carol.id
+    body = {"workspace_slug": "other", "scopes": ["issue:read"]}
+    with pytest.raises(NotFound) as raised:
+        await gw.owner(CreateGrant(gw.management, agent_id, body), owner=carol)
+    assert raised.value.message == "No such agent for this owner."
+
+
 async def test_grant_scopes_are_checked_and_changes_are_versions(gw: MemoryGateway) -> None:
     agent_id = await gw.create_agent()
     with pytest.raises(HumanOnlyOperation):
@@ -428,6 +442,36 @@ async def test_a_grant_needs_an_owner_who_reaches_the_project(gw: MemoryGateway)
     assert raised.value.errors[0].field == "project_id"
     with pytest.raises(ValidationFailed):
         await gw.grant(agent_id, owner=carol, workspace="other", project=None)
+
+
+async def test_an_access_request_holds_the_project_id_it_names(gw: MemoryGateway) -> None:
+    _, token = await gw.agent_with_token(scopes=["project:read"])
+    other = gw.demo.other_project
+    args = {"workspace_slug": "other", "scopes": ["issue:read"], "justification": "j"}
+    by_identifier = await gw.call(token, "request_access", {**args, "project_id": "oth"})
+    assert by_identifier.body["request"]["project_id"] == other.id
+    async with gw.uow() as uow:
+        stored = await uow.access_requests.get(by_identifier.body["request"]["id"])
+    assert stored is not None
+    assert stored.project_ref == other.id
+    listed = (await gw.owner(ListAccessRequests(None, None, None))).body["items"]
+    assert [r["project_id"] for r in listed] == [other.id]
+    with pytest.raises(ValidationFailed) as raised:
+        await gw.call(token, "request_access", {**args, "project_id": "NOPE"})
+    assert raised.value.errors[0].field == "project_id"
+    # What the agent already holds is judged on the resolved project too.
+    with pytest.raises(ValidationFailed) as held:
+        await gw.call(
+            token,
+            "request_access",
+            {
+                "workspace_slug": "demo",
+                "project_id": "DEMO",
+                "scopes": ["project:read"],
+                "justification": "j",
+            },
+        )
+    assert held.value.errors[0].field == "scopes"
 
 
 async def test_lifecycle_suspends_and_deletes_an_owners_agents(gw: MemoryGateway) -> None:

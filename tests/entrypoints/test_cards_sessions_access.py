@@ -262,8 +262,10 @@ async def test_an_approved_request_changes_whoami_and_the_next_call(gw: ServedGa
         )
         request_id = filed["request"]["id"]
         assert filed["request"]["status"] == "pending"
+        assert filed["request"]["project_id"] == gw.demo.project.id  # "DEMO", resolved
         pending = (await gw.client.get(requests_url, params={"status": "pending"})).json()["items"]
         assert [r["id"] for r in pending] == [request_id]
+        assert pending[0]["project_id"] == gw.demo.project.id
         no_reason = await gw.client.post(
             f"{requests_url}/{request_id}/decision", json={"decision": "deny"}
         )

@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from nodedc_gateway.entrypoints.cli import main
+from nodedc_gateway.entrypoints.settings import PREFIX
 from tests.support.mcp import CLI, http_client, structured
 
 
@@ -134,3 +137,38 @@ async def test_serve_answers_with_the_demo_token_and_refuses_the_replaced_one(
             },
         )
         assert refused.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("options", "public_url", "expected"),
+    [
+        (["--port", "18123"], None, "http://127.0.0.1:18123"),
+        (["--host", "0.0.0.0", "--port", "18124"], None, "http://127.0.0.1:18124"),  # noqa: S104
+        (["--port", "18125"], "https://gateway.example.com", "https://gateway.example.com"),
+    ],
+)
+def test_demo_prints_the_url_it_serves_unless_a_public_url_is_set(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    public_url: str | None,
+    expected: str,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # the local secrets go to ./var
+    env = {PREFIX + "DATABASE_URL": "memory://"}
+    if public_url:
+        env[PREFIX + "PUBLIC_URL"] = public_url
+    runner = CliRunner()
+    as_json = runner.invoke(main, ["demo", "--no-serve", "--json", *options], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    info = json.loads(as_json.stdout)
+    assert info["gateway_url"] == expected
+    assert info["mcp_url"] == f"{expected}/mcp"
+    assert info["console_url"].startswith(f"{expected}/console/open/")
+    text = runner.invoke(main, ["demo", "--no-serve", *options], env=env)
+    assert text.exit_code == 0, text.output
+    assert f'url = "{expected}/mcp"' in text.stdout  # the Codex snippet
+    assert ":8000" not in text.stdout

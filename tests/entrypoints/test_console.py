@@ -495,6 +495,7 @@ async def test_requests_are_approved_with_fewer_scopes_or_denied_with_a_reason(
     first = await file_request(gw, token, ["issue:create", "issue:comment"])
     inbox = await alice.get("/console/requests")
     assert "to do my work" in inbox.text
+    assert "demo / DEMO — " in inbox.text  # the project the request holds, by its name
     approved = await alice.post(
         f"/console/requests/{first}",
         {"decision": "approve", "scopes": ["issue:create"], "idempotency_key": alice.key()},

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft, AuditEvent, verify_chain
 from nodedc_gateway.domain.canonical import parse_timestamp
@@ -15,6 +16,8 @@ from nodedc_gateway.domain.errors import ErrorCode
 from nodedc_gateway.domain.grants import GrantRef
 from nodedc_gateway.domain.secret import SecretStr
 from tests.support.backends import BACKENDS, backend_settings
+from tests.support.console import signed_in
+from tests.support.mcp import http_client, structured
 from tests.support.served import ServedGateway, served_gateway
 
 UUID = "01900000-0000-7000-8000-000000000000"
@@ -70,24 +73,137 @@ async def test_every_internal_route_needs_the_internal_token(gw: ServedGateway) 
                 assert "internal-token" not in str(body)
 
 
-async def test_another_owners_agent_is_404_on_every_agent_route(gw: ServedGateway) -> None:
+OWNER_PREFIX = "/internal/v1/owners/{owner_user_id}"
+
+# Every owner-scoped route that names one of the owner's things, with bodies the rightful
+# owner's call succeeds with (the test replays the first of each as the owner, in this
+# order, so the destructive ones come last): only ownership can refuse them.
+ANOTHER_OWNERS: dict[tuple[str, str], list[dict[str, Any] | None]] = {
+    ("GET", "/agents/{agent_id}"): [None],
+    ("GET", "/agents/{agent_id}/tokens"): [None],
+    ("GET", "/agents/{agent_id}/grants"): [None],
+    ("GET", "/agents/{agent_id}/grants/{grant_id}/versions"): [None],
+    ("GET", "/agents/{agent_id}/audit"): [None],
+    ("PATCH", "/agents/{agent_id}"): [{"display_name": "Agent"}, {"status": "disabled"}],
+    ("POST", "/agents/{agent_id}/tokens"): [{"name": "stolen", "expires_in_days": 30}],
+    ("POST", "/agents/{agent_id}/pairing-codes"): [None],
+    ("POST", "/agents/{agent_id}/grants"): [
+        {"workspace_slug": "demo", "project_id": "DEMO", "scopes": ["issue:read"]},
+        {"workspace_slug": "other", "scopes": ["issue:read"]},  # Carol reaches no "other"
+    ],
+    ("PATCH", "/agents/{agent_id}/grants/{grant_id}"): [
+        {"scopes": ["project:read", "issue:read", "issue:create"]},
+        {"mode": "reporting"},
+    ],
+    ("POST", "/access-requests/{request_id}/decision"): [
+        {"decision": "approve"},
+        {"decision": "deny", "note": "no"},
+        {"decision": "suggest", "scopes": ["issue:read"], "note": "this instead"},
+    ],
+    ("POST", "/agents/{agent_id}/tokens/{token_id}/revoke"): [None],
+    ("DELETE", "/agents/{agent_id}/grants/{grant_id}"): [None],
+    ("POST", "/agents/{agent_id}/revoke"): [None],
+}
+# Owner-scoped routes that name nothing of one owner's: each is checked below to leave the
+# other owner's agents, requests and console out of reach.
+OWN_ONLY = {
+    ("POST", "/agents"),
+    ("GET", "/agents"),
+    ("GET", "/access-requests"),
+    ("POST", "/lifecycle"),
+    ("POST", "/console-links"),
+}
+
+
+def owner_routes(app: Litestar) -> set[tuple[str, str]]:
+    """(method, path under the owner) of every owner-scoped route the app serves."""
+    found = set()
+    for route in app.routes:
+        path = re.sub(r":\w+}", "}", route.path)
+        if path.startswith(f"{OWNER_PREFIX}/"):
+            for method in getattr(route, "route_handler_map", {}):
+                if method not in ("OPTIONS", "HEAD"):
+                    found.add((method, path.removeprefix(OWNER_PREFIX)))
+    return found
+
+
+async def test_another_owners_things_are_404_on_every_owner_route(gw: ServedGateway) -> None:
+    assert owner_routes(gw.app) == set(ANOTHER_OWNERS) | OWN_ONLY, "a route without a case"
     agent = await gw.create_agent()
-    await gw.grant(agent["id"])
-    mallory = gw.demo.carol.id
-    agent_routes = [(m, p) for m, p in await internal_routes(gw) if "{agent_id}" in p]
-    assert len(agent_routes) >= 12
-    bodies = {
-        "PATCH": {"display_name": "stolen"},
-        "POST": {"name": "x", "scopes": ["issue:read"], "workspace_slug": "demo"},
+    grant = await gw.grant(agent["id"])
+    token = await gw.token(agent["id"])
+    token_id = (await gw.client.get(f"{gw.owner_url()}/agents/{agent['id']}/tokens")).json()[
+        "items"
+    ][0]["id"]
+    async with http_client(gw.url, token) as mcp:
+        filed = await mcp.call_tool(
+            "request_access",
+            {"workspace_slug": "demo", "scopes": ["issue:comment"], "justification": "j"},
+        )
+    request_id = structured(filed)["request"]["id"]
+    ids = {
+        "{owner_user_id}": gw.alice,
+        "{agent_id}": agent["id"],
+        "{grant_id}": grant["id"],
+        "{token_id}": token_id,
+        "{request_id}": request_id,
     }
-    for method, path in agent_routes:
-        url = concrete(path, mallory, agent["id"])
-        response = await gw.client.request(method, url, json=bodies.get(method))
-        assert response.status_code in (404, 422), (method, path, response.text)
-        if response.status_code == 404:
+    mallory = gw.demo.carol.id
+
+    def url(path: str, owner: str) -> str:
+        for name, value in {**ids, "{owner_user_id}": owner}.items():
+            path = path.replace(name, value)
+        return f"{OWNER_PREFIX}{path}".replace("{owner_user_id}", owner)
+
+    for (method, path), bodies in ANOTHER_OWNERS.items():
+        for body in bodies:
+            response = await gw.client.request(method, url(path, mallory), json=body)
+            assert response.status_code == 404, (method, path, body, response.text)
             assert response.json()["code"] == "not_found"
-    still = await gw.client.get(f"{gw.owner_url()}/agents/{agent['id']}")
-    assert still.json()["display_name"] == "Agent"
+    # Untouched: the agent, its grant and its request are as Alice left them.
+    still = (await gw.client.get(url("/agents/{agent_id}", gw.alice))).json()
+    assert (still["display_name"], still["status"]) == ("Agent", "active")
+    versions = await gw.client.get(url("/agents/{agent_id}/grants/{grant_id}/versions", gw.alice))
+    assert len(versions.json()["items"]) == 1
+    pending = await gw.client.get(url("/access-requests", gw.alice), params={"status": "pending"})
+    assert [r["id"] for r in pending.json()["items"]] == [request_id]
+
+    # The routes that name nothing of Alice's give Mallory only her own.
+    created = await gw.client.post(
+        url("/agents", mallory), json={"display_name": "Mine", "owner_email": "c@demo.local"}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["owner_user_id"] == mallory
+    listed = (await gw.client.get(url("/agents", mallory))).json()["items"]
+    assert [a["id"] for a in listed] == [created.json()["id"]]
+    alices = (await gw.client.get(url("/agents", gw.alice))).json()["items"]
+    assert [a["id"] for a in alices] == [agent["id"]]
+    requests = (await gw.client.get(url("/access-requests", mallory))).json()["items"]
+    assert requests == []
+    suspended = await gw.client.post(url("/lifecycle", mallory), json={"status": "suspended"})
+    assert suspended.status_code == 200, suspended.text
+    assert (await gw.client.get(url("/agents/{agent_id}", gw.alice))).json()["status"] == "active"
+    async with signed_in(gw, mallory) as console:
+        assert console.last is not None
+        assert agent["id"] not in console.last.text
+        assert (await console.get(f"/console/agents/{agent['id']}")).status_code == 404
+
+    # The rightful owner's same calls succeed: the bodies were valid, only ownership refused.
+    for (method, path), bodies in ANOTHER_OWNERS.items():
+        response = await gw.client.request(method, url(path, gw.alice), json=bodies[0])
+        assert response.status_code < 300, (method, path, bodies[0], response.text)
+
+
+async def test_a_grant_for_another_owners_agent_is_404_before_tasker_is_asked(
+    gw: ServedGateway,
+) -> None:
+    # Carol reaches no "other" workspace: asking Tasker first would answer her a 422.
+    agent = await gw.create_agent()
+    response = await gw.client.post(
+        f"{gw.owner_url(gw.demo.carol.id)}/agents/{agent['id']}/grants",
+        json={"workspace_slug": "other", "scopes": ["issue:read"]},
+    )
+    assert assert_problem(response, 404, "not_found")["detail"] == "No such agent for this owner."
 
 
 async def test_grant_scopes_are_validated(gw: ServedGateway) -> None:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 import httpx
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR
 
 from nodedc_gateway.entrypoints.mcp.instructions import INSTRUCTIONS, SUMMARY
 from tests.support.mcp import CLI, http_client, stdio_client, structured
@@ -275,11 +277,22 @@ async def test_a_token_revoked_mid_session_gets_401_on_the_next_request(gw: Serv
 
 async def test_a_session_with_a_revoked_token_fails_on_its_next_call(gw: ServedGateway) -> None:
     agent_id, token = await agent_token(gw)
-    async with http_client(gw.url, token, "legacy") as client:
+    failures: list[Any] = []
+    async with http_client(gw.url, token, "legacy", failures) as client:
         await call(client, "whoami")
         await gw.client.post(f"{gw.owner_url()}/agents/{agent_id}/revoke")
-        with pytest.raises(Exception):  # noqa: B017, PT011 - the HTTP 401 surfaces as the SDK's error
+        # The SDK turns any non-JSON-RPC HTTP error (a 500 too) into this one error; what
+        # the gateway answered is checked on the HTTP response itself.
+        with pytest.raises(MCPError) as raised:
             await client.call_tool("whoami", {})
+    assert raised.value.error.code == INTERNAL_ERROR
+    [refused] = failures
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["www-authenticate"].startswith('Bearer realm="nodedc-agent-gateway"')
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "unauthenticated"
+    audit = (await gw.client.get(f"{gw.owner_url()}/agents/{agent_id}/audit")).json()["items"]
+    assert (audit[0]["reason"], audit[0]["operation"]) == ("unauthenticated", "mcp_request")
 
 
 @pytest.mark.parametrize(

@@ -227,12 +227,22 @@ async def test_every_agent_tool_works_against_the_real_plane(
             await call(
                 client, "finish_work_session", session_id=session_id, outcome="done", summary="ok"
             )
-            asked = await call(
+            # `project_id` is resolved through Plane: the identifier's project is the one
+            # granted, so a scope held there is refused; the workspace itself is not granted.
+            held = await refusal(
                 client,
                 "request_access",
                 **where,
                 scopes=["issue:create"],
                 justification="already have it, asking anyway",
+            )
+            assert held["code"] == "validation_failed"
+            asked = await call(
+                client,
+                "request_access",
+                workspace_slug=WORKSPACE,
+                scopes=["issue:create"],
+                justification="the whole workspace",
             )
             request_id = asked["request"]["id"]
             assert (await call(client, "get_access_request", request_id=request_id))["items"]

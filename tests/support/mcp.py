@@ -18,9 +18,22 @@ CLI = str(Path(sys.executable).with_name("nodedc-gateway"))
 
 @contextlib.asynccontextmanager
 async def http_client(
-    url: str, token: str, mode: Literal["legacy", "auto"] = "auto"
+    url: str,
+    token: str,
+    mode: Literal["legacy", "auto"] = "auto",
+    failures: list[Any] | None = None,
 ) -> AsyncIterator[Client]:
+    """`failures`, when given, collects every HTTP response of status 400 or more (body
+    read): the SDK reports a 401 and a 500 alike, as one internal JSON-RPC error."""
     http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    if failures is not None:
+
+        async def keep(response: Any) -> None:
+            if response.status_code >= 400:
+                await response.aread()
+                failures.append(response)
+
+        http.event_hooks["response"].append(keep)
     async with Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode) as client:
         yield client
 

@@ -11,6 +11,7 @@ import attrs
 import httpx
 import uvicorn
 from dependency_injector import providers
+from litestar import Litestar
 
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
@@ -30,6 +31,7 @@ class ServedGateway:
     demo: DemoTasker
     client: httpx.AsyncClient  # with the internal token
     services: Services  # what the served app resolved (its pipeline, adapters)
+    app: Litestar  # the served app (its route table)
 
     @property
     def alice(self) -> str:
@@ -114,4 +116,4 @@ async def served_gateway(
         async with httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}, timeout=30
         ) as client:
-            yield ServedGateway(url, container, clock, demo, client, app.state.services)
+            yield ServedGateway(url, container, clock, demo, client, app.state.services, app)

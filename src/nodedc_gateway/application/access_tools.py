@@ -34,8 +34,9 @@ class RequestAccessTool(Tool):
 
     async def act(self, call: AgentCall, located: Located) -> AccessRequestFiled:
         args = self.args
-        project_ref = (
-            parse_project_ref(args.get("project_id"))
+        workspace = validation.workspace_slug(args.get("workspace_slug"))
+        project_id = (
+            await self._project_id(workspace, parse_project_ref(args.get("project_id")))
             if args.given("project_id")
             else WORKSPACE_LEVEL
         )
@@ -43,18 +44,17 @@ class RequestAccessTool(Tool):
             request_id=self.deps.ids.new_id(),
             agent_id=call.agent.id,
             owner_user_id=call.agent.owner_user_id,
-            workspace_slug=args.get("workspace_slug"),
-            project_ref=project_ref,
+            workspace_slug=workspace,
+            project_ref=project_id,
             scopes=args.list("scopes", max_items=MAX_SCOPES_PER_REQUEST),
             justification=args.get("justification"),
             now=call.now,
         )
-        if project_ref == WORKSPACE_LEVEL or validation.is_uuid(project_ref):
-            held = call.caller.index.covering(Target(request.workspace_slug, project_ref)).scopes
-            if request.scopes <= held:
-                raise ValidationFailed.field(
-                    "scopes", "this agent already holds every one of these scopes there"
-                )
+        held = call.caller.index.covering(Target(workspace, project_id)).scopes
+        if request.scopes <= held:
+            raise ValidationFailed.field(
+                "scopes", "this agent already holds every one of these scopes there"
+            )
         async with self.deps.uow() as uow:
             pending = await uow.access_requests.count_pending(call.agent.id)
         if pending >= MAX_PENDING_PER_AGENT:
@@ -63,6 +63,17 @@ class RequestAccessTool(Tool):
                 f"{pending} requests are already waiting for a decision; wait for them first",
             )
         return AccessRequestFiled(request)
+
+    async def _project_id(self, workspace: str, project_ref: str) -> str:
+        """The request holds the project's id, as grants do, not `DEMO` as typed: the
+        owner reads and approves the project itself, and what the agent already holds
+        there is judged on it."""
+        try:
+            return (await self.deps.tasker.find_project(workspace, project_ref)).id
+        except NotFound:
+            raise ValidationFailed.field(
+                "project_id", "no such project in this workspace"
+            ) from None
 
     async def persist(self, uow: UnitOfWork, call: AgentCall, result: Any) -> None:
         await uow.access_requests.add(result.request)

@@ -59,6 +59,10 @@ class CreateGrant(OwnerAction[GrantView]):
         return {"agent_id": self.agent_id, **self.args.raw}
 
     async def prepare(self, call: OwnerCall) -> None:
+        # Ownership first: another owner's agent is a 404 (CONTRACT §5), whatever Tasker
+        # would say about the caller's own reach; `perform` checks again in its transaction.
+        async with self.deps.uow() as uow:
+            await owned_agent(uow, call, self.agent_id)
         self.project_id = await grantable_target(
             self.deps.tasker, call.owner_user_id, self.workspace, self.project_ref
         )

@@ -59,7 +59,9 @@ class AccessRequest:
     agent_id: str
     owner_user_id: str
     workspace_slug: str
-    project_ref: str  # as asked: a project UUID or identifier, "" for the workspace
+    #: The project's id, resolved in Tasker when filed ("" for the workspace); requests
+    #: filed before that hold the reference as typed (a UUID or an identifier like `DEMO`).
+    project_ref: str
     scopes: frozenset[Scope]
     justification: str
     status: RequestStatus

@@ -405,9 +405,24 @@ def load_settings(
         settings = _converter().structure(raw, Settings)
     except cattrs.BaseValidationError as error:
         raise SettingsError(_describe(error)) from None
+    if "public_url" not in raw:
+        # No PUBLIC_URL: the gateway is reached where it listens (`demo --port 18123`
+        # prints a Codex config for port 18123, not for the default 8000).
+        settings = attrs.evolve(settings, public_url=served_url(settings.host, settings.port))
     if not settings.is_local and "*" in settings.launcher_entitled_users:
         settings = attrs.evolve(settings, launcher_entitled_users=())
     return settings
+
+
+def served_url(host: str, port: int) -> str:
+    """The http URL of a gateway listening on host:port; a wildcard address (all
+    interfaces) is reached on this machine's loopback."""
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _format(exception: BaseException, type_: type[Any] | None) -> str:

@@ -15,7 +15,7 @@ from nodedc_gateway.application.audit_verification import verify_audit_chain
 from nodedc_gateway.application.grants import ListGrants
 from nodedc_gateway.domain.errors import GatewayError
 from nodedc_gateway.entrypoints.console import vocab
-from nodedc_gateway.entrypoints.console.agents import all_agents
+from nodedc_gateway.entrypoints.console.agents import all_agents, project_names
 from nodedc_gateway.entrypoints.console.web import (
     PREFIX,
     AnyRequest,
@@ -42,6 +42,8 @@ async def requests_page(
     pending = await viewer.body(ListAccessRequests("pending", 100))
     recent = await viewer.body(ListAccessRequests(None, DECIDED_SHOWN))
     agents = {a["id"]: a for a in await all_agents(viewer)}
+    shown = [*pending["items"], *recent["items"]]
+    projects = await project_names(viewer, {r["workspace_slug"] for r in shown if r["project_id"]})
     return page(
         request,
         "requests.html",
@@ -51,6 +53,7 @@ async def requests_page(
         pending=pending["items"],
         decided=[r for r in recent["items"] if r["status"] != "pending"],
         agents=agents,
+        projects=projects,
         sentences={str(s): text for s, text in vocab.SENTENCES.items()},
     )
 
