@@ -187,3 +187,16 @@ def test_json_media_types() -> None:
     assert not is_json_media_type("")
     assert not is_json_media_type("text/json")
     assert not is_json_media_type("application/jsonx")
+
+
+async def test_a_body_that_is_not_an_object_is_a_422_even_where_the_body_is_optional(
+    gw: ServedGateway,
+) -> None:
+    """`null` is not "no body": schemathesis found `-d null` accepted on console-links."""
+    links = f"{gw.owner_url()}/console-links"
+    for raw in (b"null", b"[]", b'"x"', b"1"):
+        for url in (links, f"{gw.owner_url()}/agents"):
+            response = await gw.client.post(url, content=raw, headers=JSON)
+            body = assert_problem(response, 422, "validation_failed")
+            assert body["errors"][0]["field"] == "body", (url, raw, body)
+    assert (await gw.client.post(links, content=b"{}", headers=JSON)).status_code == 201

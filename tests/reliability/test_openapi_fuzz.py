@@ -88,10 +88,12 @@ def test_schemathesis_finds_nothing(tmp_path: Path, figures: Figure) -> None:
 
     report = result.stdout + result.stderr
     summary = [
-        line.strip()
-        for line in report.splitlines()
-        if line.strip().startswith(("API Operations:", "Test Phases:", "Test cases:", "Failures:"))
+        f"{heading} {', '.join(_section(report, heading))}"
+        for heading in ("API Operations:", "Test cases:", "Failures:")
+        if _section(report, heading)
     ]
+    by_status = ", ".join(f"{n} x {status}" for status, n in sorted(served.items()))
+    figures(f"fuzz: gateway answered {by_status}")
     server_errors = sum(n for status, n in served.items() if status >= 500)
     figures(
         f"fuzz: {sum(served.values())} requests answered, {server_errors} with a 5xx; "
@@ -102,3 +104,15 @@ def test_schemathesis_finds_nothing(tmp_path: Path, figures: Figure) -> None:
     assert sum(served.values()) > 0, served
     assert server_errors == 0, served
     assert "Traceback" not in server_log, server_log[-10_000:]  # no unhandled error either
+
+
+def _section(report: str, heading: str) -> list[str]:
+    """The indented lines under one heading of schemathesis's summary."""
+    lines = report.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == heading]
+    found: list[str] = []
+    for line in lines[starts[-1] + 1 :] if starts else []:
+        if not line.strip() or not line.startswith(" "):
+            break
+        found.append(line.strip())
+    return found

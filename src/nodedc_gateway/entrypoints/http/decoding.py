@@ -20,6 +20,7 @@ MAX_JSON_DEPTH = 32
 TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
 TWICE = "this key is in the object twice; send it once"
 NOT_JSON = "This route takes a JSON body: send it with `Content-Type: application/json`."
+NOT_OBJECT = "the body must be a JSON object; to send nothing, send no body"
 
 # A string (to its closing quote, or to the end of a body that never closes it: one
 # linear pass whatever the input), with the colon that makes it a key; or a bracket or
@@ -113,4 +114,9 @@ class JsonRequest(Request[Any, Any, Any]):
             raise ValidationException(
                 detail=refused.message, extra=[{"key": refused.field, "message": refused.message}]
             ) from None
-        return await super().json()
+        value = await super().json()
+        if not isinstance(value, dict):  # every body is an object; `null` is not "no body"
+            raise ValidationException(
+                detail=NOT_OBJECT, extra=[{"key": "body", "message": NOT_OBJECT}]
+            )
+        return value
