@@ -46,10 +46,11 @@ def _requests_by_status(url: str) -> Counter[int]:
     """The gateway's own count of the requests it answered, by status (its /metrics)."""
     text = httpx.get(f"{url}/metrics", timeout=30).text
     counted: Counter[int] = Counter()
-    for match in re.finditer(
-        r'^nodedc_http_requests_total\{[^}]*status="(\d+)"[^}]*\} (\S+)$', text, re.M
-    ):
-        counted[int(match[1])] += int(float(match[2]))
+    # A route label is a path template, braces and all: `{.*}` (greedy, to the last brace).
+    for match in re.finditer(r"^nodedc_http_requests_total\{(.*)\} (\S+)$", text, re.M):
+        status = re.search(r'(?:^|,)status="(\d+)"', match[1])
+        assert status is not None, match[0]
+        counted[int(status[1])] += int(float(match[2]))
     return counted
 
 
