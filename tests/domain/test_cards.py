@@ -16,16 +16,16 @@ import pytest
 from hypothesis import given
 
 from nodedc_gateway.domain.cards import (
-    BLOCK_TITLES,
     DEFAULT_CARD_RULES,
     BlockName,
     Card,
     CardRule,
     CardRules,
-    block_html,
     new_card,
     parse_card,
 )
+from nodedc_gateway.domain.cards.block_content import block_html
+from nodedc_gateway.domain.cards.block_names import BLOCK_TITLES
 from nodedc_gateway.domain.errors import CardRuleViolation, ValidationFailed
 from tests.domain.choices import SOUP, Choices, decoded
 

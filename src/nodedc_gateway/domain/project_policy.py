@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import attrs
 
-from nodedc_gateway.domain.cards import DEFAULT_CARD_RULES, CardRules
+from nodedc_gateway.domain.cards.rules import DEFAULT_CARD_RULES, CardRules
 from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.work_sessions import DEFAULT_STALE_AFTER
 
