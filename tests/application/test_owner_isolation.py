@@ -102,22 +102,27 @@ def _attacker_target(gw: MemoryGateway, plan: Plan) -> dict[str, Any]:
 
 
 def _agent_body(plan: Plan) -> dict[str, Any]:
-    return [{"display_name": "mine now"}, {"status": "disabled"}, {"status": "active"}][
-        plan.choice % 3
+    bodies: list[dict[str, Any]] = [
+        {"display_name": "mine now"},
+        {"status": "disabled"},
+        {"status": "active"},
     ]
+    return bodies[plan.choice % 3]
 
 
 def _grant_body(plan: Plan) -> dict[str, Any]:
-    return [{"scopes": list(plan.scopes)}, {"mode": "reporting"}][plan.choice % 2]
+    bodies: list[dict[str, Any]] = [{"scopes": list(plan.scopes)}, {"mode": "reporting"}]
+    return bodies[plan.choice % 2]
 
 
 def _decision(plan: Plan) -> dict[str, Any]:
-    return [
+    bodies: list[dict[str, Any]] = [
         {"decision": "approve"},
         {"decision": "approve", "scopes": list(plan.scopes)},
         {"decision": "deny", "note": "no"},
         {"decision": "suggest", "scopes": list(plan.scopes), "note": "these"},
-    ][plan.choice % 4]
+    ]
+    return bodies[plan.choice % 4]
 
 
 #: Every owner-scoped use case that names an object, as the attacker would call it.
