@@ -367,3 +367,29 @@ def test_a_tampered_grant_holds_only_its_allowed_scopes() -> None:
     assert GrantIndex(AGENT, [tampered]).held_scopes == {Scope.ISSUE_READ}
     assert covering_grants(AGENT, [tampered], HERE).scopes == {Scope.ISSUE_READ}
     assert effective_scopes(["issue:read", "issue:delete", "nonsense"]) == {Scope.ISSUE_READ}
+
+
+# What a decision and the index record --------------------------------------------------
+
+
+def test_a_scope_missing_refusal_names_the_grant_versions_it_weighed() -> None:
+    """Guards `coverage.refs` in the scope_missing decision (evaluation.py:204): the audit
+    of a refusal names the covering grants that fell short, as an allow names those used."""
+    held = [grant(frozenset({Scope.ISSUE_READ})), grant(project=WORKSPACE_LEVEL, grant_id="ws")]
+    req = allowing(operation=tool(frozenset({Scope.ISSUE_CREATE})), grants=held[:1])
+    for decision in decisions(req):
+        assert decision.reason is ErrorCode.SCOPE_MISSING
+        assert decision.grant_versions == (held[0].ref,)
+    wider = allowing(operation=tool(frozenset({Scope.ISSUE_CREATE})), grants=held)
+    for decision in decisions(wider):
+        assert decision.allowed
+        assert decision.grant_versions == tuple(sorted(g.ref for g in held))
+
+
+@given(st.lists(s.grants(agent_id=AGENT), max_size=6))
+def test_held_scopes_are_every_active_grants_wherever_it_is(grants: list[Grant]) -> None:
+    """Guards the union over every target in `GrantIndex.held_scopes`
+    (evaluation.py:122): the tools listed follow all the agent's grants, not one."""
+    held = GrantIndex(AGENT, grants).held_scopes
+    expected = frozenset().union(*(effective_scopes(g.scopes) for g in grants if g.is_active))
+    assert held == expected
