@@ -13,7 +13,9 @@ from nodedc_gateway.domain.operations import AGENT_TOOLS, CATALOGUE, Audience, t
 from nodedc_gateway.domain.scopes import (
     ALLOWED_SCOPES,
     DENIED_SCOPES,
+    MAX_SCOPES_PER_REQUEST,
     Scope,
+    is_denied,
     parse_grantable_scopes,
     parse_scopes,
 )
@@ -179,3 +181,27 @@ def test_tools_listed_follow_what_is_held() -> None:
         "search_issues",
         "get_issue",
     }
+
+
+def test_a_scope_list_is_bounded_at_exactly_its_maximum() -> None:
+    """Guards `len(items) > MAX_SCOPES_PER_REQUEST` (scopes.py:70): the maximum itself
+    passes, one more is refused before any scope is looked at."""
+    assert parse_scopes(["issue:read"] * MAX_SCOPES_PER_REQUEST) == {Scope.ISSUE_READ}
+    with pytest.raises(ValidationFailed) as raised:
+        parse_scopes(["issue:read"] * (MAX_SCOPES_PER_REQUEST + 1))
+    assert raised.value.errors[0].field == "scopes"
+
+
+@pytest.mark.parametrize("odd", [["issue:read"], {"scope": "issue:read"}, 7, None])
+def test_a_scope_that_is_not_text_is_named_not_a_crash(odd: object) -> None:
+    """Guards `isinstance(value, str)` in `parse_scopes` (scopes.py:75): a list or object
+    where a scope belongs is a 422 naming its index, not a TypeError."""
+    with pytest.raises(ValidationFailed) as raised:
+        parse_scopes(["issue:read", odd])
+    assert raised.value.errors[0].field == "scopes[1]"
+
+
+def test_is_denied_is_the_denied_set() -> None:
+    """Guards `is_denied` (scopes.py:64)."""
+    assert {scope for scope in Scope if is_denied(scope)} == DENIED_SCOPES
+    assert not is_denied("issue:teleport")

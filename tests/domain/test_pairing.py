@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.pairing import (
+    MAX_PAIRING_INPUT,
     PAIRING_ALPHABET,
     PAIRING_CODE_LENGTH,
     PairingCode,
@@ -81,3 +82,30 @@ def test_a_revoked_code_cannot_be_redeemed() -> None:
     code.revoke()
     with pytest.raises(PairingCodeInvalid):
         code.redeem(s.NOW)
+
+
+@pytest.mark.parametrize("raw", [None, 12345678, ["WDJBMJHT"], b"WDJBMJHT"])
+def test_a_code_that_is_not_text_is_a_validation_error(raw: object) -> None:
+    """Guards `isinstance(raw, str)` in `normalize_pairing_code` (pairing.py:33): a JSON
+    number or list is a 422, not a crash."""
+    with pytest.raises(ValidationFailed):
+        normalize_pairing_code(raw)
+
+
+def test_padding_does_not_stretch_the_input_past_its_bound() -> None:
+    """Guards `len(raw) > MAX_PAIRING_INPUT` (pairing.py:33): separators are ignored, but
+    only up to the bound; a code padded beyond it is refused before any work."""
+    fits = "WDJB" + " " * (MAX_PAIRING_INPUT - 8) + "MJHT"
+    assert normalize_pairing_code(fits) == "WDJBMJHT"
+    with pytest.raises(ValidationFailed):
+        normalize_pairing_code(fits + " ")
+
+
+def test_revoking_a_used_code_keeps_it_used() -> None:
+    """Guards `if self.status is PairingStatus.ACTIVE` in `revoke` (pairing.py:110): revoking
+    an agent's codes never rewrites the history of one already redeemed."""
+    code = _code()
+    code.redeem(s.NOW)
+    code.revoke()
+    assert code.status is PairingStatus.USED
+    assert code.used_at == s.NOW

@@ -3,9 +3,11 @@ and liveness (an idle bucket admits its burst; a refusal's retry-after is honest
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.ratelimit import MICROS, RatePolicy, gcra
 
 policies = st.builds(
@@ -61,3 +63,51 @@ def test_retry_after_is_exactly_when_the_next_request_fits(
             assert decision.retry_after_us == 0
             assert 0 <= decision.remaining < policy.burst
         tat = decision.tat_us
+
+
+@given(policies)
+def test_two_requests_are_never_closer_than_the_rate_rounded_up(policy: RatePolicy) -> None:
+    """Guards the rounding up of `emission_us` (ratelimit.py:35): with a burst of one, the
+    next request waits the whole period / limit, never a microsecond less."""
+    one = RatePolicy("p", policy.limit, policy.period_s, 1)
+    first = gcra(None, 0, one)
+    wait = -(-one.period_s * MICROS // one.limit)
+    assert not gcra(first.tat_us, wait - 1, one).allowed
+    assert gcra(first.tat_us, wait, one).allowed
+
+
+@given(policies, st.integers(1, 50))
+def test_knocking_while_refused_does_not_push_the_retry_back(
+    policy: RatePolicy, knocks: int
+) -> None:
+    """Guards `tat_us=tat` on a refusal (ratelimit.py:61) and its `reset_after_us`
+    (ratelimit.py:64): refused requests leave the state as it was, so the first
+    retry-after stays true however often a client knocks meanwhile."""
+    tat = run_to_full(policy)
+    refused = gcra(tat, 0, policy)
+    assert not refused.allowed
+    assert refused.tat_us == tat
+    assert refused.reset_after_us == tat
+    state = tat
+    for knock in range(knocks):
+        state = gcra(state, min(knock, refused.retry_after_us - 1), policy).tat_us
+    assert gcra(state, refused.retry_after_us, policy).allowed
+
+
+def run_to_full(policy: RatePolicy) -> int:
+    """The TAT after a whole burst at instant 0: the next request at 0 is refused."""
+    tat = None
+    for _ in range(policy.burst):
+        tat = gcra(tat, 0, policy).tat_us
+    assert tat is not None
+    return tat
+
+
+@pytest.mark.parametrize("field", ["limit", "period_s", "burst"])
+@pytest.mark.parametrize("value", [0, -1])
+def test_a_policy_that_admits_nothing_is_refused(field: str, value: int) -> None:
+    """Guards each operand of the check in `RatePolicy.__attrs_post_init__`
+    (ratelimit.py:27): a zero limit, period or burst is a configuration error."""
+    values = {"limit": 5, "period_s": 60, "burst": 2, field: value}
+    with pytest.raises(ValidationFailed):
+        RatePolicy("p", **values)

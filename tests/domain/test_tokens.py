@@ -19,6 +19,7 @@ from nodedc_gateway.domain.tokens import (
     base62,
     is_well_formed_token,
     mint_token,
+    token_checksum,
     token_expiry,
 )
 from tests.domain import strategies as s
@@ -106,3 +107,30 @@ def test_last_used_is_written_at_most_once_a_minute(gaps: list[int]) -> None:
         assert now - token.last_used_at < timedelta(minutes=1) or token.last_used_at == now
     for earlier, later in itertools.pairwise(written):
         assert later - earlier >= timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("intruder", ["_", "-", "+", "é", " "])
+def test_a_token_outside_base62_is_not_well_formed_even_with_its_checksum(intruder: str) -> None:
+    """Guards the alphabet check in `is_well_formed_token` (tokens.py:57): the checksum
+    alone would pass an ASCII intruder whose CRC is recomputed, and crash on a non-ASCII
+    one."""
+    random_part = "A" * (TOKEN_RANDOM_LENGTH - 1) + intruder
+    checksum = token_checksum(random_part) if intruder.isascii() else "000000"
+    assert not is_well_formed_token(TOKEN_PREFIX + random_part + checksum)
+
+
+def test_a_revoked_token_reads_revoked_after_its_expiry_too() -> None:
+    """Guards `self.status is TokenStatus.ACTIVE` in `status_at` (tokens.py:122): only an
+    active token turns expired; a revoked one stays revoked (as listed to its owner)."""
+    token = s.token()
+    token.revoke()
+    assert token.status_at(token.expires_at + timedelta(days=1)) is TokenStatus.REVOKED
+
+
+def test_last_used_is_written_again_at_exactly_one_minute() -> None:
+    """Guards `< LAST_USED_RESOLUTION` in `record_use` (tokens.py:134): at most once a
+    minute means a use a whole minute later is written."""
+    token = s.token()
+    assert token.record_use(s.NOW)
+    assert not token.record_use(s.NOW + timedelta(seconds=59))
+    assert token.record_use(s.NOW + timedelta(minutes=1))
