@@ -40,7 +40,7 @@ from nodedc_gateway.application.grants import (
 from nodedc_gateway.application.lifecycle import OwnerLifecycle
 from nodedc_gateway.application.pairing import CreatePairingCode
 from nodedc_gateway.application.pipeline import OwnerAction
-from nodedc_gateway.domain.errors import NotFound, ValidationFailed
+from nodedc_gateway.domain.errors import NotFound
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from tests.support.gateway import MemoryGateway, build_memory_gateway
 
@@ -267,14 +267,6 @@ async def test_listings_and_the_lifecycle_stay_with_their_owner(plan: Plan, stat
     assert await _victims_state(gw, ids) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValidationFailed,
-    reason="CreateGrant asks Tasker (prepare) before it looks the agent up (perform): an "
-    "owner who cannot reach the named workspace or project gets 422, not not_found. The "
-    "same 422 an unknown agent gets, so nothing leaks; the ordering is being fixed "
-    "separately.",
-)
 @pytest.mark.parametrize(
     ("attacker", "body"),
     [
