@@ -17,12 +17,8 @@ import httpx
 from cattrs import BaseValidationError
 from cattrs.preconf.json import make_converter
 
-from nodedc_gateway.adapters.http_resilience import (
-    BreakerPolicy,
-    ResilientSender,
-    RetryPolicy,
-    Timing,
-)
+from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
+from nodedc_gateway.adapters.service_client import ServiceClient, bearer
 from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import (
@@ -170,14 +166,12 @@ class HttpTasker:
         timing: Timing | None = None,
         wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/") + API_PREFIX
-        self._token = token
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._sender = ResilientSender(
-            self._client,
+        self._http = ServiceClient(
+            base=base_url.rstrip("/") + API_PREFIX,
+            credential=bearer(token),
             service=SERVICE,
             unavailable=TaskerUnavailable,
+            client=client,
             timeout=timeout,
             retry=retry,
             breaker=breaker,
@@ -186,11 +180,10 @@ class HttpTasker:
         )
 
     def __repr__(self) -> str:
-        return f"HttpTasker(base={self._base!r})"
+        return f"HttpTasker(base={self._http.base!r})"
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
         return [
@@ -331,18 +324,13 @@ class HttpTasker:
     # --- requests -------------------------------------------------------------------------
 
     async def _send(self, outbound: Outbound, *, repeatable: bool) -> Any:
-        request = self._client.build_request(
+        response = await self._http.send(
             outbound.method,
-            self._base + outbound.path,
+            outbound.path,
             params=outbound.query,
             json=outbound.body,
-            headers={
-                "Authorization": f"Bearer {self._token.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": "nodedc-gateway",
-            },
+            repeatable=repeatable,
         )
-        response = await self._sender.send(request, repeatable=repeatable)
         if response.status_code in (200, 201):
             try:
                 return response.json()

@@ -83,7 +83,7 @@ class PlaneTasker:
         self._timing = timing or Timing()
         self._api = PlaneApi(
             base_url=base_url,
-            api_key=api_key,
+            key=api_key,
             client=client,
             page_size=page_size,
             timeout=timeout,

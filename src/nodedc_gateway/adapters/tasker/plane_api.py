@@ -10,12 +10,8 @@ from typing import Any, Final
 
 import httpx
 
-from nodedc_gateway.adapters.http_resilience import (
-    BreakerPolicy,
-    ResilientSender,
-    RetryPolicy,
-    Timing,
-)
+from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
+from nodedc_gateway.adapters.service_client import ServiceClient, api_key
 from nodedc_gateway.adapters.tasker import plane_answers as answers
 from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
 from nodedc_gateway.domain.errors import TaskerUnavailable
@@ -94,7 +90,7 @@ class PlaneApi:
         self,
         *,
         base_url: str,
-        api_key: SecretStr,
+        key: SecretStr,
         client: httpx.AsyncClient | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -105,15 +101,13 @@ class PlaneApi:
     ) -> None:
         if not 1 <= page_size <= 1000:  # Plane refuses per_page above 1000
             raise ValueError("page_size must be between 1 and 1000")
-        self.base = base_url.rstrip("/") + "/api/v1/"
         self.page_size = page_size
-        self._api_key = api_key
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._sender = ResilientSender(
-            self._client,
+        self._http = ServiceClient(
+            base=base_url.rstrip("/") + "/api/v1/",
+            credential=api_key(key),
             service=answers.SERVICE,
             unavailable=TaskerUnavailable,
+            client=client,
             timeout=timeout,
             retry=retry,
             breaker=breaker,
@@ -124,23 +118,21 @@ class PlaneApi:
     def __repr__(self) -> str:
         return f"PlaneApi(base={self.base!r})"
 
+    @property
+    def base(self) -> str:
+        return self._http.base
+
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     async def send(self, outbound: Outbound, *, repeatable: bool) -> httpx.Response:
-        request = self._client.build_request(
+        return await self._http.send(
             outbound.method,
-            self.base + outbound.path,
+            outbound.path,
             params=outbound.query,
             json=outbound.body,
-            headers={
-                "X-API-Key": self._api_key.reveal(),
-                "Accept": "application/json",
-                "User-Agent": "nodedc-gateway",
-            },
+            repeatable=repeatable,
         )
-        return await self._sender.send(request, repeatable=repeatable)
 
     async def get_json(self, route: str, **params: str | int) -> Any:
         """A GET whose path takes `params`; what is left over goes in the query string."""
