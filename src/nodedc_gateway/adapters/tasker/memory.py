@@ -39,8 +39,10 @@ from nodedc_gateway.domain.tasker_rules import (
     check_parent_project,
     default_state,
     labels_of,
+    matches,
     members_of,
-    not_a_cursor,
+    offset_of,
+    page_at,
     state_of,
 )
 from nodedc_gateway.ports.clock import Clock
@@ -180,22 +182,13 @@ class MemoryTasker:
         self, workspace_slug: str, project_id: str, query: IssueQuery
     ) -> IssuePage:
         self._project_in(workspace_slug, project_id)
-        offset = _offset(query.cursor)
-        text = (query.text or "").casefold()
+        offset = offset_of(query.cursor)
         found = [
             issue
             for issue in sorted(self._issues.values(), key=lambda i: i.created_at, reverse=True)
-            if issue.project_id == project_id
-            and (not text or text in issue.name.casefold() or text == issue.identifier.casefold())
-            and (query.state_group is None or issue.state.group is query.state_group)
-            and (
-                query.assignee_id is None or any(a.id == query.assignee_id for a in issue.assignees)
-            )
-            and (query.label_id is None or any(lb.id == query.label_id for lb in issue.labels))
+            if issue.project_id == project_id and matches(issue, query)
         ]
-        page = found[offset : offset + query.limit]
-        more = offset + query.limit < len(found)
-        return IssuePage(tuple(page), str(offset + query.limit) if more else None)
+        return page_at(found, offset, query.limit)
 
     async def get_issue(
         self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
@@ -394,14 +387,6 @@ class MemoryTasker:
             issue = self._issues.get(issue_id)
             issue_id = issue.parent_id if issue else None
         yield None
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit() or len(cursor) > 9:
-        raise not_a_cursor()
-    return int(cursor)
 
 
 if TYPE_CHECKING:  # satisfies both protocols (checked by mypy)

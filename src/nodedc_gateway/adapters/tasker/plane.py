@@ -52,6 +52,7 @@ from nodedc_gateway.domain.tasker import (
     WorkspacePolicy,
     check_dates,
 )
+from nodedc_gateway.domain.tasker_rules import matches, offset_of, page_at
 
 SERVICE: Final = answers.SERVICE
 MAX_PARENT_DEPTH: Final = 64
@@ -142,8 +143,7 @@ class PlaneTasker:
         # Plane's list has no filters: walk it newest first and filter here, stopping as
         # soon as the page (and whether there is more) is known.
         details = await self._projects.details(workspace_slug, project_id)
-        offset = answers.offset_of(query.cursor)
-        text = (query.text or "").casefold()
+        offset = offset_of(query.cursor)
         wanted = offset + query.limit + 1
         found: list[Issue] = []
         async for raw in self._api.paged(
@@ -153,21 +153,11 @@ class PlaneTasker:
             order_by="-created_at",
         ):
             issue = await self._issue(details, raw)
-            if (
-                (not text or text in issue.name.casefold() or text == issue.identifier.casefold())
-                and (query.state_group is None or issue.state.group is query.state_group)
-                and (
-                    query.assignee_id is None
-                    or any(a.id == query.assignee_id for a in issue.assignees)
-                )
-                and (query.label_id is None or any(lb.id == query.label_id for lb in issue.labels))
-            ):
+            if matches(issue, query):
                 found.append(issue)
                 if len(found) >= wanted:
                     break
-        page = found[offset : offset + query.limit]
-        more = len(found) > offset + query.limit
-        return IssuePage(tuple(page), str(offset + query.limit) if more else None)
+        return page_at(found, offset, query.limit)
 
     async def get_issue(
         self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
