@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
@@ -285,25 +285,32 @@ async def add_project_member(c: AsyncConnection, project_id: str, user_id: str) 
     )
 
 
+async def insert_or_get(
+    c: AsyncConnection, table: Table, key: Mapping[str, Any], **values: Any
+) -> AnyRow:
+    """The row whose unique `key` columns hold these values, inserted with `values` unless
+    it exists already (then it is left as it is)."""
+    await c.execute(insert(c, table).values(**key, **values).on_conflict_do_nothing())
+    wanted = [table.c[column] == value for column, value in key.items()]
+    return (await c.execute(select(table).where(*wanted))).one()
+
+
 async def write_labels(c: AsyncConnection, issue_id: str, labels: Sequence[Label]) -> None:
-    if labels:
-        await c.execute(
-            insert(c, _issue_labels),
-            [
-                {"issue_id": issue_id, "label_id": label.id, "position": n}
-                for n, label in enumerate(labels)
-            ],
-        )
+    await _write_in_order(c, _issue_labels, issue_id, "label_id", [lb.id for lb in labels])
 
 
 async def write_assignees(c: AsyncConnection, issue_id: str, members: Sequence[Member]) -> None:
-    if members:
+    await _write_in_order(c, _issue_assignees, issue_id, "user_id", [m.id for m in members])
+
+
+async def _write_in_order(
+    c: AsyncConnection, table: Table, issue_id: str, column: str, ids: Sequence[str]
+) -> None:
+    """The issue's links to `ids`, in their order (the card shows them so)."""
+    if ids:
         await c.execute(
-            insert(c, _issue_assignees),
-            [
-                {"issue_id": issue_id, "user_id": member.id, "position": n}
-                for n, member in enumerate(members)
-            ],
+            insert(c, table),
+            [{"issue_id": issue_id, column: id_, "position": n} for n, id_ in enumerate(ids)],
         )
 
 
