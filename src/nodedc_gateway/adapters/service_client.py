@@ -30,7 +30,7 @@ def bearer(token: SecretStr) -> Credential:
     return lambda: {"Authorization": f"Bearer {token.reveal()}"}
 
 
-def api_key(key: SecretStr) -> Credential:
+def x_api_key(key: SecretStr) -> Credential:
     return lambda: {"X-API-Key": key.reveal()}
 
 

@@ -19,7 +19,7 @@ from cattrs.preconf.json import make_converter
 
 from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
 from nodedc_gateway.adapters.service_client import ServiceClient, bearer
-from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
+from nodedc_gateway.adapters.tasker.outbound import Outbound, Route, send_through
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import (
     FieldError,
@@ -324,13 +324,7 @@ class HttpTasker:
     # --- requests -------------------------------------------------------------------------
 
     async def _send(self, outbound: Outbound, *, repeatable: bool) -> Any:
-        response = await self._http.send(
-            outbound.method,
-            outbound.path,
-            params=outbound.query,
-            json=outbound.body,
-            repeatable=repeatable,
-        )
+        response = await send_through(self._http, outbound, repeatable=repeatable)
         if response.status_code in (200, 201):
             try:
                 return response.json()

@@ -22,11 +22,11 @@ from typing import Any, Final
 import httpx
 
 from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
+from nodedc_gateway.adapters.service_client import ServiceClient, x_api_key
 from nodedc_gateway.adapters.tasker import attribution
 from nodedc_gateway.adapters.tasker import plane_answers as answers
 from nodedc_gateway.adapters.tasker.plane_api import (
     DEFAULT_PAGE_SIZE,
-    DEFAULT_TIMEOUT,
     MEMBER_ROLE,
     PLANE_ROUTES,
     PlaneApi,
@@ -34,7 +34,7 @@ from nodedc_gateway.adapters.tasker.plane_api import (
 from nodedc_gateway.adapters.tasker.plane_memo import PlaneMemo
 from nodedc_gateway.adapters.tasker.plane_projects import PlaneProjects
 from nodedc_gateway.domain import validation
-from nodedc_gateway.domain.errors import NotFound, ValidationFailed
+from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import (
     UNSET,
@@ -56,6 +56,7 @@ from nodedc_gateway.domain.tasker_rules import matches, offset_of, page_at
 
 SERVICE: Final = answers.SERVICE
 MAX_PARENT_DEPTH: Final = 64
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0, pool=3.0)
 
 
 class PlaneTasker:
@@ -80,27 +81,31 @@ class PlaneTasker:
         details_ttl_s: float = 30.0,
         wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
+        if not 1 <= page_size <= 1000:  # Plane refuses per_page above 1000
+            raise ValueError("page_size must be between 1 and 1000")
         self._workspaces = workspaces
         self._timing = timing or Timing()
-        self._api = PlaneApi(
-            base_url=base_url,
-            key=api_key,
+        self._http = ServiceClient(
+            base=base_url.rstrip("/") + "/api/v1/",
+            credential=x_api_key(api_key),
+            service=SERVICE,
+            unavailable=TaskerUnavailable,
             client=client,
-            page_size=page_size,
             timeout=timeout,
             retry=retry,
             breaker=breaker,
             timing=self._timing,
             wall_clock=wall_clock,
         )
+        self._api = PlaneApi(self._http, page_size)
         self._memo = PlaneMemo(self._timing.monotonic, details_ttl_s)
         self._projects = PlaneProjects(self._api, self._memo, workspaces)
 
     def __repr__(self) -> str:
-        return f"PlaneTasker(base={self._api.base!r}, workspaces={sorted(self._workspaces)!r})"
+        return f"PlaneTasker(base={self._http.base!r}, workspaces={sorted(self._workspaces)!r})"
 
     async def aclose(self) -> None:
-        await self._api.aclose()
+        await self._http.aclose()
 
     # --- workspaces and projects ----------------------------------------------------------
 

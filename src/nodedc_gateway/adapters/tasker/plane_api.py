@@ -1,27 +1,22 @@
 """Plane's REST API v1 as `plane` uses it: the closed table of routes it may call, and the
-requests along them (`X-API-Key`, one resilient sender, cursor pagination). Nothing here
-knows what a route means to Tasker; `plane` does."""
+requests along them (JSON answers read, cursor pagination followed). Nothing here knows
+what a route means to Tasker; `plane` does."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
 import httpx
 
-from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
-from nodedc_gateway.adapters.service_client import ServiceClient, api_key
+from nodedc_gateway.adapters.service_client import ServiceClient
 from nodedc_gateway.adapters.tasker import plane_answers as answers
-from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
-from nodedc_gateway.domain.errors import TaskerUnavailable
-from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.adapters.tasker.outbound import Outbound, Route, send_through
 
 #: Plane's project roles: 20 admin, 15 member, 5 guest. Agents only ever add members.
 MEMBER_ROLE: Final = 15
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGES: Final = 1_000
-DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0, pool=3.0)
 
 _ISSUE_FIELDS: Final = (
     "name",
@@ -84,55 +79,18 @@ PLANE_ROUTES: Final[Mapping[str, Route]] = dict(
 
 
 class PlaneApi:
-    """Requests along `PLANE_ROUTES` to one Plane, with its API key."""
+    """Requests along `PLANE_ROUTES` through `http` (a `ServiceClient` for Plane's
+    `/api/v1/` with its API key), lists read `page_size` at a time."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        key: SecretStr,
-        client: httpx.AsyncClient | None = None,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        breaker: BreakerPolicy | None = None,
-        timing: Timing | None = None,
-        wall_clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        if not 1 <= page_size <= 1000:  # Plane refuses per_page above 1000
-            raise ValueError("page_size must be between 1 and 1000")
+    def __init__(self, http: ServiceClient, page_size: int) -> None:
         self.page_size = page_size
-        self._http = ServiceClient(
-            base=base_url.rstrip("/") + "/api/v1/",
-            credential=api_key(key),
-            service=answers.SERVICE,
-            unavailable=TaskerUnavailable,
-            client=client,
-            timeout=timeout,
-            retry=retry,
-            breaker=breaker,
-            timing=timing,
-            wall_clock=wall_clock,
-        )
+        self._http = http
 
     def __repr__(self) -> str:
-        return f"PlaneApi(base={self.base!r})"
-
-    @property
-    def base(self) -> str:
-        return self._http.base
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return f"PlaneApi(base={self._http.base!r})"
 
     async def send(self, outbound: Outbound, *, repeatable: bool) -> httpx.Response:
-        return await self._http.send(
-            outbound.method,
-            outbound.path,
-            params=outbound.query,
-            json=outbound.body,
-            repeatable=repeatable,
-        )
+        return await send_through(self._http, outbound, repeatable=repeatable)
 
     async def get_json(self, route: str, **params: str | int) -> Any:
         """A GET whose path takes `params`; what is left over goes in the query string."""
