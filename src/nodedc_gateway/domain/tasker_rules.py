@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from nodedc_gateway.domain.errors import ValidationFailed
+from nodedc_gateway.domain import validation
+from nodedc_gateway.domain.errors import NotFound, ValidationFailed
 from nodedc_gateway.domain.tasker import (
     Issue,
     IssuePage,
@@ -85,6 +86,30 @@ def check_ancestry(chain: Iterable[str | None], child_id: str | None) -> None:
     else:
         return
     raise ValidationFailed.field("parent", "the parent chain is too deep")
+
+
+def no_workspace(workspace_slug: str) -> NotFound:
+    return NotFound(f"No workspace {workspace_slug!r}.")
+
+
+def no_project(project_ref: str, workspace_slug: str) -> NotFound:
+    return NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+
+
+def no_issue(issue_ref: object) -> NotFound:
+    return NotFound(f"No issue {issue_ref} here.")
+
+
+def not_a_workspace_member() -> NotFound:
+    """Adding to a project someone outside the workspace: agents never invite."""
+    return NotFound("That user is not a member of the workspace; agents never invite.")
+
+
+def tasker_id(value: object, what: str) -> str:
+    """An id Tasker could hold (a UUID, lower-cased); anything else names nothing there."""
+    if not isinstance(value, str) or not validation.is_uuid(value):
+        raise NotFound(f"No {what} {value!r} here.")
+    return value.lower()
 
 
 def not_a_cursor() -> ValidationFailed:

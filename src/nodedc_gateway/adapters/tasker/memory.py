@@ -41,6 +41,10 @@ from nodedc_gateway.domain.tasker_rules import (
     labels_of,
     matches,
     members_of,
+    no_issue,
+    no_project,
+    no_workspace,
+    not_a_workspace_member,
     offset_of,
     page_at,
     state_of,
@@ -153,7 +157,7 @@ class MemoryTasker:
                 project.identifier,
             ):
                 return project
-        raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+        raise no_project(project_ref, workspace_slug)
 
     async def get_project(
         self, workspace_slug: str, project_id: str, *, fresh: bool = False
@@ -209,7 +213,7 @@ class MemoryTasker:
             or issue.workspace_slug != workspace_slug
             or (project_id is not None and issue.project_id != project_id)
         ):
-            raise NotFound(f"No issue {issue_ref} here.")
+            raise no_issue(issue_ref)
         return issue
 
     async def list_comments(
@@ -334,7 +338,7 @@ class MemoryTasker:
         entry = self._project_in(workspace_slug, project_id)
         member = self._workspace(workspace_slug).members.get(user_id)
         if member is None:
-            raise NotFound("That user is not a member of the workspace; agents never invite.")
+            raise not_a_workspace_member()
         if user_id not in entry.member_ids:
             entry.member_ids.append(user_id)
             self.writes.append(("add_project_member", actor))
@@ -351,7 +355,7 @@ class MemoryTasker:
     def _workspace(self, slug: str) -> _Workspace:
         workspace = self._workspaces.get(slug)
         if workspace is None:
-            raise NotFound(f"No workspace {slug!r}.")
+            raise no_workspace(slug)
         return workspace
 
     def _project(self, project_id: str) -> _Project:
@@ -363,7 +367,7 @@ class MemoryTasker:
     def _project_in(self, workspace_slug: str, project_id: str) -> _Project:
         entry = self._projects.get(project_id)
         if entry is None or entry.project.workspace_slug != workspace_slug:
-            raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+            raise no_project(project_id, workspace_slug)
         return entry
 
     def _members_of(self, entry: _Project, user_ids: Sequence[str]) -> tuple[Member, ...]:

@@ -52,7 +52,14 @@ from nodedc_gateway.domain.tasker import (
     WorkspacePolicy,
     check_dates,
 )
-from nodedc_gateway.domain.tasker_rules import matches, offset_of, page_at
+from nodedc_gateway.domain.tasker_rules import (
+    matches,
+    no_issue,
+    not_a_workspace_member,
+    offset_of,
+    page_at,
+    tasker_id,
+)
 
 SERVICE: Final = answers.SERVICE
 MAX_PARENT_DEPTH: Final = 64
@@ -177,11 +184,11 @@ class PlaneTasker:
                 raise answers.unexpected()
             in_project = str(raw.get("project"))
             if wanted_project is not None and in_project != wanted_project:
-                raise NotFound(f"No issue {issue_ref} here.")
+                raise no_issue(issue_ref)
             if validation.is_uuid(in_project) and validation.is_uuid(str(raw.get("id"))):
                 self._memo.remember(workspace_slug, in_project.lower(), str(raw["id"]).lower(), raw)
             return await self._issue(await self._projects.details(workspace_slug, in_project), raw)
-        issue_id = answers.plane_id(issue_ref, "issue")
+        issue_id = tasker_id(issue_ref, "issue")
         if wanted_project is not None:
             details = await self._projects.details(workspace_slug, wanted_project)
             return await self._issue(details, await self._raw_issue(details, issue_id))
@@ -192,13 +199,13 @@ class PlaneTasker:
             except NotFound:
                 continue
             return await self._issue(await self._projects.details(workspace_slug, project.id), raw)
-        raise NotFound(f"No issue {issue_ref} here.")
+        raise no_issue(issue_ref)
 
     async def list_comments(
         self, workspace_slug: str, project_id: str, issue_id: str, *, limit: int = 20
     ) -> Sequence[Comment]:
         details = await self._projects.details(workspace_slug, project_id)
-        issue_id = answers.plane_id(issue_id, "issue")
+        issue_id = tasker_id(issue_id, "issue")
         await self._recent_issue(details, issue_id)  # Plane lists nothing for a missing one
         comments: list[Comment] = []
         if limit <= 0:
@@ -261,11 +268,11 @@ class PlaneTasker:
         )
         if response.status_code == 409 and external_id is not None:
             # The card already exists (a retry after a lost response, or a replayed key).
-            existing = answers.plane_id(answers.conflict_id(response), "issue")
+            existing = tasker_id(answers.conflict_id(response), "issue")
             return await self._issue(details, await self._raw_issue(details, existing))
         # Plane sets created_at again after building its answer: read back what it stored.
         answer = answers.expect(response)
-        created = answers.plane_id(answer.get("id") if isinstance(answer, dict) else None, "issue")
+        created = tasker_id(answer.get("id") if isinstance(answer, dict) else None, "issue")
         return await self._issue(details, await self._raw_issue(details, created))
 
     async def update_issue(
@@ -278,7 +285,7 @@ class PlaneTasker:
         actor: Actor,
     ) -> Issue:
         details = await self._projects.details(workspace_slug, project_id)
-        issue_id = answers.plane_id(issue_id, "issue")
+        issue_id = tasker_id(issue_id, "issue")
         current = await self._recent_issue(details, issue_id)
         state_id = None if changes.state_id is UNSET else changes.state_id
         labels = () if changes.label_ids is UNSET else changes.label_ids
@@ -345,7 +352,7 @@ class PlaneTasker:
         external_id: str | None = None,
     ) -> Comment:
         details = await self._projects.details(workspace_slug, project_id)
-        issue_id = answers.plane_id(issue_id, "issue")
+        issue_id = tasker_id(issue_id, "issue")
         await self._recent_issue(details, issue_id)  # Plane does not check it exists
         body: dict[str, Any] = {
             "comment_html": attribution.with_footer(body_html, actor),
@@ -359,7 +366,7 @@ class PlaneTasker:
             repeatable=external_id is not None,
         )
         if response.status_code == 409 and external_id is not None:
-            existing = answers.plane_id(answers.conflict_id(response), "comment")
+            existing = tasker_id(answers.conflict_id(response), "comment")
             try:
                 raw = await self._api.get_json(
                     "comment", **params, comment_id=existing, expand="actor"
@@ -375,7 +382,7 @@ class PlaneTasker:
         self, workspace_slug: str, project_id: str, user_id: str, *, actor: Actor
     ) -> Member:
         details = await self._projects.fresh_details(workspace_slug, project_id)
-        user_id = answers.plane_id(user_id, "workspace member")
+        user_id = tasker_id(user_id, "workspace member")
         for member in details.members:
             if member.id == user_id:
                 return member
@@ -388,7 +395,7 @@ class PlaneTasker:
             None,
         )
         if workspace_member is None:
-            raise NotFound("That user is not a member of the workspace; agents never invite.")
+            raise not_a_workspace_member()
         if answers.as_int(workspace_member.get("role")) < MEMBER_ROLE:
             raise ValidationFailed.field(
                 "user",
@@ -414,8 +421,8 @@ class PlaneTasker:
     async def _raw_issue_in(
         self, workspace_slug: str, project_id: str, issue_id: str
     ) -> dict[str, Any]:
-        project_id = answers.plane_id(project_id, "project")
-        issue_id = answers.plane_id(issue_id, "issue")
+        project_id = tasker_id(project_id, "project")
+        issue_id = tasker_id(issue_id, "issue")
         raw = await self._api.get_json(
             "work_item", slug=workspace_slug, project_id=project_id, issue_id=issue_id
         )

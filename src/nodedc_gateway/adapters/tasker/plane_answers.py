@@ -10,7 +10,7 @@ from typing import Any, Final
 import httpx
 
 from nodedc_gateway.adapters.tasker import attribution
-from nodedc_gateway.domain import tasker_rules, validation
+from nodedc_gateway.domain import tasker_rules
 from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
 from nodedc_gateway.domain.tasker import (
     Comment,
@@ -113,13 +113,6 @@ def _plane_error(response: httpx.Response) -> str:
 
 def unexpected() -> TaskerUnavailable:
     return TaskerUnavailable(f"{SERVICE} answered in a way the gateway does not understand.")
-
-
-def plane_id(value: object, what: str) -> str:
-    """A Plane id (a UUID, lower-cased); anything else cannot exist in Plane."""
-    if not isinstance(value, str) or not validation.is_uuid(value):
-        raise NotFound(f"No {what} {value!r} here.")
-    return value.lower()
 
 
 def usable(raw: Mapping[str, Any]) -> bool:

@@ -15,8 +15,8 @@ from nodedc_gateway.adapters.tasker import plane_answers as answers
 from nodedc_gateway.adapters.tasker.plane_api import PLANE_ROUTES, PlaneApi
 from nodedc_gateway.adapters.tasker.plane_memo import PlaneMemo, unknown_ids
 from nodedc_gateway.domain import validation
-from nodedc_gateway.domain.errors import NotFound
 from nodedc_gateway.domain.tasker import Project, ProjectDetails
+from nodedc_gateway.domain.tasker_rules import no_project, no_workspace, tasker_id
 
 
 class PlaneProjects:
@@ -52,7 +52,7 @@ class PlaneProjects:
             for project in await self.fresh_projects(workspace_slug):
                 if project.identifier == project_ref:
                     return project
-        raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+        raise no_project(project_ref, workspace_slug)
 
     async def own_user_id(self, *, refresh: bool = False) -> str:
         """The Plane user whose API key the gateway holds: a technical account, which is
@@ -91,10 +91,10 @@ class PlaneProjects:
 
     async def _project(self, workspace_slug: str, project_id: str) -> Project:
         self.policy(workspace_slug)
-        pid = answers.plane_id(project_id, "project")
+        pid = tasker_id(project_id, "project")
         raw = await self._api.get_json("project", slug=workspace_slug, project_id=pid)
         if not answers.usable(raw):
-            raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+            raise no_project(project_id, workspace_slug)
         return answers.project_of(workspace_slug, raw)
 
     async def fresh_details(self, workspace_slug: str, project_id: str) -> ProjectDetails:
@@ -149,5 +149,5 @@ class PlaneProjects:
         """The workspace's policy; NotFound for a workspace the gateway is not set up for."""
         allowed = self._workspaces.get(workspace_slug)
         if allowed is None:
-            raise NotFound(f"No workspace {workspace_slug!r}.")
+            raise no_workspace(workspace_slug)
         return allowed

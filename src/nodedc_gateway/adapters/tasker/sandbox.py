@@ -48,6 +48,9 @@ from nodedc_gateway.domain.tasker_rules import (
     default_state,
     labels_of,
     members_of,
+    no_project,
+    no_workspace,
+    not_a_workspace_member,
     state_of,
 )
 from nodedc_gateway.ports.clock import Clock
@@ -96,7 +99,7 @@ class SqlSandboxTasker:
                 update(_ws).where(_ws.c.slug == slug).values(agents_allowed=agents_allowed)
             )
             if result.rowcount == 0:
-                raise NotFound(f"No workspace {slug!r}.")
+                raise no_workspace(slug)
 
     async def ensure_workspace_member(self, slug: str, email: str, display_name: str) -> Member:
         async with self._tx() as c:
@@ -180,7 +183,7 @@ class SqlSandboxTasker:
                 )
             ).first()
         if row is None:
-            raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+            raise no_project(project_ref, workspace_slug)
         return stored.project_from(row)
 
     async def get_project(
@@ -482,7 +485,7 @@ class SqlSandboxTasker:
                 )
             ).first()
             if row is None:
-                raise NotFound("That user is not a member of the workspace; agents never invite.")
+                raise not_a_workspace_member()
             await stored.add_project_member(c, project_id, user_id)
             return stored.member_from(row)
 

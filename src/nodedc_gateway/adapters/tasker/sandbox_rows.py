@@ -36,6 +36,9 @@ from nodedc_gateway.domain.tasker_rules import (
     MAX_CURSOR,
     check_ancestry,
     check_parent_project,
+    no_issue,
+    no_project,
+    no_workspace,
     not_a_cursor,
 )
 
@@ -78,7 +81,7 @@ def comment_from(row: AnyRow) -> Comment:
 async def require_workspace(c: AsyncConnection, slug: str) -> AnyRow:
     row = (await c.execute(select(_ws).where(_ws.c.slug == slug))).first()
     if row is None:
-        raise NotFound(f"No workspace {slug!r}.")
+        raise no_workspace(slug)
     return row
 
 
@@ -96,7 +99,7 @@ async def project_in(
     )
     row = (await c.execute(query.with_for_update() if lock else query)).first()
     if row is None:
-        raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+        raise no_project(project_id, workspace_slug)
     return project_from(row)
 
 
@@ -163,7 +166,7 @@ async def get_issue(
         query = query.with_for_update(of=_issues)
     row = (await c.execute(query.limit(1))).first()
     if row is None:
-        raise NotFound(f"No issue {issue_ref} here.")
+        raise no_issue(issue_ref)
     return (await load_issues(c, [row.id]))[0]
 
 
