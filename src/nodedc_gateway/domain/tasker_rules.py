@@ -70,7 +70,7 @@ def members_of(members: Sequence[Member], user_ids: Sequence[str]) -> tuple[Memb
 def check_parent_project(parent_project_id: str | None, project_id: str) -> None:
     """A parent must exist (`parent_project_id` None means it does not) in the same project."""
     if parent_project_id != project_id:
-        raise ValidationFailed.field("parent", "must be an issue of the same project")
+        raise parent_elsewhere()
 
 
 def check_ancestry(chain: Iterable[str | None], child_id: str | None) -> None:
@@ -82,10 +82,22 @@ def check_ancestry(chain: Iterable[str | None], child_id: str | None) -> None:
         if depth >= MAX_ANCESTRY:
             break
         if ancestor == child_id:
-            raise ValidationFailed.field("parent", "would make the issue its own ancestor")
+            raise own_ancestor()
     else:
         return
-    raise ValidationFailed.field("parent", "the parent chain is too deep")
+    raise parent_chain_too_deep()
+
+
+def parent_elsewhere() -> ValidationFailed:
+    return ValidationFailed.field("parent", "must be an issue of the same project")
+
+
+def own_ancestor() -> ValidationFailed:
+    return ValidationFailed.field("parent", "would make the issue its own ancestor")
+
+
+def parent_chain_too_deep() -> ValidationFailed:
+    return ValidationFailed.field("parent", "the parent chain is too deep")
 
 
 def no_workspace(workspace_slug: str) -> NotFound:

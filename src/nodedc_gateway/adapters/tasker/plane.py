@@ -57,7 +57,10 @@ from nodedc_gateway.domain.tasker_rules import (
     no_issue,
     not_a_workspace_member,
     offset_of,
+    own_ancestor,
     page_at,
+    parent_chain_too_deep,
+    parent_elsewhere,
     tasker_id,
 )
 
@@ -447,18 +450,16 @@ class PlaneTasker:
             if ancestor is None:
                 return
             if ancestor == child_id:
-                raise ValidationFailed.field("parent", "would make the issue its own ancestor")
+                raise own_ancestor()
             try:
                 raw = await self._raw_issue(details, ancestor)
             except NotFound:
-                raise ValidationFailed.field(
-                    "parent", "must be an issue of the same project"
-                ) from None
+                raise parent_elsewhere() from None
             if child_id is None:
                 return  # a new card cannot be anyone's ancestor yet
             parent = raw.get("parent")
             ancestor = str(parent) if parent else None
-        raise ValidationFailed.field("parent", "the parent chain is too deep")
+        raise parent_chain_too_deep()
 
     async def _issue(self, details: ProjectDetails, raw: Any) -> Issue:
         """A Plane work item as an `Issue`, resolving its state, labels and assignees."""
