@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from nodedc_gateway.adapters.tasker.outbound import FORBIDDEN_FIELDS, ForbiddenRequest, Route
-from nodedc_gateway.adapters.tasker.plane import MEMBER_ROLE, PLANE_ROUTES
+from nodedc_gateway.adapters.tasker.plane_api import MEMBER_ROLE, PLANE_ROUTES
 
 ISSUE_PATH = "workspaces/{slug:slug}/projects/{project_id:uuid}/work-items/{issue_id:uuid}/"
 PARAMS = {

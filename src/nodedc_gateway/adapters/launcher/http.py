@@ -16,12 +16,8 @@ from typing import Any, Final
 
 import httpx
 
-from nodedc_gateway.adapters.http_resilience import (
-    BreakerPolicy,
-    ResilientSender,
-    RetryPolicy,
-    Timing,
-)
+from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
+from nodedc_gateway.adapters.service_client import ServiceClient, bearer
 from nodedc_gateway.domain.entitlement import LAUNCHER_MODULE, LAUNCHER_SERVICE
 from nodedc_gateway.domain.errors import LauncherUnavailable
 from nodedc_gateway.domain.secret import SecretStr
@@ -51,14 +47,12 @@ class HttpLauncher:
         timing: Timing | None = None,
         wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/")
-        self._token = token
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._sender = ResilientSender(
-            self._client,
+        self._http = ServiceClient(
+            base=base_url.rstrip("/"),
+            credential=bearer(token),
             service=SERVICE,
             unavailable=LauncherUnavailable,
+            client=client,
             timeout=timeout,
             retry=retry,
             breaker=breaker,
@@ -67,11 +61,10 @@ class HttpLauncher:
         )
 
     def __repr__(self) -> str:
-        return f"HttpLauncher(base={self._base!r})"
+        return f"HttpLauncher(base={self._http.base!r})"
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     async def is_entitled(self, owner_user_id: str) -> bool:
         response = await self._get(
@@ -97,17 +90,7 @@ class HttpLauncher:
         await self._get(HEALTH_PATH, {})
 
     async def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
-        request = self._client.build_request(
-            "GET",
-            self._base + path,
-            params=params,
-            headers={
-                "Authorization": f"Bearer {self._token.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": "nodedc-gateway",
-            },
-        )
-        response = await self._sender.send(request, repeatable=True)
+        response = await self._http.send("GET", path, params=params, repeatable=True)
         if response.status_code == 401:
             raise LauncherUnavailable(
                 "Launcher refused the gateway's token; an administrator must fix the gateway's "

@@ -17,13 +17,9 @@ import httpx
 from cattrs import BaseValidationError
 from cattrs.preconf.json import make_converter
 
-from nodedc_gateway.adapters.http_resilience import (
-    BreakerPolicy,
-    ResilientSender,
-    RetryPolicy,
-    Timing,
-)
-from nodedc_gateway.adapters.tasker.outbound import Outbound, Route
+from nodedc_gateway.adapters.http_resilience import BreakerPolicy, RetryPolicy, Timing
+from nodedc_gateway.adapters.service_client import ServiceClient, bearer
+from nodedc_gateway.adapters.tasker.outbound import Outbound, Route, send_through
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.errors import (
     FieldError,
@@ -47,6 +43,7 @@ from nodedc_gateway.domain.tasker import (
     ProjectDetails,
     WorkspacePolicy,
 )
+from nodedc_gateway.domain.tasker_rules import no_issue, no_project, no_workspace, tasker_id
 
 SERVICE: Final = "Tasker"
 API_PREFIX: Final = "/internal/agent-gateway/v1/"
@@ -170,14 +167,12 @@ class HttpTasker:
         timing: Timing | None = None,
         wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/") + API_PREFIX
-        self._token = token
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._sender = ResilientSender(
-            self._client,
+        self._http = ServiceClient(
+            base=base_url.rstrip("/") + API_PREFIX,
+            credential=bearer(token),
             service=SERVICE,
             unavailable=TaskerUnavailable,
+            client=client,
             timeout=timeout,
             retry=retry,
             breaker=breaker,
@@ -186,11 +181,10 @@ class HttpTasker:
         )
 
     def __repr__(self) -> str:
-        return f"HttpTasker(base={self._base!r})"
+        return f"HttpTasker(base={self._http.base!r})"
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     async def list_projects(self, workspace_slug: str) -> Sequence[Project]:
         return [
@@ -202,7 +196,7 @@ class HttpTasker:
         ref = project_ref.lower() if validation.is_uuid(project_ref) else project_ref
         params = {"slug": _slug(workspace_slug), "project_ref": ref}
         if not TASKER_ROUTES["project"].accepts(params):
-            raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+            raise no_project(project_ref, workspace_slug)
         return _read(await self._get("project", params), Project)
 
     async def get_project(
@@ -249,9 +243,9 @@ class HttpTasker:
         params = {"slug": _slug(workspace_slug), "issue_ref": ref}
         query: dict[str, str | int] = {}
         if project_id is not None:
-            query["project_id"] = _id(project_id, "project")
+            query["project_id"] = tasker_id(project_id, "project")
         if not TASKER_ROUTES["issue"].accepts(params):
-            raise NotFound(f"No issue {issue_ref} here.")
+            raise no_issue(issue_ref)
         return _read(await self._get("issue", params, query), Issue)
 
     async def list_comments(
@@ -321,7 +315,7 @@ class HttpTasker:
     ) -> Member:
         outbound = TASKER_ROUTES["add_project_member"].build(
             _project_params(workspace_slug, project_id),
-            body={"actor": _actor(actor), "user_id": _id(user_id, "workspace member")},
+            body={"actor": _actor(actor), "user_id": tasker_id(user_id, "workspace member")},
         )
         return _read(await self._send(outbound, repeatable=False), Member)
 
@@ -331,18 +325,7 @@ class HttpTasker:
     # --- requests -------------------------------------------------------------------------
 
     async def _send(self, outbound: Outbound, *, repeatable: bool) -> Any:
-        request = self._client.build_request(
-            outbound.method,
-            self._base + outbound.path,
-            params=outbound.query,
-            json=outbound.body,
-            headers={
-                "Authorization": f"Bearer {self._token.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": "nodedc-gateway",
-            },
-        )
-        response = await self._sender.send(request, repeatable=repeatable)
+        response = await send_through(self._http, outbound, repeatable=repeatable)
         if response.status_code in (200, 201):
             try:
                 return response.json()
@@ -381,21 +364,15 @@ def _slug(workspace_slug: str) -> str:
     try:
         return validation.workspace_slug(workspace_slug)
     except ValidationFailed:
-        raise NotFound(f"No workspace {workspace_slug!r}.") from None
-
-
-def _id(value: str, what: str) -> str:
-    if not validation.is_uuid(value):
-        raise NotFound(f"No {what} {value!r} here.")
-    return value.lower()
+        raise no_workspace(workspace_slug) from None
 
 
 def _project_params(workspace_slug: str, project_id: str) -> dict[str, str]:
-    return {"slug": _slug(workspace_slug), "project_id": _id(project_id, "project")}
+    return {"slug": _slug(workspace_slug), "project_id": tasker_id(project_id, "project")}
 
 
 def _issue_params(workspace_slug: str, project_id: str, issue_id: str) -> dict[str, str]:
-    return {**_project_params(workspace_slug, project_id), "issue_id": _id(issue_id, "issue")}
+    return {**_project_params(workspace_slug, project_id), "issue_id": tasker_id(issue_id, "issue")}
 
 
 def _actor(actor: Actor) -> dict[str, Any]:

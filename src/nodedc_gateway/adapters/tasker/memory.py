@@ -39,8 +39,14 @@ from nodedc_gateway.domain.tasker_rules import (
     check_parent_project,
     default_state,
     labels_of,
+    matches,
     members_of,
-    not_a_cursor,
+    no_issue,
+    no_project,
+    no_workspace,
+    not_a_workspace_member,
+    offset_of,
+    page_at,
     state_of,
 )
 from nodedc_gateway.ports.clock import Clock
@@ -151,7 +157,7 @@ class MemoryTasker:
                 project.identifier,
             ):
                 return project
-        raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+        raise no_project(project_ref, workspace_slug)
 
     async def get_project(
         self, workspace_slug: str, project_id: str, *, fresh: bool = False
@@ -180,22 +186,13 @@ class MemoryTasker:
         self, workspace_slug: str, project_id: str, query: IssueQuery
     ) -> IssuePage:
         self._project_in(workspace_slug, project_id)
-        offset = _offset(query.cursor)
-        text = (query.text or "").casefold()
+        offset = offset_of(query.cursor)
         found = [
             issue
             for issue in sorted(self._issues.values(), key=lambda i: i.created_at, reverse=True)
-            if issue.project_id == project_id
-            and (not text or text in issue.name.casefold() or text == issue.identifier.casefold())
-            and (query.state_group is None or issue.state.group is query.state_group)
-            and (
-                query.assignee_id is None or any(a.id == query.assignee_id for a in issue.assignees)
-            )
-            and (query.label_id is None or any(lb.id == query.label_id for lb in issue.labels))
+            if issue.project_id == project_id and matches(issue, query)
         ]
-        page = found[offset : offset + query.limit]
-        more = offset + query.limit < len(found)
-        return IssuePage(tuple(page), str(offset + query.limit) if more else None)
+        return page_at(found, offset, query.limit)
 
     async def get_issue(
         self, workspace_slug: str, issue_ref: str | IssueKey, project_id: str | None = None
@@ -216,7 +213,7 @@ class MemoryTasker:
             or issue.workspace_slug != workspace_slug
             or (project_id is not None and issue.project_id != project_id)
         ):
-            raise NotFound(f"No issue {issue_ref} here.")
+            raise no_issue(issue_ref)
         return issue
 
     async def list_comments(
@@ -341,7 +338,7 @@ class MemoryTasker:
         entry = self._project_in(workspace_slug, project_id)
         member = self._workspace(workspace_slug).members.get(user_id)
         if member is None:
-            raise NotFound("That user is not a member of the workspace; agents never invite.")
+            raise not_a_workspace_member()
         if user_id not in entry.member_ids:
             entry.member_ids.append(user_id)
             self.writes.append(("add_project_member", actor))
@@ -358,7 +355,7 @@ class MemoryTasker:
     def _workspace(self, slug: str) -> _Workspace:
         workspace = self._workspaces.get(slug)
         if workspace is None:
-            raise NotFound(f"No workspace {slug!r}.")
+            raise no_workspace(slug)
         return workspace
 
     def _project(self, project_id: str) -> _Project:
@@ -370,7 +367,7 @@ class MemoryTasker:
     def _project_in(self, workspace_slug: str, project_id: str) -> _Project:
         entry = self._projects.get(project_id)
         if entry is None or entry.project.workspace_slug != workspace_slug:
-            raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+            raise no_project(project_id, workspace_slug)
         return entry
 
     def _members_of(self, entry: _Project, user_ids: Sequence[str]) -> tuple[Member, ...]:
@@ -394,14 +391,6 @@ class MemoryTasker:
             issue = self._issues.get(issue_id)
             issue_id = issue.parent_id if issue else None
         yield None
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit() or len(cursor) > 9:
-        raise not_a_cursor()
-    return int(cursor)
 
 
 if TYPE_CHECKING:  # satisfies both protocols (checked by mypy)

@@ -17,7 +17,9 @@ from typing import Any, Final, Literal
 from urllib.parse import quote
 
 import attrs
+import httpx
 
+from nodedc_gateway.adapters.service_client import ServiceClient
 from nodedc_gateway.domain import validation
 
 Method = Literal["GET", "POST", "PATCH"]
@@ -110,6 +112,19 @@ class Outbound:
     path: str
     query: tuple[tuple[str, str], ...] = ()
     body: Mapping[str, Any] | None = None
+
+
+async def send_through(
+    http: ServiceClient, outbound: Outbound, *, repeatable: bool
+) -> httpx.Response:
+    """`outbound`, exactly as built, to the backend `http` speaks to."""
+    return await http.send(
+        outbound.method,
+        outbound.path,
+        params=outbound.query,
+        json=outbound.body,
+        repeatable=repeatable,
+    )
 
 
 @attrs.frozen

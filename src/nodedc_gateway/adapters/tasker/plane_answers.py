@@ -10,7 +10,7 @@ from typing import Any, Final
 import httpx
 
 from nodedc_gateway.adapters.tasker import attribution
-from nodedc_gateway.domain import validation
+from nodedc_gateway.domain import tasker_rules
 from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
 from nodedc_gateway.domain.tasker import (
     Comment,
@@ -113,13 +113,6 @@ def _plane_error(response: httpx.Response) -> str:
 
 def unexpected() -> TaskerUnavailable:
     return TaskerUnavailable(f"{SERVICE} answered in a way the gateway does not understand.")
-
-
-def plane_id(value: object, what: str) -> str:
-    """A Plane id (a UUID, lower-cased); anything else cannot exist in Plane."""
-    if not isinstance(value, str) or not validation.is_uuid(value):
-        raise NotFound(f"No {what} {value!r} here.")
-    return value.lower()
 
 
 def usable(raw: Mapping[str, Any]) -> bool:
@@ -226,21 +219,12 @@ def check_refs(
     label_ids: Sequence[str],
     assignee_ids: Sequence[str],
 ) -> None:
-    """Plane silently drops labels and assignees from outside the project; refuse them."""
-    if state_id is not None and state_id not in {s.id for s in details.states}:
-        raise ValidationFailed.choice("state", state_id, "state", (s.name for s in details.states))
-    known_labels = {lb.id for lb in details.labels}
-    for label_id in label_ids:
-        if label_id not in known_labels:
-            raise ValidationFailed.choice(
-                "labels", label_id, "label", (lb.name for lb in details.labels)
-            )
-    known_members = {m.id for m in details.members}
-    for user_id in assignee_ids:
-        if user_id not in known_members:
-            raise ValidationFailed.choice(
-                "assignees", user_id, "project member", (m.email for m in details.members)
-            )
+    """Plane silently drops labels and assignees from outside the project; refuse them, as
+    every Tasker does (`tasker_rules`)."""
+    if state_id is not None:
+        tasker_rules.state_of(details.states, state_id)
+    tasker_rules.labels_of(details.labels, label_ids)
+    tasker_rules.members_of(details.members, assignee_ids)
 
 
 def date_of(raw: Mapping[str, Any], which: str) -> date | None:
@@ -268,11 +252,3 @@ def as_int(value: object) -> int:
 
 def as_float(value: object) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-def offset_of(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit() or len(cursor) > 9:
-        raise ValidationFailed.field("cursor", "not a cursor this search returned")
-    return int(cursor)

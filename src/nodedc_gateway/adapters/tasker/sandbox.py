@@ -10,7 +10,7 @@ and external ids are unique per project (issues) and per issue (comments).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, or_, select, text, update
@@ -48,6 +48,9 @@ from nodedc_gateway.domain.tasker_rules import (
     default_state,
     labels_of,
     members_of,
+    no_project,
+    no_workspace,
+    not_a_workspace_member,
     state_of,
 )
 from nodedc_gateway.ports.clock import Clock
@@ -72,23 +75,13 @@ class SqlSandboxTasker:
         self._ids = ids
         self._clock = clock
 
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction; a database that cannot be reached is Tasker being unavailable."""
-        try:
-            async with transaction(self._engine) as connection:
-                yield connection
-        except (OperationalError, InterfaceError) as error:
-            raise TaskerUnavailable("The sandbox Tasker's database is not answering.") from error
+    def _tx(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A transaction."""
+        return _answering(transaction(self._engine))
 
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """One read that stands alone: no BEGIN/COMMIT around it (PostgreSQL)."""
-        try:
-            async with autocommit(self._engine) as connection:
-                yield connection
-        except (OperationalError, InterfaceError) as error:
-            raise TaskerUnavailable("The sandbox Tasker's database is not answering.") from error
+        return _answering(autocommit(self._engine))
 
     # --- SandboxAdmin: what seeding may do (an agent never can) -------------------------
 
@@ -106,17 +99,14 @@ class SqlSandboxTasker:
                 update(_ws).where(_ws.c.slug == slug).values(agents_allowed=agents_allowed)
             )
             if result.rowcount == 0:
-                raise NotFound(f"No workspace {slug!r}.")
+                raise no_workspace(slug)
 
     async def ensure_workspace_member(self, slug: str, email: str, display_name: str) -> Member:
         async with self._tx() as c:
             await stored.require_workspace(c, slug)
-            await c.execute(
-                insert(c, _users)
-                .values(id=self._ids.new_id(), email=email, display_name=display_name)
-                .on_conflict_do_nothing()
+            row = await stored.insert_or_get(
+                c, _users, {"email": email}, id=self._ids.new_id(), display_name=display_name
             )
-            row = (await c.execute(select(_users).where(_users.c.email == email))).one()
             await c.execute(
                 insert(c, _ws_members)
                 .values(workspace_slug=slug, user_id=row.id)
@@ -127,69 +117,39 @@ class SqlSandboxTasker:
     async def ensure_project(self, slug: str, identifier: str, name: str) -> Project:
         async with self._tx() as c:
             await stored.require_workspace(c, slug)
-            await c.execute(
-                insert(c, _projects)
-                .values(
-                    id=self._ids.new_id(),
-                    workspace_slug=slug,
-                    identifier=identifier,
-                    name=name,
-                    next_sequence=1,
-                )
-                .on_conflict_do_nothing()
+            row = await stored.insert_or_get(
+                c,
+                _projects,
+                {"workspace_slug": slug, "identifier": identifier},
+                id=self._ids.new_id(),
+                name=name,
+                next_sequence=1,
             )
-            row = (
-                await c.execute(
-                    select(_projects).where(
-                        _projects.c.workspace_slug == slug, _projects.c.identifier == identifier
-                    )
-                )
-            ).one()
             return stored.project_from(row)
 
     async def ensure_state(self, project_id: str, name: str, group: StateGroup) -> State:
         async with self._tx() as c:
             await stored.require_project(c, project_id)
-            await c.execute(
-                insert(c, _states)
-                .values(
-                    id=self._ids.new_id(),
-                    project_id=project_id,
-                    name=name,
-                    state_group=str(group),
-                    position=stored.next_position(_states, project_id),
-                )
-                .on_conflict_do_nothing()
+            row = await stored.insert_or_get(
+                c,
+                _states,
+                {"project_id": project_id, "name": name},
+                id=self._ids.new_id(),
+                state_group=str(group),
+                position=stored.next_position(_states, project_id),
             )
-            row = (
-                await c.execute(
-                    select(_states).where(
-                        _states.c.project_id == project_id, _states.c.name == name
-                    )
-                )
-            ).one()
             return stored.state_from(row)
 
     async def ensure_label(self, project_id: str, name: str) -> Label:
         async with self._tx() as c:
             await stored.require_project(c, project_id)
-            await c.execute(
-                insert(c, _labels)
-                .values(
-                    id=self._ids.new_id(),
-                    project_id=project_id,
-                    name=name,
-                    position=stored.next_position(_labels, project_id),
-                )
-                .on_conflict_do_nothing()
+            row = await stored.insert_or_get(
+                c,
+                _labels,
+                {"project_id": project_id, "name": name},
+                id=self._ids.new_id(),
+                position=stored.next_position(_labels, project_id),
             )
-            row = (
-                await c.execute(
-                    select(_labels).where(
-                        _labels.c.project_id == project_id, _labels.c.name == name
-                    )
-                )
-            ).one()
             return Label(row.id, row.name)
 
     async def ensure_project_member(self, project_id: str, user_id: str) -> None:
@@ -223,7 +183,7 @@ class SqlSandboxTasker:
                 )
             ).first()
         if row is None:
-            raise NotFound(f"No project {project_ref!r} in workspace {workspace_slug!r}.")
+            raise no_project(project_ref, workspace_slug)
         return stored.project_from(row)
 
     async def get_project(
@@ -525,13 +485,25 @@ class SqlSandboxTasker:
                 )
             ).first()
             if row is None:
-                raise NotFound("That user is not a member of the workspace; agents never invite.")
+                raise not_a_workspace_member()
             await stored.add_project_member(c, project_id, user_id)
             return stored.member_from(row)
 
     async def check(self) -> None:
         async with self._tx() as c:
             await c.execute(text("SELECT 1"))
+
+
+@asynccontextmanager
+async def _answering(
+    opened: AbstractAsyncContextManager[AsyncConnection],
+) -> AsyncIterator[AsyncConnection]:
+    """`opened`'s connection; a database that cannot be reached is Tasker being unavailable."""
+    try:
+        async with opened as connection:
+            yield connection
+    except (OperationalError, InterfaceError) as error:
+        raise TaskerUnavailable("The sandbox Tasker's database is not answering.") from error
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits both protocols

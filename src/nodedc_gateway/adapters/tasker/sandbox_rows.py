@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
@@ -36,6 +36,9 @@ from nodedc_gateway.domain.tasker_rules import (
     MAX_CURSOR,
     check_ancestry,
     check_parent_project,
+    no_issue,
+    no_project,
+    no_workspace,
     not_a_cursor,
 )
 
@@ -78,7 +81,7 @@ def comment_from(row: AnyRow) -> Comment:
 async def require_workspace(c: AsyncConnection, slug: str) -> AnyRow:
     row = (await c.execute(select(_ws).where(_ws.c.slug == slug))).first()
     if row is None:
-        raise NotFound(f"No workspace {slug!r}.")
+        raise no_workspace(slug)
     return row
 
 
@@ -96,7 +99,7 @@ async def project_in(
     )
     row = (await c.execute(query.with_for_update() if lock else query)).first()
     if row is None:
-        raise NotFound(f"No project {project_id!r} in workspace {workspace_slug!r}.")
+        raise no_project(project_id, workspace_slug)
     return project_from(row)
 
 
@@ -163,7 +166,7 @@ async def get_issue(
         query = query.with_for_update(of=_issues)
     row = (await c.execute(query.limit(1))).first()
     if row is None:
-        raise NotFound(f"No issue {issue_ref} here.")
+        raise no_issue(issue_ref)
     return (await load_issues(c, [row.id]))[0]
 
 
@@ -285,25 +288,32 @@ async def add_project_member(c: AsyncConnection, project_id: str, user_id: str) 
     )
 
 
+async def insert_or_get(
+    c: AsyncConnection, table: Table, key: Mapping[str, Any], **values: Any
+) -> AnyRow:
+    """The row whose unique `key` columns hold these values, inserted with `values` unless
+    it exists already (then it is left as it is)."""
+    await c.execute(insert(c, table).values(**key, **values).on_conflict_do_nothing())
+    wanted = [table.c[column] == value for column, value in key.items()]
+    return (await c.execute(select(table).where(*wanted))).one()
+
+
 async def write_labels(c: AsyncConnection, issue_id: str, labels: Sequence[Label]) -> None:
-    if labels:
-        await c.execute(
-            insert(c, _issue_labels),
-            [
-                {"issue_id": issue_id, "label_id": label.id, "position": n}
-                for n, label in enumerate(labels)
-            ],
-        )
+    await _write_in_order(c, _issue_labels, issue_id, "label_id", [lb.id for lb in labels])
 
 
 async def write_assignees(c: AsyncConnection, issue_id: str, members: Sequence[Member]) -> None:
-    if members:
+    await _write_in_order(c, _issue_assignees, issue_id, "user_id", [m.id for m in members])
+
+
+async def _write_in_order(
+    c: AsyncConnection, table: Table, issue_id: str, column: str, ids: Sequence[str]
+) -> None:
+    """The issue's links to `ids`, in their order (the card shows them so)."""
+    if ids:
         await c.execute(
-            insert(c, _issue_assignees),
-            [
-                {"issue_id": issue_id, "user_id": member.id, "position": n}
-                for n, member in enumerate(members)
-            ],
+            insert(c, table),
+            [{"issue_id": issue_id, column: id_, "position": n} for n, id_ in enumerate(ids)],
         )
 
 
