@@ -127,6 +127,9 @@ def configure_logging(
         library.propagate = True
     # The access log is ours (with a request id); uvicorn's would duplicate it.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at INFO on every start; the migrations it
+    # runs ("Running upgrade …", alembic.runtime.migration) stay in the log.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def get_logger(name: str = "nodedc_gateway") -> Any:
