@@ -474,6 +474,25 @@ async def test_an_access_request_holds_the_project_id_it_names(gw: MemoryGateway
     assert held.value.errors[0].field == "scopes"
 
 
+async def test_an_access_request_looks_up_projects_only_where_the_owner_reaches(
+    gw: MemoryGateway,
+) -> None:
+    """The gateway's Tasker user sees every workspace; an agent whose owner is not in
+    `other` learns nothing of its projects: a real one and a made-up one get one answer."""
+    carol = gw.demo.carol.id  # in `demo`, not in `other`
+    agent_id = await gw.create_agent(owner=carol)
+    await gw.grant(agent_id, owner=carol, project=None, scopes=["project:read"])
+    token = await gw.token(agent_id, owner=carol)
+    args = {"workspace_slug": "other", "scopes": ["issue:read"], "justification": "j"}
+    answers = []
+    for project in ("oth", "NOPE"):
+        with pytest.raises(ValidationFailed) as raised:
+            await gw.call(token, "request_access", {**args, "project_id": project})
+        answers.append([(e.field, e.message) for e in raised.value.errors])
+    assert answers[0] == answers[1]
+    assert answers[0][0][0] == "workspace_slug"
+
+
 async def test_lifecycle_suspends_and_deletes_an_owners_agents(gw: MemoryGateway) -> None:
     first, token = await gw.agent_with_token()
     second = await gw.create_agent()

@@ -36,7 +36,7 @@ class RequestAccessTool(Tool):
         args = self.args
         workspace = validation.workspace_slug(args.get("workspace_slug"))
         project_id = (
-            await self._project_id(workspace, parse_project_ref(args.get("project_id")))
+            await self._project_id(call, workspace, parse_project_ref(args.get("project_id")))
             if args.given("project_id")
             else WORKSPACE_LEVEL
         )
@@ -64,10 +64,16 @@ class RequestAccessTool(Tool):
             )
         return AccessRequestFiled(request)
 
-    async def _project_id(self, workspace: str, project_ref: str) -> str:
+    async def _project_id(self, call: AgentCall, workspace: str, project_ref: str) -> str:
         """The request holds the project's id, as grants do, not `DEMO` as typed: the
         owner reads and approves the project itself, and what the agent already holds
-        there is judged on it."""
+        there is judged on it. Projects are looked up only where the agent's owner reaches
+        the workspace in Tasker, so an agent cannot probe which projects exist elsewhere
+        (the gateway's own Tasker user sees every workspace)."""
+        if not await self.deps.tasker.user_has_access(workspace, call.agent.owner_user_id):
+            raise ValidationFailed.field(
+                "workspace_slug", "the agent's owner has no access to this workspace in Tasker"
+            )
         try:
             return (await self.deps.tasker.find_project(workspace, project_ref)).id
         except NotFound:
