@@ -33,13 +33,13 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 if TYPE_CHECKING:
     from psycopg import pq
+    from sqlalchemy.dialects import postgresql, sqlite
 
 # psycopg itself is imported by the PostgreSQL code paths only (SQLAlchemy's dialect
 # imports it when a PostgreSQL engine is made): the embedded SQLite gateway never loads it.
@@ -183,7 +183,12 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 def insert(connection: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that can take `ON CONFLICT …` on this connection's database."""
+    """An INSERT that can take `ON CONFLICT …` on this connection's database (each dialect
+    imported by the first insert on it: a gateway on SQLite never loads PostgreSQL's)."""
     if is_sqlite(connection):
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
     return postgresql.insert(table)
