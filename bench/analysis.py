@@ -191,13 +191,13 @@ def _scale(run: Run) -> list[str]:
 
 
 #: The code before the lazy imports (commit 3b8032a) against after them (ce44063), both
-#: started alternately in one run on this machine (load average 4-6), medians of 6-8
-#: starts: what the changes bought, independently of the machine's load at the time.
+#: started alternately in one run on this machine (load average 3-6), medians of 6-8
+#: starts, the range over two such runs: what the changes bought, whatever the load.
 STARTUP_BEFORE = {
     "rss_mb": 143,
     "rss_after_mb": 124,
-    "serve_ratio": "0.74-0.95",
-    "initialize_ratio": "0.56-0.69",
+    "serve_ratio": "0.74-0.96",
+    "initialize_ratio": "0.35-0.67",
 }
 
 
