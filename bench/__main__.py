@@ -11,13 +11,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import governed_call, grant_evaluation, postgres, scale
+from bench import governed_call, grant_evaluation, postgres, scale, startup
 from bench.analysis import analysis
 from bench.machine import describe
 from bench.report import Run, console, markdown
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-PARTS = ("grants", "call", "scale")
+PARTS = ("grants", "call", "scale", "startup")
 
 FULL_GRANT_SIZES = (10, 100, 1_000, 10_000)
 QUICK_GRANT_SIZES = (10, 100)
@@ -32,6 +32,8 @@ FULL_SCALE_CALLS = governed_call.Sizes(
 )
 FULL_LOAD = scale.Load(agents=10_000, tokens=100_000, events=1_000_000)
 QUICK_LOAD = scale.Load(agents=10, tokens=100, events=1_000)
+FULL_STARTS = 12
+QUICK_STARTS = 3
 
 
 def _load_average() -> str:
@@ -50,7 +52,7 @@ async def main(options: argparse.Namespace) -> Run:
     parts = set(options.only or PARTS)
     load_before = _load_average()
     machine = describe(postgres.server_version())
-    grants = call = loaded = None
+    grants = call = loaded = started = None
     if "grants" in parts:
         _step("1. grant evaluation: ours against Cedar")
         grants = grant_evaluation.run(
@@ -65,6 +67,9 @@ async def main(options: argparse.Namespace) -> Run:
         _step("3. scale: a loaded database against an empty one")
         sizes = QUICK_CALLS if quick else FULL_SCALE_CALLS
         loaded = await scale.run(QUICK_LOAD if quick else FULL_LOAD, sizes)
+    if "startup" in parts:
+        _step("4. start-up: the gateway's processes against a bare server and bare Python")
+        started = startup.run(QUICK_STARTS if quick else FULL_STARTS)
     return Run(
         machine=machine,
         command=options.command,
@@ -75,6 +80,7 @@ async def main(options: argparse.Namespace) -> Run:
         grants=grants,
         call=call,
         scale=loaded,
+        startup=started,
     )
 
 

@@ -11,6 +11,12 @@ from bench.grant_evaluation import GrantEvaluationResult
 from bench.machine import Machine
 from bench.round_trips import RoundTripReport
 from bench.scale import ScaleResult
+from bench.startup import (
+    INITIALIZE_TARGET_S,
+    RSS_TARGET_BYTES,
+    SERVE_READY_TARGET_S,
+    StartupResult,
+)
 from bench.stats import fmt_ms, fmt_ratio, fmt_us, ratio
 
 DECISION_TARGET_S = 5e-6
@@ -42,6 +48,11 @@ class Run:
     grants: GrantEvaluationResult | None
     call: GovernedCallResult | None
     scale: ScaleResult | None
+    startup: StartupResult | None = None
+
+
+def fmt_mb(size: float) -> str:
+    return f"{size / 2**20:.0f} MB"
 
 
 def rows(run: Run) -> list[Row]:
@@ -158,7 +169,68 @@ def rows(run: Run) -> list[Row]:
                 None,
             ),
         ]
+    if run.startup is not None:
+        found += _startup_rows(run.startup)
     return found
+
+
+def _startup_rows(s: StartupResult) -> list[Row]:
+    return [
+        Row(
+            "4",
+            "`serve` ready (SQLite, a restart), median",
+            fmt_ms(s.serve.p50_s),
+            f"bare {fmt_ms(s.bare.p50_s)}",
+            ratio(s.serve.p50_s, s.bare.p50_s),
+            f"≤ {SERVE_READY_TARGET_S:g} s",
+            s.serve.p50_s <= SERVE_READY_TARGET_S,
+        ),
+        Row(
+            "4",
+            "`serve` ready, p90",
+            fmt_ms(s.serve.p90_s),
+            f"bare {fmt_ms(s.bare.p90_s)}",
+            ratio(s.serve.p90_s, s.bare.p90_s),
+            "—",
+            None,
+        ),
+        Row(
+            "4",
+            "`serve` resident memory at ready, median",
+            fmt_mb(s.serve.rss_p50),
+            f"bare {fmt_mb(s.bare.rss_p50)}",
+            ratio(s.serve.rss_p50, s.bare.rss_p50),
+            f"≤ {fmt_mb(RSS_TARGET_BYTES)}",
+            s.serve.rss_p50 <= RSS_TARGET_BYTES,
+        ),
+        Row(
+            "4",
+            "`stdio` answers `initialize`, median",
+            fmt_ms(s.stdio.p50_s),
+            f"`python -c pass` {fmt_ms(s.floor.p50_s)}",
+            ratio(s.stdio.p50_s, s.floor.p50_s),
+            f"≤ {INITIALIZE_TARGET_S * 1e3:g} ms",
+            s.stdio.p50_s <= INITIALIZE_TARGET_S,
+        ),
+        Row(
+            "4",
+            "`stdio` answers `initialize`, p90",
+            fmt_ms(s.stdio.p90_s),
+            f"`python -c pass` {fmt_ms(s.floor.p90_s)}",
+            ratio(s.stdio.p90_s, s.floor.p90_s),
+            "—",
+            None,
+        ),
+        Row(
+            "4",
+            "`nodedc-gateway --help`, median",
+            fmt_ms(s.help.p50_s),
+            f"`python -c pass` {fmt_ms(s.floor.p50_s)}",
+            ratio(s.help.p50_s, s.floor.p50_s),
+            "—",
+            None,
+        ),
+    ]
 
 
 def _met(row: Row) -> str:
@@ -374,5 +446,49 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
                 ],
             ],
         )
+    if run.startup is not None:
+        out += _startup_section(run.startup)
     out += ["", *analysis]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _startup_section(s: StartupResult) -> list[str]:
+    out = [
+        "",
+        "## 4. Start-up",
+        "",
+        "Each process is started from this one with `subprocess.Popen` and timed from just "
+        "before the start; every kind is started "
+        f"{s.rounds} times, ours and its baseline taking turns (order alternating), so a "
+        "change in the machine's load hits both.",
+        "",
+        "- **`serve`**: `nodedc-gateway serve` on the embedded default (local mode, SQLite "
+        "in its working directory, nothing configured), until `HEAD /health/live` answers "
+        "(polled every 5 ms over a fresh connection); its resident memory is `VmRSS` from "
+        "`/proc/<pid>/status` at that moment. Baseline: `bench/bare_server.py` (the "
+        "bare MCP server of part 2) on its own SQLite file, started the same way, until "
+        "`HEAD /mcp` answers. Each has its own scratch directory and one untimed start "
+        "first (the gateway creates and migrates its database then), so every timed start "
+        "is a restart, as after a deploy.",
+        "- **`stdio`**: the connector as Codex starts it (`nodedc-gateway stdio`, the token "
+        "and the gateway's URL in its environment; the gateway is never reached), an "
+        "`initialize` request written on its stdin right after the start, until the "
+        "answer's line arrives on its stdout. Baseline: `python -c pass` run to its exit, "
+        "the floor of any Python process on this machine.",
+        "- **`--help`**: `nodedc-gateway --help` to its exit, against the same floor.",
+        "",
+        "Targets (issue 15) are absolute: `serve` ready ≤ 1 s, ≤ 120 MB resident at "
+        "ready, `initialize` answered ≤ 200 ms after the process starts.",
+        "",
+    ]
+    out += _table(
+        ["process", "median", "p90", "resident at ready (median)"],
+        [
+            ["`serve`", fmt_ms(s.serve.p50_s), fmt_ms(s.serve.p90_s), fmt_mb(s.serve.rss_p50)],
+            ["bare server", fmt_ms(s.bare.p50_s), fmt_ms(s.bare.p90_s), fmt_mb(s.bare.rss_p50)],
+            ["`stdio` → `initialize` answer", fmt_ms(s.stdio.p50_s), fmt_ms(s.stdio.p90_s), "—"],
+            ["`--help`", fmt_ms(s.help.p50_s), fmt_ms(s.help.p90_s), "—"],
+            ["`python -c pass`", fmt_ms(s.floor.p50_s), fmt_ms(s.floor.p90_s), "—"],
+        ],
+    )
+    return out

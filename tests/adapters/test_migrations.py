@@ -97,3 +97,25 @@ def test_the_migrations_ship_inside_the_package() -> None:
     assert {"env.py", "script.py.mako", "alembic.ini", "versions"} <= shipped
     versions = {entry.name for entry in (migrations / "versions").iterdir()}
     assert any(name.endswith(".py") and name[0].isdigit() for name in versions)
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    """`head_revision` parses the revision files (no Alembic at every start); Alembic agrees."""
+    from alembic.script import ScriptDirectory
+
+    from nodedc_gateway.adapters.persistence.sql.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_the_revision_read_without_alembic_is_alembics(empty_database: str) -> None:
+    await upgrade(empty_database, "0002")
+    assert await current_revision(empty_database) == "0002"
+    assert not await is_up_to_date(empty_database)
+
+    def alembics(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    assert await _inspect(empty_database, alembics) == "0002"
+    await upgrade(empty_database)
+    assert await _inspect(empty_database, alembics) == await current_revision(empty_database)

@@ -58,6 +58,8 @@ HEAVY_OWN_MODULES = frozenset(
         "nodedc_gateway.entrypoints.connector_bridge",
     }
 )
+#: Of the domain's rules the connector needs one; the package imports the others lazily.
+DOMAIN_NEEDED = frozenset({"nodedc_gateway.domain", "nodedc_gateway.domain.secret"})
 
 #: Runs `nodedc-gateway stdio` and writes the modules imported at the moment the first
 #: bytes go to stdout (the `initialize` answer) to the file named by argv[1].
@@ -124,7 +126,10 @@ def heavy(modules: list[str]) -> list[str]:
     return [
         name
         for name in modules
-        if name.split(".")[0] in HEAVY or name.startswith(HEAVY_OWN) or name in HEAVY_OWN_MODULES
+        if name.split(".")[0] in HEAVY
+        or name.startswith(HEAVY_OWN)
+        or name in HEAVY_OWN_MODULES
+        or (name.startswith("nodedc_gateway.domain") and name not in DOMAIN_NEEDED)
     ]
 
 

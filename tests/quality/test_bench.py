@@ -24,14 +24,16 @@ def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=360,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    for part in ("[1] grant decision", "[2] governed `create_issue`, p50", "[3] governed call"):
+    parts = ("[1] grant decision", "[2] governed `create_issue`, p50", "[3] governed call")
+    for part in (*parts, "[4] `serve` ready", "[4] `stdio` answers `initialize`"):
         assert part in done.stdout
     text = report.read_text()
-    for heading in ("## Results", "## 1. Grant evaluation", "## 2. Governed call", "## 3. Scale"):
+    headings = ("## 1. Grant evaluation", "## 2. Governed call", "## 3. Scale", "## 4. Start-up")
+    for heading in ("## Results", *headings):
         assert heading in text
     for fact in ("- Command: `python -m bench --quick", "- CPU:", "- Python:", "- PostgreSQL:"):
         assert fact in text

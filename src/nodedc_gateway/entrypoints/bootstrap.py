@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
 from dependency_injector import containers, providers
 
 from nodedc_gateway.adapters.clock import SystemClock
-from nodedc_gateway.adapters.console.memory import MemoryConsoleSessionStore
 from nodedc_gateway.adapters.hashing import HmacSecretHasher
 from nodedc_gateway.adapters.ids import SystemSecretGenerator, UUIDv7Generator
-from nodedc_gateway.adapters.launcher.http import HttpLauncher
 from nodedc_gateway.adapters.launcher.static import StaticLauncher
 from nodedc_gateway.adapters.markup import MarkdownRenderer
-from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
-from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
-from nodedc_gateway.adapters.tasker.http import HttpTasker
-from nodedc_gateway.adapters.tasker.memory import MemoryTasker
-from nodedc_gateway.adapters.tasker.plane import PlaneTasker
 from nodedc_gateway.application.console import ConsoleAccess
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.ownership import ManagementDeps
@@ -38,7 +31,72 @@ from nodedc_gateway.entrypoints.logs import Redactor
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
 from nodedc_gateway.entrypoints.settings import Settings
 
+if TYPE_CHECKING:
+    from nodedc_gateway.adapters.console.memory import MemoryConsoleSessionStore
+    from nodedc_gateway.adapters.launcher.http import HttpLauncher
+    from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
+    from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
+    from nodedc_gateway.adapters.tasker.http import HttpTasker
+    from nodedc_gateway.adapters.tasker.memory import MemoryTasker
+    from nodedc_gateway.adapters.tasker.plane import PlaneTasker
+
 MEMORY_URL = "memory://"
+
+# The adapters a deployment may not use (the in-memory stores, which SQL replaces; the
+# Tasker and Launcher backends it is not configured for) are imported by the providers
+# that make them, so a process loads only the ones it runs. (Settings are checked for the
+# chosen backend's URL and credentials before any of them is made.)
+
+
+def _memory_uow() -> MemoryUnitOfWorkFactory:
+    from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
+
+    return MemoryUnitOfWorkFactory()
+
+
+def _memory_rate_limits() -> MemoryRateLimitStore:
+    from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
+
+    return MemoryRateLimitStore()
+
+
+def _memory_console_sessions() -> MemoryConsoleSessionStore:
+    from nodedc_gateway.adapters.console.memory import MemoryConsoleSessionStore
+
+    return MemoryConsoleSessionStore()
+
+
+def _memory_tasker(ids: Any, clock: Any) -> MemoryTasker:
+    from nodedc_gateway.adapters.tasker.memory import MemoryTasker
+
+    return MemoryTasker(ids, clock)
+
+
+def _http_tasker(settings: Any, client: httpx.AsyncClient) -> HttpTasker:
+    from nodedc_gateway.adapters.tasker.http import HttpTasker
+
+    return HttpTasker(base_url=settings.tasker_url, token=settings.tasker_token, client=client)
+
+
+def _plane_tasker(settings: Any, client: httpx.AsyncClient) -> PlaneTasker:
+    from nodedc_gateway.adapters.tasker.plane import PlaneTasker
+
+    return PlaneTasker(
+        base_url=settings.plane_url,
+        api_key=settings.plane_api_key,
+        workspaces=plane_workspaces(settings.plane_workspaces),
+        client=client,
+    )
+
+
+def _http_launcher(settings: Any, client: httpx.AsyncClient) -> HttpLauncher:
+    from nodedc_gateway.adapters.launcher.http import HttpLauncher
+
+    return HttpLauncher(
+        base_url=settings.launcher_url,
+        token=settings.launcher_token or SecretStr(""),
+        client=client,
+    )
 
 
 def _hasher(settings: Settings) -> HmacSecretHasher:
@@ -100,37 +158,22 @@ class Persistence(containers.DeclarativeContainer):
     """The gateway's own state: `memory://` in process; SQL otherwise (see `with_sql`)."""
 
     settings = providers.Dependency(instance_of=Settings)
-    uow = providers.Singleton(MemoryUnitOfWorkFactory)
+    uow = providers.Singleton(_memory_uow)
     callers: providers.Object[Any] = providers.Object(None)  # None: read through `uow`
-    rate_limits = providers.Singleton(MemoryRateLimitStore)
-    console_sessions = providers.Singleton(MemoryConsoleSessionStore)
+    rate_limits = providers.Singleton(_memory_rate_limits)
+    console_sessions = providers.Singleton(_memory_console_sessions)
     ready: providers.Object[Any] = providers.Object(None)  # an async readiness check, or None
 
 
 class Tasker(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     core = providers.DependenciesContainer()
-    sandbox = providers.Singleton(MemoryTasker, core.ids, core.clock)
+    sandbox = providers.Singleton(_memory_tasker, core.ids, core.clock)
     backend = providers.Selector(
         providers.Callable(lambda s: str(s.tasker_backend), settings),
         sandbox=sandbox,
-        tasker=providers.Singleton(
-            lambda s, client: HttpTasker(
-                base_url=s.tasker_url, token=s.tasker_token, client=client
-            ),
-            settings,
-            core.http_client,
-        ),
-        plane=providers.Singleton(
-            lambda s, client: PlaneTasker(
-                base_url=s.plane_url,
-                api_key=s.plane_api_key,
-                workspaces=plane_workspaces(s.plane_workspaces),
-                client=client,
-            ),
-            settings,
-            core.http_client,
-        ),
+        tasker=providers.Singleton(_http_tasker, settings, core.http_client),
+        plane=providers.Singleton(_plane_tasker, settings, core.http_client),
     )
 
 
@@ -140,13 +183,7 @@ class Launcher(containers.DeclarativeContainer):
     backend = providers.Selector(
         providers.Callable(lambda s: str(s.launcher_backend), settings),
         static=providers.Singleton(lambda s: StaticLauncher(s.launcher_entitled_users), settings),
-        http=providers.Singleton(
-            lambda s, client: HttpLauncher(
-                base_url=s.launcher_url, token=s.launcher_token or SecretStr(""), client=client
-            ),
-            settings,
-            core.http_client,
-        ),
+        http=providers.Singleton(_http_launcher, settings, core.http_client),
     )
     entitlements = providers.Singleton(EntitlementService, backend)
 

@@ -344,9 +344,11 @@ async def _prepare_database(settings: Settings) -> None:
         return
     from nodedc_gateway.adapters.persistence.sql.migrate import is_up_to_date, upgrade
 
+    if await is_up_to_date(settings.database_url):
+        return  # without loading Alembic, which only migrating needs
     if settings.is_local:
         await upgrade(settings.database_url)
-    elif not await is_up_to_date(settings.database_url):
+    else:
         raise click.ClickException(
             "The database is not migrated: run `nodedc-gateway migrate` first."
         )

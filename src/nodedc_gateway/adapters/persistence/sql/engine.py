@@ -30,14 +30,19 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from psycopg import pq
 from sqlalchemy import Table, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from psycopg import pq
+    from sqlalchemy.dialects import postgresql, sqlite
+
+# psycopg itself is imported by the PostgreSQL code paths only (SQLAlchemy's dialect
+# imports it when a PostgreSQL engine is made): the embedded SQLite gateway never loads it.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -80,6 +85,8 @@ def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) 
 def is_idle_and_open(pgconn: pq.abc.PGconn) -> bool:
     """Whether a libpq connection between transactions is still usable, by looking at it
     locally: open, idle, and with nothing unsolicited waiting on its socket."""
+    from psycopg import pq  # loaded with the engine's dialect: a dictionary lookup
+
     if pgconn.status != pq.ConnStatus.OK:
         return False
     if pgconn.transaction_status != pq.TransactionStatus.IDLE:
@@ -176,7 +183,12 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 def insert(connection: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that can take `ON CONFLICT …` on this connection's database."""
+    """An INSERT that can take `ON CONFLICT …` on this connection's database (each dialect
+    imported by the first insert on it: a gateway on SQLite never loads PostgreSQL's)."""
     if is_sqlite(connection):
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
     return postgresql.insert(table)

@@ -3,27 +3,38 @@
 Alembic owns the schema; its revisions ship inside this package (`migrations/`), one
 history for PostgreSQL and SQLite. Everything here is async (the engines are); from
 synchronous code call e.g. `asyncio.run(upgrade(url))`.
+
+Alembic is imported only to migrate: telling whether a database is up to date (which
+`serve` does at every start) reads the revision table and the revision files directly,
+so a gateway whose database is current never loads Alembic (nor Mako, nor Pygments).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, pool
+from sqlalchemy import Connection, inspect, pool, text
 from sqlalchemy.engine import make_url
 
 from nodedc_gateway.adapters.persistence.sql.engine import SQLITE_DRIVER, create_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"
+#: `revision: str = "0004"` and `down_revision: str | None = "0003"` in a revision file.
+_REVISION_LINE = re.compile(
+    r'^(revision|down_revision)(?::[^=\n]*)?=\s*(?:"([^"]*)"|\'([^\']*)\'|None)\s*$', re.M
+)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration pointing at the shipped migrations (no ini file needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -32,17 +43,28 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest revision this code ships."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError("no migrations are shipped")
-    return head
+    """The newest revision this code ships: the one no other revision builds on (what
+    Alembic's `ScriptDirectory.get_current_head` answers; a test keeps them equal)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = {key: a or b or None for key, a, b in _REVISION_LINE.findall(path.read_text())}
+        if found.get("revision"):
+            revisions.add(str(found["revision"]))
+            if found.get("down_revision"):
+                parents.add(str(found["down_revision"]))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the shipped migrations must have one head, found {sorted(heads)}")
+    return heads.pop()
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (default: the newest), creating it from
     empty if need be. For a SQLite file the directory is created too."""
     _ensure_sqlite_directory(url)
+
+    from alembic import command
 
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
@@ -57,7 +79,13 @@ async def current_revision(url: str) -> str | None:
         return None
 
     def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        # What Alembic's `MigrationContext.get_current_revision` reads, for one head.
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        if len(rows) > 1:
+            raise RuntimeError(f"the database has several heads: {sorted(r[0] for r in rows)}")
+        return str(rows[0][0]) if rows else None
 
     revision: str | None = await _with_connection(url, read, commit=False)
     return revision

@@ -1,0 +1,86 @@
+"""What the CLI imports before it does its work: `--help` needs none of the served
+gateway, and `serve` on a migrated SQLite database never loads the PostgreSQL driver,
+Alembic, or the adapters of backends it does not use. Checked by what is imported (in a
+fresh interpreter), not by timing; the times and the memory are measured by
+`python -m bench --only startup`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: Runs `nodedc-gateway --help` and prints the top-level packages imported.
+HELP = """
+import sys
+from nodedc_gateway.entrypoints.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+#: What `serve` does before uvicorn starts (settings, the database check, the app), on the
+#: embedded default in the working directory; prints the modules imported.
+SERVE = """
+import asyncio, sys
+from nodedc_gateway.entrypoints import cli
+from nodedc_gateway.entrypoints.bootstrap import build_container
+from nodedc_gateway.entrypoints.http import create_app
+settings = cli._settings()
+asyncio.run(cli._prepare_database(settings))
+create_app(build_container(settings))
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def imported(code: str, cwd: Path) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.splitlines()[-1].split())
+
+
+def test_help_imports_nothing_of_the_served_gateway(tmp_path: Path) -> None:
+    heavy = {"litestar", "sqlalchemy", "mcp", "mcp_types", "pydantic", "uvicorn", "asyncio"}
+    heavy |= {"dependency_injector", "structlog", "httpx", "alembic", "psycopg", "attrs"}
+    assert imported(HELP, tmp_path) & heavy == set()
+
+
+def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nodedc_gateway", "migrate"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = imported(SERVE, tmp_path)
+    packages = {name.split(".")[0] for name in modules}
+    assert {"litestar", "sqlalchemy", "mcp"} <= packages  # it did build the gateway
+    assert packages & {"psycopg", "psycopg_binary", "alembic", "mako"} == set()
+    unused = {
+        "sqlalchemy.dialects.postgresql",
+        "nodedc_gateway.adapters.persistence.memory",
+        "nodedc_gateway.adapters.ratelimit.memory",
+        "nodedc_gateway.adapters.tasker.memory",
+        "nodedc_gateway.adapters.tasker.plane",
+        "nodedc_gateway.adapters.tasker.http",
+        "nodedc_gateway.adapters.launcher.http",
+    }
+    assert modules & unused == set()
