@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import attrs
 
 from nodedc_gateway.application.audit_drafts import agent_draft, owner_draft
+from nodedc_gateway.application.budgets import spend
 from nodedc_gateway.application.callers import RepositoryCallerLookup
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.idempotent_calls import claim_and_run, release, store_or_release
@@ -326,15 +327,13 @@ class Pipeline:
         now = self._clock.now()
         call = AgentCall(caller, now, action.idempotency_key)
         policy = self.limits.for_kind(operation.kind)
-        decision = await self._rate_limits.check(
-            f"agent:{caller.agent.id}:{policy.name}", policy, now
-        )
-        if not decision.allowed:
-            error = RateLimited(
-                decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
+        try:
+            await spend(
+                self._rate_limits, [(f"agent:{caller.agent.id}:{policy.name}", policy)], now
             )
+        except RateLimited as error:
             await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
-            raise error
+            raise
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
             return await self._agent_body(call, action, record)
@@ -560,16 +559,11 @@ class Pipeline:
         """The budget of the unauthenticated routes (pairing redeem), per client and
         overall: one check per request, `RateLimited` once spent. HTTP checks it before it
         reads the body, so a body refused as malformed is spent like any other."""
-        now = self._clock.now()
-        for key, policy in (
+        budgets = (
             (f"client:{client_key}", self.limits.redeem_per_client),
             ("global:redeem", self.limits.redeem_global),
-        ):
-            decision = await self._rate_limits.check(key, policy, now)
-            if not decision.allowed:
-                raise RateLimited(
-                    decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
-                )
+        )
+        await spend(self._rate_limits, budgets, self._clock.now())
 
     async def run_admitted(self, action: OwnerAction[Any]) -> Outcome:
         """An unauthenticated action whose request `admit_public` has let in."""
