@@ -279,6 +279,14 @@ class IssueWriteTool(Tool):
     def fields(self) -> frozenset[str]:
         return frozenset()
 
+    def edits(self, what: str) -> tuple[list[str], list[str]]:
+        """The `add` and `remove` lists of a set edit (labels, assignees): one is required."""
+        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
+        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
+        if not add and not remove:
+            raise ValidationFailed.field("add", f"give {what} to add and/or remove")
+        return add, remove
+
     def describe(self, result: Any) -> Mapping[str, Any]:
         if isinstance(result, IssueWritten):
             return {"issue_id": result.issue.id, "identifier": result.issue.identifier}
@@ -450,22 +458,29 @@ def edited_set(current: tuple[str, ...], removed: set[str], added: list[str]) ->
     return tuple(dict.fromkeys([i for i in current if i not in removed] + added))
 
 
+def set_change(
+    current: tuple[str, ...],
+    removed: set[str],
+    added: list[str],
+    setting: Callable[[tuple[str, ...]], IssueChanges],
+) -> IssueChanges:
+    """The change `setting` the edited list, or no change when it is the same."""
+    wanted = edited_set(current, removed, added)
+    return IssueChanges() if wanted == current else setting(wanted)
+
+
 class SetIssueLabelsTool(IssueWriteTool):
     operation = CATALOGUE["set_issue_labels"]
     argument_model = tool_arguments.SET_ISSUE_LABELS
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
-        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
-        if not add and not remove:
-            raise ValidationFailed.field("add", "give labels to add and/or remove")
+        add, remove = self.edits("labels")
 
         def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
             removed = {details.label(ref, "remove").id for ref in remove}
             added = [details.label(ref, "add").id for ref in add]
             current = tuple(label.id for label in issue.labels)
-            wanted = edited_set(current, removed, added)
-            return IssueChanges() if wanted == current else IssueChanges(label_ids=wanted)
+            return set_change(current, removed, added, lambda ids: IssueChanges(label_ids=ids))
 
         return await self.update(call, located, change)
 
@@ -475,10 +490,7 @@ class SetIssueAssigneesTool(IssueWriteTool):
     argument_model = tool_arguments.SET_ISSUE_ASSIGNEES
 
     async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
-        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
-        if not add and not remove:
-            raise ValidationFailed.field("add", "give users to add and/or remove")
+        add, remove = self.edits("users")
 
         def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
             # Members and current assignees overlap: one entry per user, or a member who is
@@ -487,8 +499,7 @@ class SetIssueAssigneesTool(IssueWriteTool):
             removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
             added = [details.member(ref, "add").id for ref in add]
             current = tuple(member.id for member in issue.assignees)
-            wanted = edited_set(current, removed, added)
-            return IssueChanges() if wanted == current else IssueChanges(assignee_ids=wanted)
+            return set_change(current, removed, added, lambda ids: IssueChanges(assignee_ids=ids))
 
         return await self.update(call, located, change)
 
