@@ -129,17 +129,8 @@ class SqlOAuthRepository(_Repository):
             raise ValueError("authorization code hash exists")
 
     async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None:
-        if not code_hashes:
-            return None
-        c = t.oauth_codes.c
-        rows = await self._c.execute(
-            select(t.oauth_codes).where(c.code_hash.in_(list(code_hashes)))
-        )
-        by_hash = {row.code_hash: row for row in rows}
-        for code_hash in code_hashes:
-            if code_hash in by_hash:
-                return _code(by_hash[code_hash])
-        return None
+        row = await self._by_hash(t.oauth_codes, "code_hash", code_hashes)
+        return _code(row) if row is not None else None
 
     async def consume_code(self, code_id: str, at: datetime) -> bool:
         # One statement: of two concurrent exchanges, the second finds the code used.
@@ -157,17 +148,8 @@ class SqlOAuthRepository(_Repository):
             raise ValueError("refresh token hash exists")
 
     async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None:
-        if not token_hashes:
-            return None
-        c = t.oauth_refresh_tokens.c
-        rows = await self._c.execute(
-            select(t.oauth_refresh_tokens).where(c.token_hash.in_(list(token_hashes)))
-        )
-        by_hash = {row.token_hash: row for row in rows}
-        for token_hash in token_hashes:
-            if token_hash in by_hash:
-                return _refresh(by_hash[token_hash])
-        return None
+        row = await self._by_hash(t.oauth_refresh_tokens, "token_hash", token_hashes)
+        return _refresh(row) if row is not None else None
 
     async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
         c = t.oauth_refresh_tokens.c

@@ -77,6 +77,15 @@ class _Repository:
         result = await self._c.execute(statement, _parameters(values))
         return result.first() is not None
 
+    async def _by_hash(self, table: Table, column: str, hashes: Sequence[str]) -> Any | None:
+        """The row whose `column` holds one of `hashes` (a secret's candidates under each
+        accepted pepper); the first candidate (current pepper) wins."""
+        if not hashes:
+            return None
+        rows = await self._c.execute(select(table).where(table.c[column].in_(list(hashes))))
+        by_hash = {getattr(row, column): row for row in rows}
+        return next((by_hash[h] for h in hashes if h in by_hash), None)
+
     async def _upsert(self, table: Table, values: Mapping[str, Any]) -> None:
         """Store the row whole, over any row with the same primary key."""
         names = tuple(values)
@@ -131,16 +140,8 @@ class SqlTokenRepository(_Repository):
         return m.token_from_row(row) if row is not None else None
 
     async def find_by_hash(self, token_hashes: Sequence[str]) -> AgentToken | None:
-        if not token_hashes:
-            return None
-        rows = await self._c.execute(
-            select(t.agent_tokens).where(t.agent_tokens.c.token_hash.in_(list(token_hashes)))
-        )
-        by_hash = {row.token_hash: row for row in rows}
-        for token_hash in token_hashes:  # the first candidate (current pepper) wins
-            if token_hash in by_hash:
-                return m.token_from_row(by_hash[token_hash])
-        return None
+        row = await self._by_hash(t.agent_tokens, "token_hash", token_hashes)
+        return m.token_from_row(row) if row is not None else None
 
     async def save(self, token: AgentToken) -> None:
         await self._upsert(t.agent_tokens, m.token_values(token))
@@ -236,16 +237,8 @@ class SqlPairingCodeRepository(_Repository):
             raise ValueError("pairing code hash exists")
 
     async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None:
-        if not code_hashes:
-            return None
-        rows = await self._c.execute(
-            select(t.pairing_codes).where(t.pairing_codes.c.code_hash.in_(list(code_hashes)))
-        )
-        by_hash = {row.code_hash: row for row in rows}
-        for code_hash in code_hashes:
-            if code_hash in by_hash:
-                return m.pairing_code_from_row(by_hash[code_hash])
-        return None
+        row = await self._by_hash(t.pairing_codes, "code_hash", code_hashes)
+        return m.pairing_code_from_row(row) if row is not None else None
 
     async def save(self, code: PairingCode) -> None:
         await self._upsert(t.pairing_codes, m.pairing_code_values(code))
