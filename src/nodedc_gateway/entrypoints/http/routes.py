@@ -11,7 +11,7 @@ import attrs
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
@@ -146,9 +146,13 @@ def _write(actor: ActorHeader = None, idempotency_key: IdempotencyHeader = None)
     return Write(actor, idempotency_key)
 
 
+OwnerDep = NamedDependency[Owner]
+WriteDep = NamedDependency[Write]
+
+
 class InternalApi(JsonApi):
     """A controller of the internal API: the internal token, the problems it documents,
-    and the owner (`owner: Owner`) and write headers (`write: Write`) its handlers take."""
+    and the owner (`owner: OwnerDep`) and write headers (`write: WriteDep`) its handlers take."""
 
     guards = [internal_only]
     responses = INTERNAL_PROBLEMS
@@ -164,7 +168,7 @@ class AgentsController(InternalApi):
 
     @post(operation_id="create_agent", status_code=201)
     async def create_agent(
-        self, owner: Owner, data: JSONBody[bodies.CreateAgentBody], write: Write
+        self, owner: OwnerDep, data: JSONBody[bodies.CreateAgentBody], write: WriteDep
     ) -> Response[out.AgentOut]:
         """Create an agent for the owner (Launcher must entitle them)."""
         return await owner.answer(
@@ -173,19 +177,23 @@ class AgentsController(InternalApi):
 
     @get(operation_id="list_agents")
     async def list_agents(
-        self, owner: Owner, limit: Limit = None, cursor: Cursor = None
+        self, owner: OwnerDep, limit: Limit = None, cursor: Cursor = None
     ) -> Response[out.Page[out.AgentOut]]:
         """The owner's agents, oldest first, a page at a time."""
         return await owner.answer(ListAgents(limit, cursor), out.Page[out.AgentOut])
 
     @get("/{agent_id:str}", operation_id="get_agent")
-    async def get_agent(self, owner: Owner, agent_id: AgentId) -> Response[out.AgentOut]:
+    async def get_agent(self, owner: OwnerDep, agent_id: AgentId) -> Response[out.AgentOut]:
         """One agent of the owner."""
         return await owner.answer(GetAgent(entity_id(agent_id)), out.AgentOut)
 
     @patch("/{agent_id:str}", operation_id="update_agent")
     async def update_agent(
-        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.UpdateAgentBody], write: Write
+        self,
+        owner: OwnerDep,
+        agent_id: AgentId,
+        data: JSONBody[bodies.UpdateAgentBody],
+        write: WriteDep,
     ) -> Response[out.AgentOut]:
         """Rename the agent, or set its status to active or disabled."""
         action = UpdateAgent(entity_id(agent_id), data.arguments())
@@ -193,7 +201,7 @@ class AgentsController(InternalApi):
 
     @post("/{agent_id:str}/revoke", operation_id="revoke_agent", status_code=200)
     async def revoke_agent(
-        self, owner: Owner, agent_id: AgentId, write: Write
+        self, owner: OwnerDep, agent_id: AgentId, write: WriteDep
     ) -> Response[out.AgentOut]:
         """Revoke the agent and all its tokens, for good."""
         return await owner.answer(RevokeAgent(entity_id(agent_id)), out.AgentOut, write=write)
@@ -205,7 +213,11 @@ class TokensController(InternalApi):
 
     @post("/tokens", operation_id="issue_token", status_code=201)
     async def issue_token(
-        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.IssueTokenBody], write: Write
+        self,
+        owner: OwnerDep,
+        agent_id: AgentId,
+        data: JSONBody[bodies.IssueTokenBody],
+        write: WriteDep,
     ) -> Response[out.IssuedTokenOut]:
         """Issue a token; it is in this response only, never again."""
         action = IssueToken(owner.deps, entity_id(agent_id), data.arguments())
@@ -213,14 +225,14 @@ class TokensController(InternalApi):
 
     @get("/tokens", operation_id="list_tokens")
     async def list_tokens(
-        self, owner: Owner, agent_id: AgentId
+        self, owner: OwnerDep, agent_id: AgentId
     ) -> Response[out.Page[out.TokenOut]]:
         """The agent's tokens: metadata and last use, never the token."""
         return await owner.answer(ListTokens(entity_id(agent_id)), out.Page[out.TokenOut])
 
     @post("/tokens/{token_id:str}/revoke", operation_id="revoke_token", status_code=200)
     async def revoke_token(
-        self, owner: Owner, agent_id: AgentId, token_id: TokenId, write: Write
+        self, owner: OwnerDep, agent_id: AgentId, token_id: TokenId, write: WriteDep
     ) -> Response[out.TokenOut]:
         """Revoke one token; the next call with it is refused."""
         action = RevokeToken(entity_id(agent_id), entity_id(token_id))
@@ -228,7 +240,7 @@ class TokensController(InternalApi):
 
     @post("/pairing-codes", operation_id="create_pairing_code", status_code=201)
     async def create_pairing_code(
-        self, owner: Owner, agent_id: AgentId, write: Write
+        self, owner: OwnerDep, agent_id: AgentId, write: WriteDep
     ) -> Response[out.PairingCodeOut]:
         """A single-use pairing code (shown once) for `nodedc-gateway connect`."""
         action = CreatePairingCode(owner.deps, entity_id(agent_id))
@@ -242,7 +254,7 @@ class GrantsController(InternalApi):
     @get(operation_id="list_grants")
     async def list_grants(
         self,
-        owner: Owner,
+        owner: OwnerDep,
         agent_id: AgentId,
         include_revoked: Annotated[bool, QueryParameter(required=False)] = False,
     ) -> Response[out.Page[out.GrantOut]]:
@@ -252,7 +264,11 @@ class GrantsController(InternalApi):
 
     @post(operation_id="create_grant", status_code=201)
     async def create_grant(
-        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.CreateGrantBody], write: Write
+        self,
+        owner: OwnerDep,
+        agent_id: AgentId,
+        data: JSONBody[bodies.CreateGrantBody],
+        write: WriteDep,
     ) -> Response[out.GrantOut]:
         """Grant scopes in a workspace, or one of its projects (version 1)."""
         action = CreateGrant(owner.deps, entity_id(agent_id), data.arguments())
@@ -261,11 +277,11 @@ class GrantsController(InternalApi):
     @patch("/{grant_id:str}", operation_id="update_grant")
     async def update_grant(
         self,
-        owner: Owner,
+        owner: OwnerDep,
         agent_id: AgentId,
         grant_id: GrantId,
         data: JSONBody[bodies.UpdateGrantBody],
-        write: Write,
+        write: WriteDep,
     ) -> Response[out.GrantOut]:
         """Change scopes and/or mode: a new version."""
         action = UpdateGrant(entity_id(agent_id), entity_id(grant_id), data.arguments())
@@ -273,7 +289,7 @@ class GrantsController(InternalApi):
 
     @delete("/{grant_id:str}", operation_id="revoke_grant", status_code=200)
     async def revoke_grant(
-        self, owner: Owner, agent_id: AgentId, grant_id: GrantId, write: Write
+        self, owner: OwnerDep, agent_id: AgentId, grant_id: GrantId, write: WriteDep
     ) -> Response[out.GrantOut]:
         """Revoke the grant: its last version says so; the history stays."""
         action = RevokeGrant(entity_id(agent_id), entity_id(grant_id))
@@ -281,7 +297,7 @@ class GrantsController(InternalApi):
 
     @get("/{grant_id:str}/versions", operation_id="list_grant_versions")
     async def list_grant_versions(
-        self, owner: Owner, agent_id: AgentId, grant_id: GrantId
+        self, owner: OwnerDep, agent_id: AgentId, grant_id: GrantId
     ) -> Response[out.Page[out.GrantVersionOut]]:
         """Every version of the grant, oldest first."""
         action = ListGrantVersions(entity_id(agent_id), entity_id(grant_id))
@@ -295,7 +311,7 @@ class AuditController(InternalApi):
     @get(operation_id="list_audit_events")
     async def list_audit_events(
         self,
-        owner: Owner,
+        owner: OwnerDep,
         agent_id: AgentId,
         limit: Limit = None,
         cursor: AuditCursor = None,
@@ -330,7 +346,7 @@ class OwnersController(InternalApi):
 
     @post("/lifecycle", operation_id="owner_lifecycle", status_code=200)
     async def owner_lifecycle(
-        self, owner: Owner, data: JSONBody[bodies.LifecycleBody], write: Write
+        self, owner: OwnerDep, data: JSONBody[bodies.LifecycleBody], write: WriteDep
     ) -> Response[out.LifecycleOut]:
         """Launcher's push: suspended disables every agent; deleted revokes them for good."""
         action = OwnerLifecycle(owner.deps, data.arguments())
@@ -344,7 +360,7 @@ class AccessRequestsController(InternalApi):
     @get(operation_id="list_access_requests")
     async def list_access_requests(
         self,
-        owner: Owner,
+        owner: OwnerDep,
         status: Annotated[
             str | None,
             QueryParameter(
@@ -363,10 +379,10 @@ class AccessRequestsController(InternalApi):
     @post("/{request_id:str}/decision", operation_id="decide_access_request", status_code=200)
     async def decide_access_request(
         self,
-        owner: Owner,
+        owner: OwnerDep,
         request_id: RequestId,
         data: JSONBody[bodies.DecisionBody],
-        write: Write,
+        write: WriteDep,
     ) -> Response[out.AccessDecisionResult]:
         """Approve (possibly fewer scopes), deny (a note is required) or suggest other scopes."""
         action = DecideAccessRequest(owner.deps, entity_id(request_id), data.arguments())
@@ -409,7 +425,7 @@ class WorkspacesController(InternalApi):
         slug: Slug,
         project_id: ProjectRef,
         data: JSONBody[bodies.ProjectPolicyBody],
-        write: Write,
+        write: WriteDep,
     ) -> Response[out.ProjectPolicyOut]:
         """Set a project's card rules and/or reporting threshold (what is left out stays)."""
         services = services_of(request)
