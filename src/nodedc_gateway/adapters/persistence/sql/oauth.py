@@ -133,15 +133,10 @@ class SqlOAuthRepository(_Repository):
         return _code(row) if row is not None else None
 
     async def consume_code(self, code_id: str, at: datetime) -> bool:
-        # One statement: of two concurrent exchanges, the second finds the code used.
         c = t.oauth_codes.c
-        result = await self._c.execute(
-            update(t.oauth_codes)
-            .where(c.id == code_id, c.used_at.is_(None), c.expires_at > at)
-            .values(used_at=at)
-            .returning(c.id)
+        return await self._spend(
+            t.oauth_codes, code_id, (c.used_at.is_(None), c.expires_at > at), used_at=at
         )
-        return result.first() is not None
 
     async def add_refresh(self, token: RefreshToken) -> None:
         if not await self._insert_new(t.oauth_refresh_tokens, _refresh_values(token)):
@@ -153,13 +148,10 @@ class SqlOAuthRepository(_Repository):
 
     async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
         c = t.oauth_refresh_tokens.c
-        result = await self._c.execute(
-            update(t.oauth_refresh_tokens)
-            .where(c.id == token_id, c.status == str(RefreshStatus.ACTIVE), c.expires_at > at)
-            .values(status=str(RefreshStatus.ROTATED))
-            .returning(c.id)
+        still = (c.status == str(RefreshStatus.ACTIVE), c.expires_at > at)
+        return await self._spend(
+            t.oauth_refresh_tokens, token_id, still, status=str(RefreshStatus.ROTATED)
         )
-        return result.first() is not None
 
     async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
         c = t.oauth_refresh_tokens.c

@@ -86,6 +86,17 @@ class _Repository:
         by_hash = {getattr(row, column): row for row in rows}
         return next((by_hash[h] for h in hashes if h in by_hash), None)
 
+    async def _spend(
+        self, table: Table, row_id: str, still: Sequence[ColumnElement[bool]], **values: Any
+    ) -> bool:
+        """Set `values` on the row `row_id` if it `still` qualifies; True when it did. One
+        statement, so of two concurrent spenders (a code redeemed, a token rotated) the
+        second finds the row spent."""
+        result = await self._c.execute(
+            update(table).where(table.c.id == row_id, *still).values(**values).returning(table.c.id)
+        )
+        return result.first() is not None
+
     async def _upsert(self, table: Table, values: Mapping[str, Any]) -> None:
         """Store the row whole, over any row with the same primary key."""
         names = tuple(values)
@@ -244,18 +255,11 @@ class SqlPairingCodeRepository(_Repository):
         await self._upsert(t.pairing_codes, m.pairing_code_values(code))
 
     async def consume(self, code_id: str, at: datetime) -> bool:
-        # One statement: of two concurrent redeems, the second finds the code used.
-        result = await self._c.execute(
-            update(t.pairing_codes)
-            .where(
-                t.pairing_codes.c.id == code_id,
-                t.pairing_codes.c.status == str(PairingStatus.ACTIVE),
-                t.pairing_codes.c.expires_at > at,
-            )
-            .values(status=str(PairingStatus.USED), used_at=at)
-            .returning(t.pairing_codes.c.id)
+        c = t.pairing_codes.c
+        still = (c.status == str(PairingStatus.ACTIVE), c.expires_at > at)
+        return await self._spend(
+            t.pairing_codes, code_id, still, status=str(PairingStatus.USED), used_at=at
         )
-        return result.first() is not None
 
     async def revoke_all(self, agent_id: str) -> int:
         result = await self._c.execute(
