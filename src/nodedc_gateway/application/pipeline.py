@@ -376,67 +376,50 @@ class Pipeline:
             body = self._presenter.present(result)
             async with self._uow() as uow:
                 await action.persist(uow, call, result)
-                await uow.audit.append(
-                    [
-                        agent_draft(
-                            self._ids,
-                            call.agent,
-                            operation,
-                            call.now,
-                            AuditDecision.ALLOW,
-                            None,
-                            target,
-                            authorized.grant_versions,
-                            action.describe(result),
-                        )
-                    ]
+                allowed = self._draft(
+                    call,
+                    operation,
+                    AuditDecision.ALLOW,
+                    None,
+                    target,
+                    authorized.grant_versions,
+                    action.describe(result),
                 )
+                await uow.audit.append([allowed])
                 if record is not None:
                     await uow.idempotency.complete(record.completed(StoredResponse(True, body)))
                 await self._note_token_use(uow, call)
                 await uow.commit()
             return Outcome(body)
         except _Refused as refused:
-            error = refused.decision.error()
+            decision = refused.decision
+            error = decision.error()
             assert error is not None
-            await self._settle(
-                record,
-                error,
-                agent_draft(
-                    self._ids,
-                    call.agent,
-                    operation,
-                    call.now,
-                    AuditDecision.DENY,
-                    refused.decision.reason,
-                    refused.target,
-                    refused.decision.grant_versions,
-                    {"missing_scopes": list(refused.decision.missing_scopes)}
-                    if refused.decision.missing_scopes
-                    else {},
-                ),
+            missing = list(decision.missing_scopes)
+            denied = self._draft(
                 call,
+                operation,
+                AuditDecision.DENY,
+                decision.reason,
+                refused.target,
+                decision.grant_versions,
+                {"missing_scopes": missing} if missing else {},
             )
+            await self._settle(record, error, denied, call)
             raise error from None
         except GatewayError as error:
             # Before authorization a failure is a refusal; after it, a failed action.
             failed_after_allow = authorized is not None and authorized.allowed
-            await self._settle(
-                record,
-                error,
-                agent_draft(
-                    self._ids,
-                    call.agent,
-                    operation,
-                    call.now,
-                    AuditDecision.ALLOW if failed_after_allow else AuditDecision.DENY,
-                    None if failed_after_allow else error.code,
-                    target,
-                    authorized.grant_versions if authorized else (),
-                    {"outcome": "failed", "error": str(error.code)} if failed_after_allow else {},
-                ),
+            failed = self._draft(
                 call,
+                operation,
+                AuditDecision.ALLOW if failed_after_allow else AuditDecision.DENY,
+                None if failed_after_allow else error.code,
+                target,
+                authorized.grant_versions if authorized else (),
+                {"outcome": "failed", "error": str(error.code)} if failed_after_allow else {},
             )
+            await self._settle(record, error, failed, call)
             raise
         except BaseException:
             if record is not None:
@@ -469,6 +452,29 @@ class Pipeline:
         if token.record_use(call.now):  # at most once a minute per token
             await uow.tokens.record_use(token.id, call.now)
 
+    def _draft(
+        self,
+        call: AgentCall,
+        operation: Operation,
+        decision: AuditDecision,
+        reason: ErrorCode | None,
+        target: Target | None,
+        grant_versions: tuple[GrantRef, ...],
+        metadata: Mapping[str, Any] | None,
+    ) -> AuditDraft:
+        """The audit event of this call of `operation` (its agent, at its time)."""
+        return agent_draft(
+            self._ids,
+            call.agent,
+            operation,
+            call.now,
+            decision,
+            reason,
+            target,
+            grant_versions,
+            metadata,
+        )
+
     async def _audit_agent(
         self,
         call: AgentCall,
@@ -480,19 +486,7 @@ class Pipeline:
     ) -> None:
         async with self._uow() as uow:
             await uow.audit.append(
-                [
-                    agent_draft(
-                        self._ids,
-                        call.agent,
-                        operation,
-                        call.now,
-                        decision,
-                        reason,
-                        target,
-                        (),
-                        metadata or {},
-                    )
-                ]
+                [self._draft(call, operation, decision, reason, target, (), metadata)]
             )
             await self._note_token_use(uow, call)
             await uow.commit()
