@@ -119,6 +119,13 @@ class Tool(AgentAction[Any]):
     def arguments(self) -> Mapping[str, Any]:
         return self.args.without(IDEMPOTENCY)
 
+    async def project_target(self, call: AgentCall) -> Target:
+        """The project that `workspace_slug` and `project_id` name: what is authorized."""
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return target
+
     async def issue_in(self, located: Located) -> tuple[str, str, Issue]:
         target = located.target
         project_id = _project_id(target)
@@ -196,10 +203,7 @@ class GetProjectTool(Tool):
     argument_model = tool_arguments.GET_PROJECT
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target)
+        return Located(await self.project_target(call))
 
     async def act(self, call: AgentCall, located: Located) -> ProjectView:
         details = await self.project_details(located)
@@ -214,10 +218,7 @@ class SearchIssuesTool(Tool):
     argument_model = tool_arguments.SEARCH_ISSUES
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target)
+        return Located(await self.project_target(call))
 
     async def act(self, call: AgentCall, located: Located) -> Page:
         args = self.args
@@ -271,10 +272,9 @@ class IssueWriteTool(Tool):
     """A write on one issue of a project: `workspace_slug`, `project_id`, `issue`."""
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        return Located(
+            await self.project_target(call), self.fields(), parse_issue_ref(self.args.get("issue"))
         )
-        return Located(target, self.fields(), parse_issue_ref(self.args.get("issue")))
 
     def fields(self) -> frozenset[str]:
         return frozenset()
@@ -315,10 +315,7 @@ class CreateIssueTool(IssueWriteTool):
     argument_model = tool_arguments.CREATE_ISSUE
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target, self.fields())
+        return Located(await self.project_target(call), self.fields())
 
     def fields(self) -> frozenset[str]:
         args = self.args
@@ -528,10 +525,7 @@ class AddProjectMemberTool(Tool):
     argument_model = tool_arguments.ADD_PROJECT_MEMBER
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target)
+        return Located(await self.project_target(call))
 
     async def act(self, call: AgentCall, located: Located) -> MemberAdded:
         details = await self.project_details(located)
