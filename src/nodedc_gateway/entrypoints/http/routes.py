@@ -108,18 +108,18 @@ def answer(outcome: Outcome, shape: type[S], status: int = 200) -> Response[S]:
 
 
 @attrs.frozen
-class Write:
+class WriteHeaders:
     """A write's headers: who acts (default: the owner) and its idempotency key."""
 
     actor: str | None = None
     key: str | None = None
 
 
-_READ = Write()  # no write headers: a read
+_READ = WriteHeaders()  # no write headers: a read
 
 
 @attrs.frozen
-class Owner:
+class OwnerScope:
     """The owner in the path, and what runs their actions through the pipeline."""
 
     services: Services
@@ -130,7 +130,11 @@ class Owner:
         return self.services.management
 
     async def answer(
-        self, action: OwnerAction[Any], shape: type[S], status: int = 200, write: Write = _READ
+        self,
+        action: OwnerAction[Any],
+        shape: type[S],
+        status: int = 200,
+        write: WriteHeaders = _READ,
     ) -> Response[S]:
         """Run `action` for this owner and answer its outcome in `shape`."""
         pipeline = self.services.pipeline
@@ -138,21 +142,21 @@ class Owner:
         return answer(outcome, shape, status)
 
 
-def _owner(request: AnyRequest, owner_user_id: OwnerId) -> Owner:
-    return Owner(services_of(request), owner_user_id)
+def _owner(request: AnyRequest, owner_user_id: OwnerId) -> OwnerScope:
+    return OwnerScope(services_of(request), owner_user_id)
 
 
-def _write(actor: ActorHeader = None, idempotency_key: IdempotencyHeader = None) -> Write:
-    return Write(actor, idempotency_key)
+def _write(actor: ActorHeader = None, idempotency_key: IdempotencyHeader = None) -> WriteHeaders:
+    return WriteHeaders(actor, idempotency_key)
 
 
-OwnerDep = NamedDependency[Owner]
-WriteDep = NamedDependency[Write]
+Owner = NamedDependency[OwnerScope]
+Write = NamedDependency[WriteHeaders]
 
 
 class InternalApi(JsonApi):
     """A controller of the internal API: the internal token, the problems it documents,
-    and the owner (`owner: OwnerDep`) and write headers (`write: WriteDep`) its handlers take."""
+    and the owner (`owner: Owner`) and write headers (`write: Write`) its handlers take."""
 
     guards = [internal_only]
     responses = INTERNAL_PROBLEMS
@@ -168,7 +172,7 @@ class AgentsController(InternalApi):
 
     @post(operation_id="create_agent", status_code=201)
     async def create_agent(
-        self, owner: OwnerDep, data: JSONBody[bodies.CreateAgentBody], write: WriteDep
+        self, owner: Owner, data: JSONBody[bodies.CreateAgentBody], write: Write
     ) -> Response[out.AgentOut]:
         """Create an agent for the owner (Launcher must entitle them)."""
         return await owner.answer(
@@ -177,23 +181,19 @@ class AgentsController(InternalApi):
 
     @get(operation_id="list_agents")
     async def list_agents(
-        self, owner: OwnerDep, limit: Limit = None, cursor: Cursor = None
+        self, owner: Owner, limit: Limit = None, cursor: Cursor = None
     ) -> Response[out.Page[out.AgentOut]]:
         """The owner's agents, oldest first, a page at a time."""
         return await owner.answer(ListAgents(limit, cursor), out.Page[out.AgentOut])
 
     @get("/{agent_id:str}", operation_id="get_agent")
-    async def get_agent(self, owner: OwnerDep, agent_id: AgentId) -> Response[out.AgentOut]:
+    async def get_agent(self, owner: Owner, agent_id: AgentId) -> Response[out.AgentOut]:
         """One agent of the owner."""
         return await owner.answer(GetAgent(entity_id(agent_id)), out.AgentOut)
 
     @patch("/{agent_id:str}", operation_id="update_agent")
     async def update_agent(
-        self,
-        owner: OwnerDep,
-        agent_id: AgentId,
-        data: JSONBody[bodies.UpdateAgentBody],
-        write: WriteDep,
+        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.UpdateAgentBody], write: Write
     ) -> Response[out.AgentOut]:
         """Rename the agent, or set its status to active or disabled."""
         action = UpdateAgent(entity_id(agent_id), data.arguments())
@@ -201,7 +201,7 @@ class AgentsController(InternalApi):
 
     @post("/{agent_id:str}/revoke", operation_id="revoke_agent", status_code=200)
     async def revoke_agent(
-        self, owner: OwnerDep, agent_id: AgentId, write: WriteDep
+        self, owner: Owner, agent_id: AgentId, write: Write
     ) -> Response[out.AgentOut]:
         """Revoke the agent and all its tokens, for good."""
         return await owner.answer(RevokeAgent(entity_id(agent_id)), out.AgentOut, write=write)
@@ -213,11 +213,7 @@ class TokensController(InternalApi):
 
     @post("/tokens", operation_id="issue_token", status_code=201)
     async def issue_token(
-        self,
-        owner: OwnerDep,
-        agent_id: AgentId,
-        data: JSONBody[bodies.IssueTokenBody],
-        write: WriteDep,
+        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.IssueTokenBody], write: Write
     ) -> Response[out.IssuedTokenOut]:
         """Issue a token; it is in this response only, never again."""
         action = IssueToken(owner.deps, entity_id(agent_id), data.arguments())
@@ -225,14 +221,14 @@ class TokensController(InternalApi):
 
     @get("/tokens", operation_id="list_tokens")
     async def list_tokens(
-        self, owner: OwnerDep, agent_id: AgentId
+        self, owner: Owner, agent_id: AgentId
     ) -> Response[out.Page[out.TokenOut]]:
         """The agent's tokens: metadata and last use, never the token."""
         return await owner.answer(ListTokens(entity_id(agent_id)), out.Page[out.TokenOut])
 
     @post("/tokens/{token_id:str}/revoke", operation_id="revoke_token", status_code=200)
     async def revoke_token(
-        self, owner: OwnerDep, agent_id: AgentId, token_id: TokenId, write: WriteDep
+        self, owner: Owner, agent_id: AgentId, token_id: TokenId, write: Write
     ) -> Response[out.TokenOut]:
         """Revoke one token; the next call with it is refused."""
         action = RevokeToken(entity_id(agent_id), entity_id(token_id))
@@ -240,7 +236,7 @@ class TokensController(InternalApi):
 
     @post("/pairing-codes", operation_id="create_pairing_code", status_code=201)
     async def create_pairing_code(
-        self, owner: OwnerDep, agent_id: AgentId, write: WriteDep
+        self, owner: Owner, agent_id: AgentId, write: Write
     ) -> Response[out.PairingCodeOut]:
         """A single-use pairing code (shown once) for `nodedc-gateway connect`."""
         action = CreatePairingCode(owner.deps, entity_id(agent_id))
@@ -254,7 +250,7 @@ class GrantsController(InternalApi):
     @get(operation_id="list_grants")
     async def list_grants(
         self,
-        owner: OwnerDep,
+        owner: Owner,
         agent_id: AgentId,
         include_revoked: Annotated[bool, QueryParameter(required=False)] = False,
     ) -> Response[out.Page[out.GrantOut]]:
@@ -264,11 +260,7 @@ class GrantsController(InternalApi):
 
     @post(operation_id="create_grant", status_code=201)
     async def create_grant(
-        self,
-        owner: OwnerDep,
-        agent_id: AgentId,
-        data: JSONBody[bodies.CreateGrantBody],
-        write: WriteDep,
+        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.CreateGrantBody], write: Write
     ) -> Response[out.GrantOut]:
         """Grant scopes in a workspace, or one of its projects (version 1)."""
         action = CreateGrant(owner.deps, entity_id(agent_id), data.arguments())
@@ -277,11 +269,11 @@ class GrantsController(InternalApi):
     @patch("/{grant_id:str}", operation_id="update_grant")
     async def update_grant(
         self,
-        owner: OwnerDep,
+        owner: Owner,
         agent_id: AgentId,
         grant_id: GrantId,
         data: JSONBody[bodies.UpdateGrantBody],
-        write: WriteDep,
+        write: Write,
     ) -> Response[out.GrantOut]:
         """Change scopes and/or mode: a new version."""
         action = UpdateGrant(entity_id(agent_id), entity_id(grant_id), data.arguments())
@@ -289,7 +281,7 @@ class GrantsController(InternalApi):
 
     @delete("/{grant_id:str}", operation_id="revoke_grant", status_code=200)
     async def revoke_grant(
-        self, owner: OwnerDep, agent_id: AgentId, grant_id: GrantId, write: WriteDep
+        self, owner: Owner, agent_id: AgentId, grant_id: GrantId, write: Write
     ) -> Response[out.GrantOut]:
         """Revoke the grant: its last version says so; the history stays."""
         action = RevokeGrant(entity_id(agent_id), entity_id(grant_id))
@@ -297,7 +289,7 @@ class GrantsController(InternalApi):
 
     @get("/{grant_id:str}/versions", operation_id="list_grant_versions")
     async def list_grant_versions(
-        self, owner: OwnerDep, agent_id: AgentId, grant_id: GrantId
+        self, owner: Owner, agent_id: AgentId, grant_id: GrantId
     ) -> Response[out.Page[out.GrantVersionOut]]:
         """Every version of the grant, oldest first."""
         action = ListGrantVersions(entity_id(agent_id), entity_id(grant_id))
@@ -311,7 +303,7 @@ class AuditController(InternalApi):
     @get(operation_id="list_audit_events")
     async def list_audit_events(
         self,
-        owner: OwnerDep,
+        owner: Owner,
         agent_id: AgentId,
         limit: Limit = None,
         cursor: AuditCursor = None,
@@ -346,7 +338,7 @@ class OwnersController(InternalApi):
 
     @post("/lifecycle", operation_id="owner_lifecycle", status_code=200)
     async def owner_lifecycle(
-        self, owner: OwnerDep, data: JSONBody[bodies.LifecycleBody], write: WriteDep
+        self, owner: Owner, data: JSONBody[bodies.LifecycleBody], write: Write
     ) -> Response[out.LifecycleOut]:
         """Launcher's push: suspended disables every agent; deleted revokes them for good."""
         action = OwnerLifecycle(owner.deps, data.arguments())
@@ -360,7 +352,7 @@ class AccessRequestsController(InternalApi):
     @get(operation_id="list_access_requests")
     async def list_access_requests(
         self,
-        owner: OwnerDep,
+        owner: Owner,
         status: Annotated[
             str | None,
             QueryParameter(
@@ -378,11 +370,7 @@ class AccessRequestsController(InternalApi):
 
     @post("/{request_id:str}/decision", operation_id="decide_access_request", status_code=200)
     async def decide_access_request(
-        self,
-        owner: OwnerDep,
-        request_id: RequestId,
-        data: JSONBody[bodies.DecisionBody],
-        write: WriteDep,
+        self, owner: Owner, request_id: RequestId, data: JSONBody[bodies.DecisionBody], write: Write
     ) -> Response[out.AccessDecisionResult]:
         """Approve (possibly fewer scopes), deny (a note is required) or suggest other scopes."""
         action = DecideAccessRequest(owner.deps, entity_id(request_id), data.arguments())
@@ -416,7 +404,9 @@ class WorkspacesController(InternalApi):
     ) -> Response[out.ProjectPolicyOut]:
         """A project's card rules and reporting threshold."""
         action = GetProjectPolicy(services_of(request).management.tasker, slug, project_id)
-        return await Owner(services_of(request), action.owner).answer(action, out.ProjectPolicyOut)
+        return await OwnerScope(services_of(request), action.owner).answer(
+            action, out.ProjectPolicyOut
+        )
 
     @put("/projects/{project_id:str}/policy", operation_id="set_project_policy")
     async def set_policy(
@@ -425,12 +415,14 @@ class WorkspacesController(InternalApi):
         slug: Slug,
         project_id: ProjectRef,
         data: JSONBody[bodies.ProjectPolicyBody],
-        write: WriteDep,
+        write: Write,
     ) -> Response[out.ProjectPolicyOut]:
         """Set a project's card rules and/or reporting threshold (what is left out stays)."""
         services = services_of(request)
         action = SetProjectPolicy(services.management.tasker, slug, project_id, data.arguments())
-        return await Owner(services, action.owner).answer(action, out.ProjectPolicyOut, write=write)
+        return await OwnerScope(services, action.owner).answer(
+            action, out.ProjectPolicyOut, write=write
+        )
 
 
 def out_shape(result: object, shape: type[S]) -> S:
