@@ -332,18 +332,23 @@ class Pipeline:
                 self._rate_limits, [(f"agent:{caller.agent.id}:{policy.name}", policy)], now
             )
         except RateLimited as error:
-            await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
+            await self._audit_agent(
+                call, self._draft(call, operation, AuditDecision.DENY, error.code, None)
+            )
             raise
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
             return await self._agent_body(call, action, record)
 
         async def refused(error: GatewayError) -> None:
-            await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
+            await self._audit_agent(
+                call, self._draft(call, operation, AuditDecision.DENY, error.code, None)
+            )
 
         async def replayed(record: IdempotencyRecord) -> Outcome:
+            replay = {"replayed": True}
             await self._audit_agent(
-                call, operation, AuditDecision.ALLOW, None, None, metadata={"replayed": True}
+                call, self._draft(call, operation, AuditDecision.ALLOW, None, None, (), replay)
             )
             return _replay(record)
 
@@ -459,8 +464,8 @@ class Pipeline:
         decision: AuditDecision,
         reason: ErrorCode | None,
         target: Target | None,
-        grant_versions: tuple[GrantRef, ...],
-        metadata: Mapping[str, Any] | None,
+        grant_versions: tuple[GrantRef, ...] = (),
+        metadata: Mapping[str, Any] | None = None,
     ) -> AuditDraft:
         """The audit event of this call of `operation` (its agent, at its time)."""
         return agent_draft(
@@ -475,19 +480,10 @@ class Pipeline:
             metadata,
         )
 
-    async def _audit_agent(
-        self,
-        call: AgentCall,
-        operation: Operation,
-        decision: AuditDecision,
-        reason: ErrorCode | None,
-        target: Target | None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
+    async def _audit_agent(self, call: AgentCall, draft: AuditDraft) -> None:
+        """Append `draft` on its own (a refusal or replay, outside the action's unit)."""
         async with self._uow() as uow:
-            await uow.audit.append(
-                [self._draft(call, operation, decision, reason, target, (), metadata)]
-            )
+            await uow.audit.append([draft])
             await self._note_token_use(uow, call)
             await uow.commit()
 
