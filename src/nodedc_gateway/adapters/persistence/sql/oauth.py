@@ -119,18 +119,14 @@ class SqlOAuthRepository(_Repository):
 
     async def get_client(self, client_id: str) -> OAuthClient | None:
         c = t.oauth_clients.c
-        row = (
-            await self._c.execute(select(t.oauth_clients).where(c.client_id == client_id))
-        ).first()
-        return _client(row) if row is not None else None
+        return await self._one(t.oauth_clients, _client, c.client_id == client_id)
 
     async def add_code(self, code: AuthorizationCode) -> None:
         if not await self._insert_new(t.oauth_codes, _code_values(code)):
             raise ValueError("authorization code hash exists")
 
     async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None:
-        row = await self._by_hash(t.oauth_codes, "code_hash", code_hashes)
-        return _code(row) if row is not None else None
+        return await self._by_hash(t.oauth_codes, "code_hash", code_hashes, _code)
 
     async def consume_code(self, code_id: str, at: datetime) -> bool:
         c = t.oauth_codes.c
@@ -143,8 +139,7 @@ class SqlOAuthRepository(_Repository):
             raise ValueError("refresh token hash exists")
 
     async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None:
-        row = await self._by_hash(t.oauth_refresh_tokens, "token_hash", token_hashes)
-        return _refresh(row) if row is not None else None
+        return await self._by_hash(t.oauth_refresh_tokens, "token_hash", token_hashes, _refresh)
 
     async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
         c = t.oauth_refresh_tokens.c
@@ -155,12 +150,9 @@ class SqlOAuthRepository(_Repository):
 
     async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
         c = t.oauth_refresh_tokens.c
-        row = (
-            await self._c.execute(
-                select(t.oauth_refresh_tokens).where(c.access_token_id == access_token_id)
-            )
-        ).first()
-        return _refresh(row) if row is not None else None
+        return await self._one(
+            t.oauth_refresh_tokens, _refresh, c.access_token_id == access_token_id
+        )
 
     async def family(self, family_id: str) -> Sequence[RefreshToken]:
         c = t.oauth_refresh_tokens.c

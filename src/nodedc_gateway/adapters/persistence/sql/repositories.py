@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, union, update
 from sqlalchemy.engine import CursorResult
@@ -33,6 +33,8 @@ from nodedc_gateway.ports.audit import AuditQuery
 #: A claim that keeps meeting a record which vanishes before it can be read is retried
 #: this often (each round means another transaction released or purged the key).
 _CLAIM_ROUNDS = 10
+
+R = TypeVar("R")
 
 
 #: Statements built once per database kind and shape (building SQLAlchemy expressions
@@ -77,14 +79,24 @@ class _Repository:
         result = await self._c.execute(statement, _parameters(values))
         return result.first() is not None
 
-    async def _by_hash(self, table: Table, column: str, hashes: Sequence[str]) -> Any | None:
+    async def _one(
+        self, table: Table, read: Callable[[Any], R], *where: ColumnElement[bool]
+    ) -> R | None:
+        """The row of `table` that `where` picks, `read` into a domain object."""
+        row = (await self._c.execute(select(table).where(*where))).first()
+        return None if row is None else read(row)
+
+    async def _by_hash(
+        self, table: Table, column: str, hashes: Sequence[str], read: Callable[[Any], R]
+    ) -> R | None:
         """The row whose `column` holds one of `hashes` (a secret's candidates under each
-        accepted pepper); the first candidate (current pepper) wins."""
+        accepted pepper), `read`; the first candidate (current pepper) wins."""
         if not hashes:
             return None
         rows = await self._c.execute(select(table).where(table.c[column].in_(list(hashes))))
         by_hash = {getattr(row, column): row for row in rows}
-        return next((by_hash[h] for h in hashes if h in by_hash), None)
+        found = next((by_hash[h] for h in hashes if h in by_hash), None)
+        return None if found is None else read(found)
 
     async def _spend(
         self, table: Table, row_id: str, still: Sequence[ColumnElement[bool]], **values: Any
@@ -123,8 +135,7 @@ class SqlAgentRepository(_Repository):
             raise ValueError(f"agent {agent.id} exists")
 
     async def get(self, agent_id: str) -> Agent | None:
-        row = (await self._c.execute(select(t.agents).where(t.agents.c.id == agent_id))).first()
-        return m.agent_from_row(row) if row is not None else None
+        return await self._one(t.agents, m.agent_from_row, t.agents.c.id == agent_id)
 
     async def save(self, agent: Agent) -> None:
         await self._upsert(t.agents, m.agent_values(agent))
@@ -145,14 +156,10 @@ class SqlTokenRepository(_Repository):
             raise ValueError("token hash exists")
 
     async def get(self, token_id: str) -> AgentToken | None:
-        row = (
-            await self._c.execute(select(t.agent_tokens).where(t.agent_tokens.c.id == token_id))
-        ).first()
-        return m.token_from_row(row) if row is not None else None
+        return await self._one(t.agent_tokens, m.token_from_row, t.agent_tokens.c.id == token_id)
 
     async def find_by_hash(self, token_hashes: Sequence[str]) -> AgentToken | None:
-        row = await self._by_hash(t.agent_tokens, "token_hash", token_hashes)
-        return m.token_from_row(row) if row is not None else None
+        return await self._by_hash(t.agent_tokens, "token_hash", token_hashes, m.token_from_row)
 
     async def save(self, token: AgentToken) -> None:
         await self._upsert(t.agent_tokens, m.token_values(token))
@@ -191,8 +198,7 @@ class SqlGrantRepository(_Repository):
         )
 
     async def get(self, grant_id: str) -> Grant | None:
-        row = (await self._c.execute(select(t.grants).where(t.grants.c.id == grant_id))).first()
-        return m.grant_from_row(row) if row is not None else None
+        return await self._one(t.grants, m.grant_from_row, t.grants.c.id == grant_id)
 
     async def save(self, grant: Grant, version: GrantVersion) -> None:
         if grant.version != version.version:
@@ -248,8 +254,9 @@ class SqlPairingCodeRepository(_Repository):
             raise ValueError("pairing code hash exists")
 
     async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None:
-        row = await self._by_hash(t.pairing_codes, "code_hash", code_hashes)
-        return m.pairing_code_from_row(row) if row is not None else None
+        return await self._by_hash(
+            t.pairing_codes, "code_hash", code_hashes, m.pairing_code_from_row
+        )
 
     async def save(self, code: PairingCode) -> None:
         await self._upsert(t.pairing_codes, m.pairing_code_values(code))
@@ -473,12 +480,9 @@ class SqlAuditLog(_Repository):
         return [m.audit_event_from_row(row) for row in rows]
 
     async def head(self, chain_id: str) -> ChainHead | None:
-        row = (
-            await self._c.execute(
-                select(t.audit_chain_heads).where(t.audit_chain_heads.c.chain_id == chain_id)
-            )
-        ).first()
-        return m.chain_head_from_row(row) if row is not None else None
+        return await self._one(
+            t.audit_chain_heads, m.chain_head_from_row, t.audit_chain_heads.c.chain_id == chain_id
+        )
 
     async def chain_ids(self) -> Sequence[str]:
         # Chains with events count even when their head row is gone, so a verification
@@ -495,12 +499,9 @@ class SqlAccessRequestRepository(_Repository):
             raise ValueError(f"access request {request.id} exists")
 
     async def get(self, request_id: str) -> AccessRequest | None:
-        row = (
-            await self._c.execute(
-                select(t.access_requests).where(t.access_requests.c.id == request_id)
-            )
-        ).first()
-        return m.access_request_from_row(row) if row is not None else None
+        return await self._one(
+            t.access_requests, m.access_request_from_row, t.access_requests.c.id == request_id
+        )
 
     async def save(self, request: AccessRequest) -> None:
         values = m.access_request_values(request)
@@ -552,10 +553,9 @@ class SqlWorkSessionRepository(_Repository):
             raise ValueError(f"work session {session.id} exists")
 
     async def get(self, session_id: str) -> WorkSession | None:
-        row = (
-            await self._c.execute(select(t.work_sessions).where(t.work_sessions.c.id == session_id))
-        ).first()
-        return m.work_session_from_row(row) if row is not None else None
+        return await self._one(
+            t.work_sessions, m.work_session_from_row, t.work_sessions.c.id == session_id
+        )
 
     async def save(self, session: WorkSession) -> None:
         values = m.work_session_values(session)
@@ -579,15 +579,12 @@ class SqlWorkSessionRepository(_Repository):
 
 class SqlProjectPolicyRepository(_Repository):
     async def get(self, workspace_slug: str, project_id: str) -> ProjectPolicy | None:
-        row = (
-            await self._c.execute(
-                select(t.project_policies).where(
-                    t.project_policies.c.workspace_slug == workspace_slug,
-                    t.project_policies.c.project_id == project_id,
-                )
-            )
-        ).first()
-        return m.project_policy_from_row(row) if row is not None else None
+        return await self._one(
+            t.project_policies,
+            m.project_policy_from_row,
+            t.project_policies.c.workspace_slug == workspace_slug,
+            t.project_policies.c.project_id == project_id,
+        )
 
     async def put(self, policy: ProjectPolicy) -> None:
         await self._upsert(t.project_policies, m.project_policy_values(policy))
