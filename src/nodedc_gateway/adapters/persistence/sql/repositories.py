@@ -109,6 +109,11 @@ class _Repository:
         )
         return result.first() is not None
 
+    async def _update(self, table: Table, values: Mapping[str, Any]) -> None:
+        """Overwrite the other columns of the row with `values`' id."""
+        changes = {name: value for name, value in values.items() if name != "id"}
+        await self._c.execute(update(table).where(table.c.id == values["id"]).values(changes))
+
     async def _upsert(self, table: Table, values: Mapping[str, Any]) -> None:
         """Store the row whole, over any row with the same primary key."""
         names = tuple(values)
@@ -504,11 +509,7 @@ class SqlAccessRequestRepository(_Repository):
         )
 
     async def save(self, request: AccessRequest) -> None:
-        values = m.access_request_values(request)
-        del values["id"]
-        await self._c.execute(
-            update(t.access_requests).where(t.access_requests.c.id == request.id).values(values)
-        )
+        await self._update(t.access_requests, m.access_request_values(request))
 
     async def list_by_agent(self, agent_id: str, *, limit: int) -> Sequence[AccessRequest]:
         rows = await self._c.execute(
@@ -558,11 +559,7 @@ class SqlWorkSessionRepository(_Repository):
         )
 
     async def save(self, session: WorkSession) -> None:
-        values = m.work_session_values(session)
-        del values["id"]
-        await self._c.execute(
-            update(t.work_sessions).where(t.work_sessions.c.id == session.id).values(values)
-        )
+        await self._update(t.work_sessions, m.work_session_values(session))
 
     async def list_open(self, workspace_slug: str, *, limit: int) -> Sequence[WorkSession]:
         rows = await self._c.execute(
