@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
@@ -326,30 +327,26 @@ class Pipeline:
         operation = action.operation
         now = self._clock.now()
         call = AgentCall(caller, now, action.idempotency_key)
+        draft = partial(agent_draft, self._ids, caller.agent, operation, now)
+
+        async def refused(error: GatewayError) -> None:
+            await self._audit_agent(call, draft(AuditDecision.DENY, error.code, None))
+
         policy = self.limits.for_kind(operation.kind)
         try:
             await spend(
                 self._rate_limits, [(f"agent:{caller.agent.id}:{policy.name}", policy)], now
             )
         except RateLimited as error:
-            await self._audit_agent(
-                call, self._draft(call, operation, AuditDecision.DENY, error.code, None)
-            )
+            await refused(error)
             raise
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
             return await self._agent_body(call, action, record)
 
-        async def refused(error: GatewayError) -> None:
-            await self._audit_agent(
-                call, self._draft(call, operation, AuditDecision.DENY, error.code, None)
-            )
-
         async def replayed(record: IdempotencyRecord) -> Outcome:
             replay = {"replayed": True}
-            await self._audit_agent(
-                call, self._draft(call, operation, AuditDecision.ALLOW, None, None, (), replay)
-            )
+            await self._audit_agent(call, draft(AuditDecision.ALLOW, None, None, (), replay))
             return _replay(record)
 
         return await claim_and_run(
@@ -368,6 +365,7 @@ class Pipeline:
         self, call: AgentCall, action: AgentAction[Any], record: IdempotencyRecord | None
     ) -> Outcome:
         operation = action.operation
+        draft = partial(agent_draft, self._ids, call.agent, operation, call.now)
         authorized: Decision | None = None
         target: Target | None = None
         try:
@@ -381,9 +379,7 @@ class Pipeline:
             body = self._presenter.present(result)
             async with self._uow() as uow:
                 await action.persist(uow, call, result)
-                allowed = self._draft(
-                    call,
-                    operation,
+                allowed = draft(
                     AuditDecision.ALLOW,
                     None,
                     target,
@@ -401,9 +397,7 @@ class Pipeline:
             error = decision.error()
             assert error is not None
             missing = list(decision.missing_scopes)
-            denied = self._draft(
-                call,
-                operation,
+            denied = draft(
                 AuditDecision.DENY,
                 decision.reason,
                 refused.target,
@@ -415,9 +409,7 @@ class Pipeline:
         except GatewayError as error:
             # Before authorization a failure is a refusal; after it, a failed action.
             failed_after_allow = authorized is not None and authorized.allowed
-            failed = self._draft(
-                call,
-                operation,
+            failed = draft(
                 AuditDecision.ALLOW if failed_after_allow else AuditDecision.DENY,
                 None if failed_after_allow else error.code,
                 target,
@@ -456,29 +448,6 @@ class Pipeline:
         token = call.caller.token
         if token.record_use(call.now):  # at most once a minute per token
             await uow.tokens.record_use(token.id, call.now)
-
-    def _draft(
-        self,
-        call: AgentCall,
-        operation: Operation,
-        decision: AuditDecision,
-        reason: ErrorCode | None,
-        target: Target | None,
-        grant_versions: tuple[GrantRef, ...] = (),
-        metadata: Mapping[str, Any] | None = None,
-    ) -> AuditDraft:
-        """The audit event of this call of `operation` (its agent, at its time)."""
-        return agent_draft(
-            self._ids,
-            call.agent,
-            operation,
-            call.now,
-            decision,
-            reason,
-            target,
-            grant_versions,
-            metadata,
-        )
 
     async def _audit_agent(self, call: AgentCall, draft: AuditDraft) -> None:
         """Append `draft` on its own (a refusal or replay, outside the action's unit)."""
