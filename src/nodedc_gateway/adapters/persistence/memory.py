@@ -151,9 +151,7 @@ class MemoryAgentRepository(_Repository):
 class MemoryTokenRepository(_Repository):
     async def add(self, token: AgentToken) -> None:
         s = self._s
-        add_hashed(
-            self._j, s.tokens, s.token_ids_by_hash, token.id, token.token_hash, token, "token"
-        )
+        add_hashed(self._j, s.tokens, s.token_ids_by_hash, token, token.token_hash, "token")
 
     async def get(self, token_id: str) -> AgentToken | None:
         return self._get(self._s.tokens, token_id)
@@ -237,13 +235,7 @@ class MemoryPairingCodeRepository(_Repository):
     async def add(self, code: PairingCode) -> None:
         s = self._s
         add_hashed(
-            self._j,
-            s.pairing_codes,
-            s.pairing_ids_by_hash,
-            code.id,
-            code.code_hash,
-            code,
-            "pairing code",
+            self._j, s.pairing_codes, s.pairing_ids_by_hash, code, code.code_hash, "pairing code"
         )
 
     async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None:

@@ -5,28 +5,33 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from nodedc_gateway.adapters.persistence.memory import _Journal
 
-R = TypeVar("R")
+
+class _Record(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Record)
 
 
 def add_hashed(
     journal: _Journal,
     records: dict[str, R],
     ids_by_hash: dict[str, str],
-    record_id: str,
-    secret_hash: str,
     record: R,
+    secret_hash: str,
     what: str,
 ) -> None:
     """Store a copy of `record` under its id and its secret's hash (which must be new)."""
     if secret_hash in ids_by_hash:
         raise ValueError(f"{what} hash exists")
-    journal.put(records, record_id, copy.copy(record))
-    journal.put(ids_by_hash, secret_hash, record_id)
+    journal.put(records, record.id, copy.copy(record))
+    journal.put(ids_by_hash, secret_hash, record.id)
 
 
 def find_hashed(

@@ -45,15 +45,7 @@ class MemoryOAuthRepository:
 
     async def add_code(self, code: AuthorizationCode) -> None:
         s = self._s
-        add_hashed(
-            self._j,
-            s.codes,
-            s.code_ids_by_hash,
-            code.id,
-            code.code_hash,
-            code,
-            "authorization code",
-        )
+        add_hashed(self._j, s.codes, s.code_ids_by_hash, code, code.code_hash, "authorization code")
 
     async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None:
         return find_hashed(self._s.codes, self._s.code_ids_by_hash, code_hashes)
@@ -68,13 +60,7 @@ class MemoryOAuthRepository:
     async def add_refresh(self, token: RefreshToken) -> None:
         s = self._s
         add_hashed(
-            self._j,
-            s.refresh,
-            s.refresh_ids_by_hash,
-            token.id,
-            token.token_hash,
-            token,
-            "refresh token",
+            self._j, s.refresh, s.refresh_ids_by_hash, token, token.token_hash, "refresh token"
         )
 
     async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None:
