@@ -140,6 +140,13 @@ class Tool(AgentAction[Any]):
         return await self.deps.tasker.get_project(target.workspace_slug, project_id)
 
 
+class ProjectTool(Tool):
+    """A tool on one project: `workspace_slug` and `project_id`."""
+
+    async def locate(self, call: AgentCall) -> Located:
+        return Located(await self.project_target(call))
+
+
 class WhoAmITool(Tool):
     operation = CATALOGUE["whoami"]
     argument_model = tool_arguments.WHOAMI
@@ -198,12 +205,9 @@ class ListProjectsTool(Tool):
         return Page([project for project, decision in decided if decision.allowed])
 
 
-class GetProjectTool(Tool):
+class GetProjectTool(ProjectTool):
     operation = CATALOGUE["get_project"]
     argument_model = tool_arguments.GET_PROJECT
-
-    async def locate(self, call: AgentCall) -> Located:
-        return Located(await self.project_target(call))
 
     async def act(self, call: AgentCall, located: Located) -> ProjectView:
         details = await self.project_details(located)
@@ -213,12 +217,9 @@ class GetProjectTool(Tool):
         )
 
 
-class SearchIssuesTool(Tool):
+class SearchIssuesTool(ProjectTool):
     operation = CATALOGUE["search_issues"]
     argument_model = tool_arguments.SEARCH_ISSUES
-
-    async def locate(self, call: AgentCall) -> Located:
-        return Located(await self.project_target(call))
 
     async def act(self, call: AgentCall, located: Located) -> Page:
         args = self.args
@@ -278,14 +279,6 @@ class IssueWriteTool(Tool):
 
     def fields(self) -> frozenset[str]:
         return frozenset()
-
-    def edits(self, what: str) -> tuple[list[str], list[str]]:
-        """The `add` and `remove` lists of a set edit (labels, assignees): one is required."""
-        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
-        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
-        if not add and not remove:
-            raise ValidationFailed.field("add", f"give {what} to add and/or remove")
-        return add, remove
 
     def describe(self, result: Any) -> Mapping[str, Any]:
         if isinstance(result, IssueWritten):
@@ -455,50 +448,68 @@ def edited_set(current: tuple[str, ...], removed: set[str], added: list[str]) ->
     return tuple(dict.fromkeys([i for i in current if i not in removed] + added))
 
 
-def set_change(
-    current: tuple[str, ...],
-    removed: set[str],
-    added: list[str],
-    setting: Callable[[tuple[str, ...]], IssueChanges],
-) -> IssueChanges:
-    """The change `setting` the edited list, or no change when it is the same."""
-    wanted = edited_set(current, removed, added)
-    return IssueChanges() if wanted == current else setting(wanted)
+class _SetEditTool(IssueWriteTool):
+    """Adds references to and removes them from one of an issue's sets (labels,
+    assignees); an edit that changes nothing writes nothing."""
+
+    what: ClassVar[str]  # what the references name, for the refusal
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
+        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
+        if not add and not remove:
+            raise ValidationFailed.field("add", f"give {self.what} to add and/or remove")
+
+        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
+            current, removed, added = self.resolve(details, issue, add, remove)
+            wanted = edited_set(current, removed, added)
+            return IssueChanges() if wanted == current else self.setting(wanted)
+
+        return await self.update(call, located, change)
+
+    def resolve(
+        self, details: ProjectDetails, issue: Issue, add: list[str], remove: list[str]
+    ) -> tuple[tuple[str, ...], set[str], list[str]]:
+        """The set's current ids, and the ids the references to remove and add name."""
+        raise NotImplementedError
+
+    def setting(self, ids: tuple[str, ...]) -> IssueChanges:
+        raise NotImplementedError
 
 
-class SetIssueLabelsTool(IssueWriteTool):
+class SetIssueLabelsTool(_SetEditTool):
     operation = CATALOGUE["set_issue_labels"]
     argument_model = tool_arguments.SET_ISSUE_LABELS
+    what = "labels"
 
-    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        add, remove = self.edits("labels")
+    def resolve(
+        self, details: ProjectDetails, issue: Issue, add: list[str], remove: list[str]
+    ) -> tuple[tuple[str, ...], set[str], list[str]]:
+        removed = {details.label(ref, "remove").id for ref in remove}
+        added = [details.label(ref, "add").id for ref in add]
+        return tuple(label.id for label in issue.labels), removed, added
 
-        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
-            removed = {details.label(ref, "remove").id for ref in remove}
-            added = [details.label(ref, "add").id for ref in add]
-            current = tuple(label.id for label in issue.labels)
-            return set_change(current, removed, added, lambda ids: IssueChanges(label_ids=ids))
-
-        return await self.update(call, located, change)
+    def setting(self, ids: tuple[str, ...]) -> IssueChanges:
+        return IssueChanges(label_ids=ids)
 
 
-class SetIssueAssigneesTool(IssueWriteTool):
+class SetIssueAssigneesTool(_SetEditTool):
     operation = CATALOGUE["set_issue_assignees"]
     argument_model = tool_arguments.SET_ISSUE_ASSIGNEES
+    what = "users"
 
-    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        add, remove = self.edits("users")
+    def resolve(
+        self, details: ProjectDetails, issue: Issue, add: list[str], remove: list[str]
+    ) -> tuple[tuple[str, ...], set[str], list[str]]:
+        # Members and current assignees overlap: one entry per user, or a member who is
+        # assigned would match twice.
+        known = tuple({m.id: m for m in (*issue.assignees, *details.members)}.values())
+        removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
+        added = [details.member(ref, "add").id for ref in add]
+        return tuple(member.id for member in issue.assignees), removed, added
 
-        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
-            # Members and current assignees overlap: one entry per user, or a member who is
-            # assigned would match twice.
-            known = tuple({m.id: m for m in (*issue.assignees, *details.members)}.values())
-            removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
-            added = [details.member(ref, "add").id for ref in add]
-            current = tuple(member.id for member in issue.assignees)
-            return set_change(current, removed, added, lambda ids: IssueChanges(assignee_ids=ids))
-
-        return await self.update(call, located, change)
+    def setting(self, ids: tuple[str, ...]) -> IssueChanges:
+        return IssueChanges(assignee_ids=ids)
 
 
 class AddCommentTool(IssueWriteTool):
@@ -520,12 +531,9 @@ class AddCommentTool(IssueWriteTool):
         return CommentWritten(comment)
 
 
-class AddProjectMemberTool(Tool):
+class AddProjectMemberTool(ProjectTool):
     operation = CATALOGUE["add_project_member"]
     argument_model = tool_arguments.ADD_PROJECT_MEMBER
-
-    async def locate(self, call: AgentCall) -> Located:
-        return Located(await self.project_target(call))
 
     async def act(self, call: AgentCall, located: Located) -> MemberAdded:
         details = await self.project_details(located)
