@@ -119,6 +119,13 @@ class Tool(AgentAction[Any]):
     def arguments(self) -> Mapping[str, Any]:
         return self.args.without(IDEMPOTENCY)
 
+    async def project_target(self, call: AgentCall) -> Target:
+        """The project that `workspace_slug` and `project_id` name: what is authorized."""
+        target, _ = await locate_project(
+            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        )
+        return target
+
     async def issue_in(self, located: Located) -> tuple[str, str, Issue]:
         target = located.target
         project_id = _project_id(target)
@@ -131,6 +138,13 @@ class Tool(AgentAction[Any]):
         project_id = _project_id(target)
         assert target is not None
         return await self.deps.tasker.get_project(target.workspace_slug, project_id)
+
+
+class ProjectTool(Tool):
+    """A tool on one project: `workspace_slug` and `project_id`."""
+
+    async def locate(self, call: AgentCall) -> Located:
+        return Located(await self.project_target(call))
 
 
 class WhoAmITool(Tool):
@@ -191,15 +205,9 @@ class ListProjectsTool(Tool):
         return Page([project for project, decision in decided if decision.allowed])
 
 
-class GetProjectTool(Tool):
+class GetProjectTool(ProjectTool):
     operation = CATALOGUE["get_project"]
     argument_model = tool_arguments.GET_PROJECT
-
-    async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target)
 
     async def act(self, call: AgentCall, located: Located) -> ProjectView:
         details = await self.project_details(located)
@@ -209,15 +217,9 @@ class GetProjectTool(Tool):
         )
 
 
-class SearchIssuesTool(Tool):
+class SearchIssuesTool(ProjectTool):
     operation = CATALOGUE["search_issues"]
     argument_model = tool_arguments.SEARCH_ISSUES
-
-    async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target)
 
     async def act(self, call: AgentCall, located: Located) -> Page:
         args = self.args
@@ -271,10 +273,9 @@ class IssueWriteTool(Tool):
     """A write on one issue of a project: `workspace_slug`, `project_id`, `issue`."""
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        return Located(
+            await self.project_target(call), self.fields(), parse_issue_ref(self.args.get("issue"))
         )
-        return Located(target, self.fields(), parse_issue_ref(self.args.get("issue")))
 
     def fields(self) -> frozenset[str]:
         return frozenset()
@@ -307,10 +308,7 @@ class CreateIssueTool(IssueWriteTool):
     argument_model = tool_arguments.CREATE_ISSUE
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target, self.fields())
+        return Located(await self.project_target(call), self.fields())
 
     def fields(self) -> frozenset[str]:
         args = self.args
@@ -450,47 +448,68 @@ def edited_set(current: tuple[str, ...], removed: set[str], added: list[str]) ->
     return tuple(dict.fromkeys([i for i in current if i not in removed] + added))
 
 
-class SetIssueLabelsTool(IssueWriteTool):
+class _SetEditTool(IssueWriteTool):
+    """Adds references to and removes them from one of an issue's sets (labels,
+    assignees); an edit that changes nothing writes nothing."""
+
+    what: ClassVar[str]  # what the references name, for the refusal
+
+    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
+        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
+        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
+        if not add and not remove:
+            raise ValidationFailed.field("add", f"give {self.what} to add and/or remove")
+
+        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
+            current, removed, added = self.resolve(details, issue, add, remove)
+            wanted = edited_set(current, removed, added)
+            return IssueChanges() if wanted == current else self.setting(wanted)
+
+        return await self.update(call, located, change)
+
+    def resolve(
+        self, details: ProjectDetails, issue: Issue, add: list[str], remove: list[str]
+    ) -> tuple[tuple[str, ...], set[str], list[str]]:
+        """The set's current ids, and the ids the references to remove and add name."""
+        raise NotImplementedError
+
+    def setting(self, ids: tuple[str, ...]) -> IssueChanges:
+        raise NotImplementedError
+
+
+class SetIssueLabelsTool(_SetEditTool):
     operation = CATALOGUE["set_issue_labels"]
     argument_model = tool_arguments.SET_ISSUE_LABELS
+    what = "labels"
 
-    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
-        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
-        if not add and not remove:
-            raise ValidationFailed.field("add", "give labels to add and/or remove")
+    def resolve(
+        self, details: ProjectDetails, issue: Issue, add: list[str], remove: list[str]
+    ) -> tuple[tuple[str, ...], set[str], list[str]]:
+        removed = {details.label(ref, "remove").id for ref in remove}
+        added = [details.label(ref, "add").id for ref in add]
+        return tuple(label.id for label in issue.labels), removed, added
 
-        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
-            removed = {details.label(ref, "remove").id for ref in remove}
-            added = [details.label(ref, "add").id for ref in add]
-            current = tuple(label.id for label in issue.labels)
-            wanted = edited_set(current, removed, added)
-            return IssueChanges() if wanted == current else IssueChanges(label_ids=wanted)
-
-        return await self.update(call, located, change)
+    def setting(self, ids: tuple[str, ...]) -> IssueChanges:
+        return IssueChanges(label_ids=ids)
 
 
-class SetIssueAssigneesTool(IssueWriteTool):
+class SetIssueAssigneesTool(_SetEditTool):
     operation = CATALOGUE["set_issue_assignees"]
     argument_model = tool_arguments.SET_ISSUE_ASSIGNEES
+    what = "users"
 
-    async def act(self, call: AgentCall, located: Located) -> IssueWritten:
-        add = self.args.list("add", max_items=MAX_REFS_PER_CALL)
-        remove = self.args.list("remove", max_items=MAX_REFS_PER_CALL)
-        if not add and not remove:
-            raise ValidationFailed.field("add", "give users to add and/or remove")
+    def resolve(
+        self, details: ProjectDetails, issue: Issue, add: list[str], remove: list[str]
+    ) -> tuple[tuple[str, ...], set[str], list[str]]:
+        # Members and current assignees overlap: one entry per user, or a member who is
+        # assigned would match twice.
+        known = tuple({m.id: m for m in (*issue.assignees, *details.members)}.values())
+        removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
+        added = [details.member(ref, "add").id for ref in add]
+        return tuple(member.id for member in issue.assignees), removed, added
 
-        def change(details: ProjectDetails, issue: Issue) -> IssueChanges:
-            # Members and current assignees overlap: one entry per user, or a member who is
-            # assigned would match twice.
-            known = tuple({m.id: m for m in (*issue.assignees, *details.members)}.values())
-            removed = {find_member(known, ref, "remove", "assignee").id for ref in remove}
-            added = [details.member(ref, "add").id for ref in add]
-            current = tuple(member.id for member in issue.assignees)
-            wanted = edited_set(current, removed, added)
-            return IssueChanges() if wanted == current else IssueChanges(assignee_ids=wanted)
-
-        return await self.update(call, located, change)
+    def setting(self, ids: tuple[str, ...]) -> IssueChanges:
+        return IssueChanges(assignee_ids=ids)
 
 
 class AddCommentTool(IssueWriteTool):
@@ -512,15 +531,9 @@ class AddCommentTool(IssueWriteTool):
         return CommentWritten(comment)
 
 
-class AddProjectMemberTool(Tool):
+class AddProjectMemberTool(ProjectTool):
     operation = CATALOGUE["add_project_member"]
     argument_model = tool_arguments.ADD_PROJECT_MEMBER
-
-    async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
-        )
-        return Located(target)
 
     async def act(self, call: AgentCall, located: Located) -> MemberAdded:
         details = await self.project_details(located)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import attrs
 
+from nodedc_gateway.application.budgets import spend
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.console import (
     CODE_ALPHABET,
@@ -18,7 +19,7 @@ from nodedc_gateway.domain.console import (
     ConsoleSession,
     is_well_formed_secret,
 )
-from nodedc_gateway.domain.errors import NotFound, RateLimited
+from nodedc_gateway.domain.errors import NotFound
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.ports.clock import Clock
 from nodedc_gateway.ports.console import ConsoleSessionStore
@@ -83,12 +84,11 @@ class ConsoleAccess:
     async def open_link(self, code: str, client: str) -> OpenedSession:
         """Redeem a link (rate limited per client and overall) into a new session."""
         now = self.clock.now()
-        for key, policy in ((f"client:{client}", OPEN_PER_CLIENT), ("global", OPEN_GLOBAL)):
-            decision = await self.rate_limits.check(f"console-open:{key}", policy, now)
-            if not decision.allowed:
-                raise RateLimited(
-                    decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
-                )
+        budgets = (
+            (f"console-open:client:{client}", OPEN_PER_CLIENT),
+            ("console-open:global", OPEN_GLOBAL),
+        )
+        await spend(self.rate_limits, budgets, now)
         if not is_well_formed_secret(code):
             raise ConsoleLinkInvalid()
         link = await self.store.redeem_link(self.hasher.candidates(code), now)

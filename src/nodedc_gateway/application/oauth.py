@@ -8,17 +8,18 @@ writes an audit event on the agent's chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
+from nodedc_gateway.application.budgets import spend
 from nodedc_gateway.application.oauth_consent import Consenter
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
-from nodedc_gateway.domain.errors import ErrorCode, RateLimited
+from nodedc_gateway.domain.errors import ErrorCode
 from nodedc_gateway.domain.grants import Grant
 from nodedc_gateway.domain.oauth import (
     ACCESS_TOKEN_TTL,
@@ -65,6 +66,17 @@ class OAuthRefused(Exception):
         super().__init__(description)
         self.error = error
         self.description = description
+
+
+_Held = TypeVar("_Held", AuthorizationCode, RefreshToken)
+
+
+async def _find_code(uow: UnitOfWork, candidates: tuple[str, ...]) -> AuthorizationCode | None:
+    return await uow.oauth.find_code(candidates)
+
+
+async def _find_refresh(uow: UnitOfWork, candidates: tuple[str, ...]) -> RefreshToken | None:
+    return await uow.oauth.find_refresh(candidates)
 
 
 class _AgentInactive(OAuthRefused):
@@ -232,16 +244,11 @@ class OAuthService:
     async def throttle(self, client_key: str, kind: str = "client") -> None:
         """The pairing-code budget (per address and overall), as for redeeming a code;
         `kind` keeps separate per-address budgets for consent and for registration."""
-        now = self.d.clock.now()
-        for key, policy in (
+        budgets = (
             (f"{kind}:{client_key}", self.d.consent_per_client),
             ("global:redeem" if kind == "client" else f"global:{kind}", self.d.consent_global),
-        ):
-            decision = await self.d.rate_limits.check(key, policy, now)
-            if not decision.allowed:
-                raise RateLimited(
-                    decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
-                )
+        )
+        await spend(self.d.rate_limits, budgets, self.d.clock.now())
 
     async def view(self, pending: Pending, consenter: Consenter) -> ConsentView:
         client = await self._client(pending.client_id)
@@ -293,69 +300,83 @@ class OAuthService:
     async def load_code(self, client_id: str, code: str) -> AuthorizationCode | None:
         """The code, if it is this client's, unused and unexpired. A code presented again
         after its exchange revokes what it produced (RFC 6749 §4.1.2)."""
-        if not code.startswith(CODE_PREFIX) or len(code) > 100:
-            return None
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            record = await uow.oauth.find_code(self.d.hasher.candidates(code))
-            if record is None or record.client_id != client_id:
-                return None
-            if record.used_at is not None:
-                await self._revoke_family(uow, record.family_id, record.agent_id, "code_reuse")
-                await uow.commit()
-                return None
-        return record if record.is_usable(now) else None
+
+        async def reuse(uow: UnitOfWork, record: AuthorizationCode) -> str | None:
+            return "code_reuse" if record.used_at is not None else None
+
+        return await self._load(client_id, code, CODE_PREFIX, _find_code, reuse)
 
     async def exchange_code(self, client: OAuthClient, record: AuthorizationCode) -> IssuedPair:
-        now = self.d.clock.now()
-        try:
-            async with self.d.uow() as uow:
-                if not await uow.oauth.consume_code(record.id, now):
-                    raise OAuthRefused("invalid_grant", "the authorization code was already used")
-                agent = await self._active_agent(uow, record.agent_id)
-                pair = await self._issue(uow, client, agent, record.family_id, record.resource, now)
-                await uow.commit()
-        except _AgentInactive as refused:
-            await self._audit_refusal(refused.agent)
-            raise
-        return pair
+        async def claim(uow: UnitOfWork, now: datetime) -> None:
+            if not await uow.oauth.consume_code(record.id, now):
+                raise OAuthRefused("invalid_grant", "the authorization code was already used")
+
+        return await self._exchange(client, record, claim)
 
     async def load_refresh(self, client_id: str, token: str) -> RefreshToken | None:
         """The refresh token if usable. A rotated one presented again is a replay: its
         whole family (and every access token it produced) is revoked."""
-        if not token.startswith(REFRESH_PREFIX) or len(token) > 100:
-            return None
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            record = await uow.oauth.find_refresh(self.d.hasher.candidates(token))
-            if record is None or record.client_id != client_id:
-                return None
+
+        async def reuse(uow: UnitOfWork, record: RefreshToken) -> str | None:
             if record.status is RefreshStatus.ROTATED:
-                await self._revoke_family(uow, record.family_id, record.agent_id, "refresh_reuse")
-                await uow.commit()
-                return None
+                return "refresh_reuse"
             access = await uow.tokens.get(record.access_token_id)
             if record.status is RefreshStatus.ACTIVE and (
                 access is None or access.status is TokenStatus.REVOKED
             ):
                 # The owner revoked the token this grant last issued: the grant ends with
                 # it, or the client would simply refresh its way back in.
-                await self._revoke_family(uow, record.family_id, record.agent_id, "token_revoked")
+                return "token_revoked"
+            return None
+
+        return await self._load(client_id, token, REFRESH_PREFIX, _find_refresh, reuse)
+
+    async def exchange_refresh(self, client: OAuthClient, record: RefreshToken) -> IssuedPair:
+        async def claim(uow: UnitOfWork, now: datetime) -> None:
+            if not await uow.oauth.rotate_refresh(record.id, now):
+                # Rotated by a concurrent request, or revoked meanwhile: a replay.
+                await self._revoke_family(uow, record.family_id, record.agent_id, "refresh_reuse")
+                await uow.commit()
+                raise OAuthRefused("invalid_grant", "the refresh token is no longer valid")
+
+        return await self._exchange(client, record, claim)
+
+    async def _load(
+        self,
+        client_id: str,
+        secret: str,
+        prefix: str,
+        find: Callable[[UnitOfWork, tuple[str, ...]], Awaitable[_Held | None]],
+        reuse: Callable[[UnitOfWork, _Held], Awaitable[str | None]],
+    ) -> _Held | None:
+        """The client's stored code or refresh token for `secret`, if usable. When `reuse`
+        names a reason, the secret is being replayed: its family is revoked for it."""
+        if not secret.startswith(prefix) or len(secret) > 100:
+            return None
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            record = await find(uow, self.d.hasher.candidates(secret))
+            if record is None or record.client_id != client_id:
+                return None
+            reason = await reuse(uow, record)
+            if reason is not None:
+                await self._revoke_family(uow, record.family_id, record.agent_id, reason)
                 await uow.commit()
                 return None
         return record if record.is_usable(now) else None
 
-    async def exchange_refresh(self, client: OAuthClient, record: RefreshToken) -> IssuedPair:
+    async def _exchange(
+        self,
+        client: OAuthClient,
+        record: AuthorizationCode | RefreshToken,
+        claim: Callable[[UnitOfWork, datetime], Awaitable[None]],
+    ) -> IssuedPair:
+        """A new pair for the family of `record`, once `claim` has spent it (a code used,
+        a refresh token rotated); a refusal for an inactive agent is audited."""
         now = self.d.clock.now()
         try:
             async with self.d.uow() as uow:
-                if not await uow.oauth.rotate_refresh(record.id, now):
-                    # Rotated by a concurrent request, or revoked meanwhile: a replay.
-                    await self._revoke_family(
-                        uow, record.family_id, record.agent_id, "refresh_reuse"
-                    )
-                    await uow.commit()
-                    raise OAuthRefused("invalid_grant", "the refresh token is no longer valid")
+                await claim(uow, now)
                 agent = await self._active_agent(uow, record.agent_id)
                 pair = await self._issue(uow, client, agent, record.family_id, record.resource, now)
                 await uow.commit()

@@ -17,11 +17,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
 from nodedc_gateway.application.audit_drafts import agent_draft, owner_draft
+from nodedc_gateway.application.budgets import spend
 from nodedc_gateway.application.callers import RepositoryCallerLookup
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.idempotent_calls import claim_and_run, release, store_or_release
@@ -325,27 +327,26 @@ class Pipeline:
         operation = action.operation
         now = self._clock.now()
         call = AgentCall(caller, now, action.idempotency_key)
+        draft = partial(agent_draft, self._ids, caller.agent, operation, now)
+
+        async def refused(error: GatewayError) -> None:
+            await self._audit_agent(call, draft(AuditDecision.DENY, error.code, None))
+
         policy = self.limits.for_kind(operation.kind)
-        decision = await self._rate_limits.check(
-            f"agent:{caller.agent.id}:{policy.name}", policy, now
-        )
-        if not decision.allowed:
-            error = RateLimited(
-                decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
+        try:
+            await spend(
+                self._rate_limits, [(f"agent:{caller.agent.id}:{policy.name}", policy)], now
             )
-            await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
-            raise error
+        except RateLimited as error:
+            await refused(error)
+            raise
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
             return await self._agent_body(call, action, record)
 
-        async def refused(error: GatewayError) -> None:
-            await self._audit_agent(call, operation, AuditDecision.DENY, error.code, None)
-
         async def replayed(record: IdempotencyRecord) -> Outcome:
-            await self._audit_agent(
-                call, operation, AuditDecision.ALLOW, None, None, metadata={"replayed": True}
-            )
+            replay = {"replayed": True}
+            await self._audit_agent(call, draft(AuditDecision.ALLOW, None, None, (), replay))
             return _replay(record)
 
         return await claim_and_run(
@@ -364,6 +365,7 @@ class Pipeline:
         self, call: AgentCall, action: AgentAction[Any], record: IdempotencyRecord | None
     ) -> Outcome:
         operation = action.operation
+        draft = partial(agent_draft, self._ids, call.agent, operation, call.now)
         authorized: Decision | None = None
         target: Target | None = None
         try:
@@ -377,67 +379,44 @@ class Pipeline:
             body = self._presenter.present(result)
             async with self._uow() as uow:
                 await action.persist(uow, call, result)
-                await uow.audit.append(
-                    [
-                        agent_draft(
-                            self._ids,
-                            call.agent,
-                            operation,
-                            call.now,
-                            AuditDecision.ALLOW,
-                            None,
-                            target,
-                            authorized.grant_versions,
-                            action.describe(result),
-                        )
-                    ]
+                allowed = draft(
+                    AuditDecision.ALLOW,
+                    None,
+                    target,
+                    authorized.grant_versions,
+                    action.describe(result),
                 )
+                await uow.audit.append([allowed])
                 if record is not None:
                     await uow.idempotency.complete(record.completed(StoredResponse(True, body)))
                 await self._note_token_use(uow, call)
                 await uow.commit()
             return Outcome(body)
         except _Refused as refused:
-            error = refused.decision.error()
+            decision = refused.decision
+            error = decision.error()
             assert error is not None
-            await self._settle(
-                record,
-                error,
-                agent_draft(
-                    self._ids,
-                    call.agent,
-                    operation,
-                    call.now,
-                    AuditDecision.DENY,
-                    refused.decision.reason,
-                    refused.target,
-                    refused.decision.grant_versions,
-                    {"missing_scopes": list(refused.decision.missing_scopes)}
-                    if refused.decision.missing_scopes
-                    else {},
-                ),
-                call,
+            missing = list(decision.missing_scopes)
+            denied = draft(
+                AuditDecision.DENY,
+                decision.reason,
+                refused.target,
+                decision.grant_versions,
+                {"missing_scopes": missing} if missing else {},
             )
+            await self._settle(record, error, denied, call)
             raise error from None
         except GatewayError as error:
             # Before authorization a failure is a refusal; after it, a failed action.
             failed_after_allow = authorized is not None and authorized.allowed
-            await self._settle(
-                record,
-                error,
-                agent_draft(
-                    self._ids,
-                    call.agent,
-                    operation,
-                    call.now,
-                    AuditDecision.ALLOW if failed_after_allow else AuditDecision.DENY,
-                    None if failed_after_allow else error.code,
-                    target,
-                    authorized.grant_versions if authorized else (),
-                    {"outcome": "failed", "error": str(error.code)} if failed_after_allow else {},
-                ),
-                call,
+            failed = draft(
+                AuditDecision.ALLOW if failed_after_allow else AuditDecision.DENY,
+                None if failed_after_allow else error.code,
+                target,
+                authorized.grant_versions if authorized else (),
+                {"outcome": "failed", "error": str(error.code)} if failed_after_allow else {},
             )
+            await self._settle(record, error, failed, call)
             raise
         except BaseException:
             if record is not None:
@@ -470,31 +449,10 @@ class Pipeline:
         if token.record_use(call.now):  # at most once a minute per token
             await uow.tokens.record_use(token.id, call.now)
 
-    async def _audit_agent(
-        self,
-        call: AgentCall,
-        operation: Operation,
-        decision: AuditDecision,
-        reason: ErrorCode | None,
-        target: Target | None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
+    async def _audit_agent(self, call: AgentCall, draft: AuditDraft) -> None:
+        """Append `draft` on its own (a refusal or replay, outside the action's unit)."""
         async with self._uow() as uow:
-            await uow.audit.append(
-                [
-                    agent_draft(
-                        self._ids,
-                        call.agent,
-                        operation,
-                        call.now,
-                        decision,
-                        reason,
-                        target,
-                        (),
-                        metadata or {},
-                    )
-                ]
-            )
+            await uow.audit.append([draft])
             await self._note_token_use(uow, call)
             await uow.commit()
 
@@ -560,16 +518,11 @@ class Pipeline:
         """The budget of the unauthenticated routes (pairing redeem), per client and
         overall: one check per request, `RateLimited` once spent. HTTP checks it before it
         reads the body, so a body refused as malformed is spent like any other."""
-        now = self._clock.now()
-        for key, policy in (
+        budgets = (
             (f"client:{client_key}", self.limits.redeem_per_client),
             ("global:redeem", self.limits.redeem_global),
-        ):
-            decision = await self._rate_limits.check(key, policy, now)
-            if not decision.allowed:
-                raise RateLimited(
-                    decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
-                )
+        )
+        await spend(self._rate_limits, budgets, self._clock.now())
 
     async def run_admitted(self, action: OwnerAction[Any]) -> Outcome:
         """An unauthenticated action whose request `admit_public` has let in."""

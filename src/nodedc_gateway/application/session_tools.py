@@ -5,6 +5,7 @@ reads (open, stale, or missing where a started card has none)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from nodedc_gateway.application import tool_arguments
@@ -14,7 +15,7 @@ from nodedc_gateway.application.agent_tools import (
 from nodedc_gateway.application.card_tools import write_card
 from nodedc_gateway.application.pipeline import AgentCall, Located
 from nodedc_gateway.application.results import SessionWritten
-from nodedc_gateway.application.targeting import locate_project, require_open_workspace
+from nodedc_gateway.application.targeting import require_open_workspace
 from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.cards import MAX_CHECKERS_PER_CALL
 from nodedc_gateway.domain.errors import NotFound, ValidationFailed
@@ -37,10 +38,9 @@ class StartWorkSessionTool(Tool):
     argument_model = tool_arguments.START_WORK_SESSION
 
     async def locate(self, call: AgentCall) -> Located:
-        target, _ = await locate_project(
-            self.deps, call, self.args.get("workspace_slug"), self.args.get("project_id")
+        return Located(
+            await self.project_target(call), found=parse_issue_ref(self.args.get("issue"))
         )
-        return Located(target, found=parse_issue_ref(self.args.get("issue")))
 
     async def act(self, call: AgentCall, located: Located) -> SessionWritten:
         summary = summary_text(self.args.get("summary"))
@@ -116,6 +116,29 @@ class _SessionTool(Tool):
     def describe(self, result: Any) -> Mapping[str, Any]:
         return {"session_id": result.session.id, "issue_id": result.session.issue_id}
 
+    async def comment(self, call: AgentCall, session: WorkSession, markdown: str) -> str:
+        """Comment on the session's card as the agent; the comment's id."""
+        comment = await self.deps.tasker.add_comment(
+            session.workspace_slug,
+            session.project_id,
+            session.issue_id,
+            self.deps.markup.to_html(markdown),
+            actor=call.actor,
+            external_id=call.external_id,
+        )
+        return comment.id
+
+    async def persist(self, uow: UnitOfWork, call: AgentCall, result: Any) -> None:
+        stored = await uow.work_sessions.get(result.session.id)
+        if stored is None:  # pragma: no cover - sessions are never deleted
+            raise NotFound("The work session is gone.")
+        self.replay(stored, result.session, call.now)  # refuses one finished meanwhile
+        await uow.work_sessions.save(stored)
+
+    def replay(self, stored: WorkSession, session: WorkSession, now: datetime) -> None:
+        """Apply to the stored session what `act` did to its copy."""
+        raise NotImplementedError
+
 
 class ReportProgressTool(_SessionTool):
     operation = CATALOGUE["report_progress"]
@@ -138,23 +161,12 @@ class ReportProgressTool(_SessionTool):
             await write_card(
                 self, call, issue_located, lambda card: card.update_checkers(check=check)
             )
-        comment = await self.deps.tasker.add_comment(
-            session.workspace_slug,
-            session.project_id,
-            session.issue_id,
-            self.deps.markup.to_html(f"**Progress**: {note}"),
-            actor=call.actor,
-            external_id=call.external_id,
-        )
+        comment_id = await self.comment(call, session, f"**Progress**: {note}")
         session.report(call.now)
-        return SessionWritten(session, comment.id)
+        return SessionWritten(session, comment_id)
 
-    async def persist(self, uow: UnitOfWork, call: AgentCall, result: Any) -> None:
-        stored = await uow.work_sessions.get(result.session.id)
-        if stored is None:  # pragma: no cover - sessions are never deleted
-            raise NotFound("The work session is gone.")
-        stored.report(call.now)  # refuses one finished in the meantime
-        await uow.work_sessions.save(stored)
+    def replay(self, stored: WorkSession, session: WorkSession, now: datetime) -> None:
+        stored.report(now)
 
 
 class FinishWorkSessionTool(_SessionTool):
@@ -165,20 +177,10 @@ class FinishWorkSessionTool(_SessionTool):
         session = self.session(located)
         outcome = outcome_of(self.args.get("outcome"))
         summary = summary_text(self.args.get("summary"))
-        comment = await self.deps.tasker.add_comment(
-            session.workspace_slug,
-            session.project_id,
-            session.issue_id,
-            self.deps.markup.to_html(f"**Work session finished** ({outcome}): {summary}"),
-            actor=call.actor,
-            external_id=call.external_id,
-        )
+        finished = f"**Work session finished** ({outcome}): {summary}"
+        comment_id = await self.comment(call, session, finished)
         session.finish(outcome, summary, call.now)
-        return SessionWritten(session, comment.id)
+        return SessionWritten(session, comment_id)
 
-    async def persist(self, uow: UnitOfWork, call: AgentCall, result: Any) -> None:
-        stored = await uow.work_sessions.get(result.session.id)
-        if stored is None:  # pragma: no cover - sessions are never deleted
-            raise NotFound("The work session is gone.")
-        stored.finish(result.session.outcome, result.session.finish_summary, call.now)
-        await uow.work_sessions.save(stored)
+    def replay(self, stored: WorkSession, session: WorkSession, now: datetime) -> None:
+        stored.finish(session.outcome, session.finish_summary, now)

@@ -97,17 +97,8 @@ def token(t: AgentToken) -> out.TokenOut:
 
 
 def issued_token(result: TokenIssued) -> out.IssuedTokenOut:
-    t = result.issued.token
-    return out.IssuedTokenOut(
-        id=t.id,
-        agent_id=t.agent_id,
-        name=t.name,
-        status=_lit(t.status),
-        expires_at=_ts(t.expires_at),
-        last_used_at=_ts_or_none(t.last_used_at),
-        created_at=_ts(t.created_at),
-        token=result.issued.secret.reveal(),
-    )
+    shown = msgspec.structs.asdict(token(result.issued.token))
+    return out.IssuedTokenOut(**shown, token=result.issued.secret.reveal())
 
 
 def grant(g: Grant) -> out.GrantOut:

@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from nodedc_gateway.adapters.persistence.memory_hashed import add_hashed, find_hashed
 from nodedc_gateway.adapters.persistence.memory_oauth import MemoryOAuthRepository, MemoryOAuthState
 from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 
 T = TypeVar("T")
+R = TypeVar("R")
 K = TypeVar("K")
 
 
@@ -111,16 +113,25 @@ class _Repository:
         self._s = state
         self._j = journal
 
+    def _add(self, records: dict[str, R], record_id: str, record: R, what: str) -> None:
+        """Store a copy of a new record (its id must be free)."""
+        if record_id in records:
+            raise ValueError(f"{what} {record_id} exists")
+        self._j.put(records, record_id, copy.copy(record))
+
+    @staticmethod
+    def _get(records: dict[str, R], record_id: str) -> R | None:
+        """A copy of the record, so that a caller's changes stay its own until saved."""
+        record = records.get(record_id)
+        return copy.copy(record) if record else None
+
 
 class MemoryAgentRepository(_Repository):
     async def add(self, agent: Agent) -> None:
-        if agent.id in self._s.agents:
-            raise ValueError(f"agent {agent.id} exists")
-        self._j.put(self._s.agents, agent.id, copy.copy(agent))
+        self._add(self._s.agents, agent.id, agent, "agent")
 
     async def get(self, agent_id: str) -> Agent | None:
-        agent = self._s.agents.get(agent_id)
-        return copy.copy(agent) if agent else None
+        return self._get(self._s.agents, agent_id)
 
     async def save(self, agent: Agent) -> None:
         self._j.put(self._s.agents, agent.id, copy.copy(agent))
@@ -139,21 +150,14 @@ class MemoryAgentRepository(_Repository):
 
 class MemoryTokenRepository(_Repository):
     async def add(self, token: AgentToken) -> None:
-        if token.token_hash in self._s.token_ids_by_hash:
-            raise ValueError("token hash exists")
-        self._j.put(self._s.tokens, token.id, copy.copy(token))
-        self._j.put(self._s.token_ids_by_hash, token.token_hash, token.id)
+        s = self._s
+        add_hashed(self._j, s.tokens, s.token_ids_by_hash, token, token.token_hash, "token")
 
     async def get(self, token_id: str) -> AgentToken | None:
-        token = self._s.tokens.get(token_id)
-        return copy.copy(token) if token else None
+        return self._get(self._s.tokens, token_id)
 
     async def find_by_hash(self, token_hashes: Sequence[str]) -> AgentToken | None:
-        for token_hash in token_hashes:
-            token_id = self._s.token_ids_by_hash.get(token_hash)
-            if token_id is not None:
-                return copy.copy(self._s.tokens[token_id])
-        return None
+        return find_hashed(self._s.tokens, self._s.token_ids_by_hash, token_hashes)
 
     async def save(self, token: AgentToken) -> None:
         self._j.put(self._s.tokens, token.id, copy.copy(token))
@@ -184,14 +188,11 @@ class MemoryTokenRepository(_Repository):
 
 class MemoryGrantRepository(_Repository):
     async def add(self, grant: Grant, version: GrantVersion) -> None:
-        if grant.id in self._s.grants:
-            raise ValueError(f"grant {grant.id} exists")
-        self._j.put(self._s.grants, grant.id, copy.copy(grant))
+        self._add(self._s.grants, grant.id, grant, "grant")
         self._j.put(self._s.grant_versions, grant.id, [version])
 
     async def get(self, grant_id: str) -> Grant | None:
-        grant = self._s.grants.get(grant_id)
-        return copy.copy(grant) if grant else None
+        return self._get(self._s.grants, grant_id)
 
     async def save(self, grant: Grant, version: GrantVersion) -> None:
         stored = self._s.grants.get(grant.id)
@@ -232,17 +233,13 @@ class MemoryGrantRepository(_Repository):
 
 class MemoryPairingCodeRepository(_Repository):
     async def add(self, code: PairingCode) -> None:
-        if code.code_hash in self._s.pairing_ids_by_hash:
-            raise ValueError("pairing code hash exists")
-        self._j.put(self._s.pairing_codes, code.id, copy.copy(code))
-        self._j.put(self._s.pairing_ids_by_hash, code.code_hash, code.id)
+        s = self._s
+        add_hashed(
+            self._j, s.pairing_codes, s.pairing_ids_by_hash, code, code.code_hash, "pairing code"
+        )
 
     async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None:
-        for code_hash in code_hashes:
-            code_id = self._s.pairing_ids_by_hash.get(code_hash)
-            if code_id is not None:
-                return copy.copy(self._s.pairing_codes[code_id])
-        return None
+        return find_hashed(self._s.pairing_codes, self._s.pairing_ids_by_hash, code_hashes)
 
     async def save(self, code: PairingCode) -> None:
         self._j.put(self._s.pairing_codes, code.id, copy.copy(code))
@@ -352,13 +349,10 @@ class MemoryAuditLog(_Repository):
 
 class MemoryAccessRequestRepository(_Repository):
     async def add(self, request: AccessRequest) -> None:
-        if request.id in self._s.access_requests:
-            raise ValueError(f"access request {request.id} exists")
-        self._j.put(self._s.access_requests, request.id, copy.copy(request))
+        self._add(self._s.access_requests, request.id, request, "access request")
 
     async def get(self, request_id: str) -> AccessRequest | None:
-        request = self._s.access_requests.get(request_id)
-        return copy.copy(request) if request else None
+        return self._get(self._s.access_requests, request_id)
 
     async def save(self, request: AccessRequest) -> None:
         self._j.put(self._s.access_requests, request.id, copy.copy(request))
@@ -398,13 +392,10 @@ class MemoryAccessRequestRepository(_Repository):
 
 class MemoryWorkSessionRepository(_Repository):
     async def add(self, session: WorkSession) -> None:
-        if session.id in self._s.work_sessions:
-            raise ValueError(f"work session {session.id} exists")
-        self._j.put(self._s.work_sessions, session.id, copy.copy(session))
+        self._add(self._s.work_sessions, session.id, session, "work session")
 
     async def get(self, session_id: str) -> WorkSession | None:
-        session = self._s.work_sessions.get(session_id)
-        return copy.copy(session) if session else None
+        return self._get(self._s.work_sessions, session_id)
 
     async def save(self, session: WorkSession) -> None:
         self._j.put(self._s.work_sessions, session.id, copy.copy(session))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from nodedc_gateway.adapters.persistence.memory_hashed import add_hashed, find_hashed
 from nodedc_gateway.domain.oauth import (
     AuthorizationCode,
     OAuthClient,
@@ -43,17 +44,11 @@ class MemoryOAuthRepository:
         return copy.deepcopy(client) if client else None
 
     async def add_code(self, code: AuthorizationCode) -> None:
-        if code.code_hash in self._s.code_ids_by_hash:
-            raise ValueError("authorization code hash exists")
-        self._j.put(self._s.codes, code.id, copy.copy(code))
-        self._j.put(self._s.code_ids_by_hash, code.code_hash, code.id)
+        s = self._s
+        add_hashed(self._j, s.codes, s.code_ids_by_hash, code, code.code_hash, "authorization code")
 
     async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None:
-        for code_hash in code_hashes:
-            code_id = self._s.code_ids_by_hash.get(code_hash)
-            if code_id is not None:
-                return copy.copy(self._s.codes[code_id])
-        return None
+        return find_hashed(self._s.codes, self._s.code_ids_by_hash, code_hashes)
 
     async def consume_code(self, code_id: str, at: datetime) -> bool:
         code = self._s.codes.get(code_id)
@@ -63,17 +58,13 @@ class MemoryOAuthRepository:
         return True
 
     async def add_refresh(self, token: RefreshToken) -> None:
-        if token.token_hash in self._s.refresh_ids_by_hash:
-            raise ValueError("refresh token hash exists")
-        self._j.put(self._s.refresh, token.id, copy.copy(token))
-        self._j.put(self._s.refresh_ids_by_hash, token.token_hash, token.id)
+        s = self._s
+        add_hashed(
+            self._j, s.refresh, s.refresh_ids_by_hash, token, token.token_hash, "refresh token"
+        )
 
     async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None:
-        for token_hash in token_hashes:
-            token_id = self._s.refresh_ids_by_hash.get(token_hash)
-            if token_id is not None:
-                return copy.copy(self._s.refresh[token_id])
-        return None
+        return find_hashed(self._s.refresh, self._s.refresh_ids_by_hash, token_hashes)
 
     async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
         token = self._s.refresh.get(token_id)

@@ -25,10 +25,9 @@ from nodedc_gateway.entrypoints.console.web import (
 )
 from nodedc_gateway.entrypoints.http import bodies
 from nodedc_gateway.entrypoints.http.parameters import OwnerId
-from nodedc_gateway.entrypoints.http.routes import INTERNAL_PROBLEMS, JsonApi
+from nodedc_gateway.entrypoints.http.routes import InternalApi
 from nodedc_gateway.entrypoints.http.security import (
     client_address,
-    internal_only,
     owner_id,
     services_of,
 )
@@ -52,11 +51,9 @@ class ConsoleLinkOut(msgspec.Struct, kw_only=True):
     expires_at: str
 
 
-class ConsoleLinksController(JsonApi):
+class ConsoleLinksController(InternalApi):
     path = "/internal/v1/owners/{owner_user_id:str}/console-links"
     tags = ["console"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @post(operation_id="create_console_link", status_code=201)
     async def create_console_link(

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
+import attrs
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
@@ -41,6 +43,7 @@ from nodedc_gateway.application.pipeline import Outcome, OwnerAction
 from nodedc_gateway.application.workspaces import GetProjectPolicy, SetProjectPolicy
 from nodedc_gateway.domain.access_requests import RequestStatus
 from nodedc_gateway.entrypoints import schemas as out
+from nodedc_gateway.entrypoints.bootstrap import Services
 from nodedc_gateway.entrypoints.http import bodies
 from nodedc_gateway.entrypoints.http.decoding import JsonRequest
 from nodedc_gateway.entrypoints.http.parameters import (
@@ -104,239 +107,203 @@ def answer(outcome: Outcome, shape: type[S], status: int = 200) -> Response[S]:
     return Response(msgspec.convert(outcome.body, shape), status_code=status, headers=headers)
 
 
-async def run(
-    request: AnyRequest,
-    owner: str,
-    action: OwnerAction[Any],
-    actor: str | None = None,
-    key: str | None = None,
-) -> Outcome:
-    return await services_of(request).pipeline.run_owner(owner_id(owner), actor, action, key)
+@attrs.frozen
+class WriteHeaders:
+    """A write's headers: who acts (default: the owner) and its idempotency key."""
+
+    actor: str | None = None
+    key: str | None = None
 
 
-def _deps(request: AnyRequest) -> ManagementDeps:
-    return services_of(request).management
+_READ = WriteHeaders()  # no write headers: a read
 
 
-class AgentsController(JsonApi):
-    path = "/internal/v1/owners/{owner_user_id:str}/agents"
-    tags = ["agents"]
+@attrs.frozen
+class OwnerScope:
+    """The owner in the path, and what runs their actions through the pipeline."""
+
+    services: Services
+    user_id: str
+
+    @property
+    def deps(self) -> ManagementDeps:
+        return self.services.management
+
+    async def answer(
+        self,
+        action: OwnerAction[Any],
+        shape: type[S],
+        status: int = 200,
+        write: WriteHeaders = _READ,
+    ) -> Response[S]:
+        """Run `action` for this owner and answer its outcome in `shape`."""
+        pipeline = self.services.pipeline
+        outcome = await pipeline.run_owner(owner_id(self.user_id), write.actor, action, write.key)
+        return answer(outcome, shape, status)
+
+
+def _owner(request: AnyRequest, owner_user_id: OwnerId) -> OwnerScope:
+    return OwnerScope(services_of(request), owner_user_id)
+
+
+def _write(actor: ActorHeader = None, idempotency_key: IdempotencyHeader = None) -> WriteHeaders:
+    return WriteHeaders(actor, idempotency_key)
+
+
+Owner = NamedDependency[OwnerScope]
+Write = NamedDependency[WriteHeaders]
+
+
+class InternalApi(JsonApi):
+    """A controller of the internal API: the internal token, the problems it documents,
+    and the owner (`owner: Owner`) and write headers (`write: Write`) its handlers take."""
+
     guards = [internal_only]
     responses = INTERNAL_PROBLEMS
+    dependencies = {
+        "owner": Provide(_owner, sync_to_thread=False),
+        "write": Provide(_write, sync_to_thread=False),
+    }
+
+
+class AgentsController(InternalApi):
+    path = "/internal/v1/owners/{owner_user_id:str}/agents"
+    tags = ["agents"]
 
     @post(operation_id="create_agent", status_code=201)
     async def create_agent(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        data: JSONBody[bodies.CreateAgentBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, data: JSONBody[bodies.CreateAgentBody], write: Write
     ) -> Response[out.AgentOut]:
         """Create an agent for the owner (Launcher must entitle them)."""
-        action = CreateAgent(_deps(request), data.arguments())
-        return answer(
-            await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut, 201
+        return await owner.answer(
+            CreateAgent(owner.deps, data.arguments()), out.AgentOut, 201, write
         )
 
     @get(operation_id="list_agents")
     async def list_agents(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        limit: Limit = None,
-        cursor: Cursor = None,
+        self, owner: Owner, limit: Limit = None, cursor: Cursor = None
     ) -> Response[out.Page[out.AgentOut]]:
         """The owner's agents, oldest first, a page at a time."""
-        outcome = await run(request, owner_user_id, ListAgents(limit, cursor))
-        return answer(outcome, out.Page[out.AgentOut])
+        return await owner.answer(ListAgents(limit, cursor), out.Page[out.AgentOut])
 
     @get("/{agent_id:str}", operation_id="get_agent")
-    async def get_agent(
-        self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId
-    ) -> Response[out.AgentOut]:
+    async def get_agent(self, owner: Owner, agent_id: AgentId) -> Response[out.AgentOut]:
         """One agent of the owner."""
-        outcome = await run(request, owner_user_id, GetAgent(entity_id(agent_id)))
-        return answer(outcome, out.AgentOut)
+        return await owner.answer(GetAgent(entity_id(agent_id)), out.AgentOut)
 
     @patch("/{agent_id:str}", operation_id="update_agent")
     async def update_agent(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        data: JSONBody[bodies.UpdateAgentBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.UpdateAgentBody], write: Write
     ) -> Response[out.AgentOut]:
         """Rename the agent, or set its status to active or disabled."""
         action = UpdateAgent(entity_id(agent_id), data.arguments())
-        return answer(
-            await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut
-        )
+        return await owner.answer(action, out.AgentOut, write=write)
 
     @post("/{agent_id:str}/revoke", operation_id="revoke_agent", status_code=200)
     async def revoke_agent(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, write: Write
     ) -> Response[out.AgentOut]:
         """Revoke the agent and all its tokens, for good."""
-        action = RevokeAgent(entity_id(agent_id))
-        return answer(
-            await run(request, owner_user_id, action, actor, idempotency_key), out.AgentOut
-        )
+        return await owner.answer(RevokeAgent(entity_id(agent_id)), out.AgentOut, write=write)
 
 
-class TokensController(JsonApi):
+class TokensController(InternalApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}"
     tags = ["tokens"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @post("/tokens", operation_id="issue_token", status_code=201)
     async def issue_token(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        data: JSONBody[bodies.IssueTokenBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.IssueTokenBody], write: Write
     ) -> Response[out.IssuedTokenOut]:
         """Issue a token; it is in this response only, never again."""
-        action = IssueToken(_deps(request), entity_id(agent_id), data.arguments())
-        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
-        return answer(outcome, out.IssuedTokenOut, 201)
+        action = IssueToken(owner.deps, entity_id(agent_id), data.arguments())
+        return await owner.answer(action, out.IssuedTokenOut, 201, write)
 
     @get("/tokens", operation_id="list_tokens")
     async def list_tokens(
-        self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId
+        self, owner: Owner, agent_id: AgentId
     ) -> Response[out.Page[out.TokenOut]]:
         """The agent's tokens: metadata and last use, never the token."""
-        outcome = await run(request, owner_user_id, ListTokens(entity_id(agent_id)))
-        return answer(outcome, out.Page[out.TokenOut])
+        return await owner.answer(ListTokens(entity_id(agent_id)), out.Page[out.TokenOut])
 
     @post("/tokens/{token_id:str}/revoke", operation_id="revoke_token", status_code=200)
     async def revoke_token(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        token_id: TokenId,
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, token_id: TokenId, write: Write
     ) -> Response[out.TokenOut]:
         """Revoke one token; the next call with it is refused."""
         action = RevokeToken(entity_id(agent_id), entity_id(token_id))
-        return answer(
-            await run(request, owner_user_id, action, actor, idempotency_key), out.TokenOut
-        )
+        return await owner.answer(action, out.TokenOut, write=write)
 
     @post("/pairing-codes", operation_id="create_pairing_code", status_code=201)
     async def create_pairing_code(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, write: Write
     ) -> Response[out.PairingCodeOut]:
         """A single-use pairing code (shown once) for `nodedc-gateway connect`."""
-        action = CreatePairingCode(_deps(request), entity_id(agent_id))
-        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
-        return answer(outcome, out.PairingCodeOut, 201)
+        action = CreatePairingCode(owner.deps, entity_id(agent_id))
+        return await owner.answer(action, out.PairingCodeOut, 201, write)
 
 
-class GrantsController(JsonApi):
+class GrantsController(InternalApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}/grants"
     tags = ["grants"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @get(operation_id="list_grants")
     async def list_grants(
         self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
+        owner: Owner,
         agent_id: AgentId,
         include_revoked: Annotated[bool, QueryParameter(required=False)] = False,
     ) -> Response[out.Page[out.GrantOut]]:
         """The agent's grants (active ones unless include_revoked)."""
         action = ListGrants(entity_id(agent_id), include_revoked)
-        return answer(await run(request, owner_user_id, action), out.Page[out.GrantOut])
+        return await owner.answer(action, out.Page[out.GrantOut])
 
     @post(operation_id="create_grant", status_code=201)
     async def create_grant(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        data: JSONBody[bodies.CreateGrantBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, data: JSONBody[bodies.CreateGrantBody], write: Write
     ) -> Response[out.GrantOut]:
         """Grant scopes in a workspace, or one of its projects (version 1)."""
-        action = CreateGrant(_deps(request), entity_id(agent_id), data.arguments())
-        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
-        return answer(outcome, out.GrantOut, 201)
+        action = CreateGrant(owner.deps, entity_id(agent_id), data.arguments())
+        return await owner.answer(action, out.GrantOut, 201, write)
 
     @patch("/{grant_id:str}", operation_id="update_grant")
     async def update_grant(
         self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
+        owner: Owner,
         agent_id: AgentId,
         grant_id: GrantId,
         data: JSONBody[bodies.UpdateGrantBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        write: Write,
     ) -> Response[out.GrantOut]:
         """Change scopes and/or mode: a new version."""
         action = UpdateGrant(entity_id(agent_id), entity_id(grant_id), data.arguments())
-        return answer(
-            await run(request, owner_user_id, action, actor, idempotency_key), out.GrantOut
-        )
+        return await owner.answer(action, out.GrantOut, write=write)
 
     @delete("/{grant_id:str}", operation_id="revoke_grant", status_code=200)
     async def revoke_grant(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        agent_id: AgentId,
-        grant_id: GrantId,
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, agent_id: AgentId, grant_id: GrantId, write: Write
     ) -> Response[out.GrantOut]:
         """Revoke the grant: its last version says so; the history stays."""
         action = RevokeGrant(entity_id(agent_id), entity_id(grant_id))
-        return answer(
-            await run(request, owner_user_id, action, actor, idempotency_key), out.GrantOut
-        )
+        return await owner.answer(action, out.GrantOut, write=write)
 
     @get("/{grant_id:str}/versions", operation_id="list_grant_versions")
     async def list_grant_versions(
-        self, request: AnyRequest, owner_user_id: OwnerId, agent_id: AgentId, grant_id: GrantId
+        self, owner: Owner, agent_id: AgentId, grant_id: GrantId
     ) -> Response[out.Page[out.GrantVersionOut]]:
         """Every version of the grant, oldest first."""
         action = ListGrantVersions(entity_id(agent_id), entity_id(grant_id))
-        return answer(await run(request, owner_user_id, action), out.Page[out.GrantVersionOut])
+        return await owner.answer(action, out.Page[out.GrantVersionOut])
 
 
-class AuditController(JsonApi):
+class AuditController(InternalApi):
     path = "/internal/v1/owners/{owner_user_id:str}/agents/{agent_id:str}/audit"
     tags = ["audit"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @get(operation_id="list_audit_events")
     async def list_audit_events(
         self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
+        owner: Owner,
         agent_id: AgentId,
         limit: Limit = None,
         cursor: AuditCursor = None,
@@ -362,41 +329,30 @@ class AuditController(JsonApi):
         action = ListAuditEvents(
             entity_id(agent_id), {k: v for k, v in params.items() if v is not None}
         )
-        return answer(await run(request, owner_user_id, action), out.Page[out.AuditEventOut])
+        return await owner.answer(action, out.Page[out.AuditEventOut])
 
 
-class OwnersController(JsonApi):
+class OwnersController(InternalApi):
     path = "/internal/v1/owners/{owner_user_id:str}"
     tags = ["owners"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @post("/lifecycle", operation_id="owner_lifecycle", status_code=200)
     async def owner_lifecycle(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        data: JSONBody[bodies.LifecycleBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, data: JSONBody[bodies.LifecycleBody], write: Write
     ) -> Response[out.LifecycleOut]:
         """Launcher's push: suspended disables every agent; deleted revokes them for good."""
-        action = OwnerLifecycle(_deps(request), data.arguments())
-        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
-        return answer(outcome, out.LifecycleOut)
+        action = OwnerLifecycle(owner.deps, data.arguments())
+        return await owner.answer(action, out.LifecycleOut, write=write)
 
 
-class AccessRequestsController(JsonApi):
+class AccessRequestsController(InternalApi):
     path = "/internal/v1/owners/{owner_user_id:str}/access-requests"
     tags = ["access requests"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @get(operation_id="list_access_requests")
     async def list_access_requests(
         self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
+        owner: Owner,
         status: Annotated[
             str | None,
             QueryParameter(
@@ -410,29 +366,20 @@ class AccessRequestsController(JsonApi):
     ) -> Response[out.Page[out.AccessRequestOut]]:
         """The owner's agents' access requests, newest first."""
         action = ListAccessRequests(status, limit, cursor)
-        return answer(await run(request, owner_user_id, action), out.Page[out.AccessRequestOut])
+        return await owner.answer(action, out.Page[out.AccessRequestOut])
 
     @post("/{request_id:str}/decision", operation_id="decide_access_request", status_code=200)
     async def decide_access_request(
-        self,
-        request: AnyRequest,
-        owner_user_id: OwnerId,
-        request_id: RequestId,
-        data: JSONBody[bodies.DecisionBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        self, owner: Owner, request_id: RequestId, data: JSONBody[bodies.DecisionBody], write: Write
     ) -> Response[out.AccessDecisionResult]:
         """Approve (possibly fewer scopes), deny (a note is required) or suggest other scopes."""
-        action = DecideAccessRequest(_deps(request), entity_id(request_id), data.arguments())
-        outcome = await run(request, owner_user_id, action, actor, idempotency_key)
-        return answer(outcome, out.AccessDecisionResult)
+        action = DecideAccessRequest(owner.deps, entity_id(request_id), data.arguments())
+        return await owner.answer(action, out.AccessDecisionResult, write=write)
 
 
-class WorkspacesController(JsonApi):
+class WorkspacesController(InternalApi):
     path = "/internal/v1/workspaces/{slug:str}"
     tags = ["workspaces"]
-    guards = [internal_only]
-    responses = INTERNAL_PROBLEMS
 
     @get("/reporting", operation_id="get_reporting_status")
     async def reporting(self, request: AnyRequest, slug: Slug) -> Response[out.ReportingOut]:
@@ -456,8 +403,10 @@ class WorkspacesController(JsonApi):
         self, request: AnyRequest, slug: Slug, project_id: ProjectRef
     ) -> Response[out.ProjectPolicyOut]:
         """A project's card rules and reporting threshold."""
-        action = GetProjectPolicy(_deps(request).tasker, slug, project_id)
-        return answer(await run(request, action.owner, action), out.ProjectPolicyOut)
+        action = GetProjectPolicy(services_of(request).management.tasker, slug, project_id)
+        return await OwnerScope(services_of(request), action.owner).answer(
+            action, out.ProjectPolicyOut
+        )
 
     @put("/projects/{project_id:str}/policy", operation_id="set_project_policy")
     async def set_policy(
@@ -466,13 +415,14 @@ class WorkspacesController(JsonApi):
         slug: Slug,
         project_id: ProjectRef,
         data: JSONBody[bodies.ProjectPolicyBody],
-        actor: ActorHeader = None,
-        idempotency_key: IdempotencyHeader = None,
+        write: Write,
     ) -> Response[out.ProjectPolicyOut]:
         """Set a project's card rules and/or reporting threshold (what is left out stays)."""
-        action = SetProjectPolicy(_deps(request).tasker, slug, project_id, data.arguments())
-        outcome = await run(request, action.owner, action, actor, idempotency_key)
-        return answer(outcome, out.ProjectPolicyOut)
+        services = services_of(request)
+        action = SetProjectPolicy(services.management.tasker, slug, project_id, data.arguments())
+        return await OwnerScope(services, action.owner).answer(
+            action, out.ProjectPolicyOut, write=write
+        )
 
 
 def out_shape(result: object, shape: type[S]) -> S:
@@ -507,7 +457,7 @@ class PublicController(JsonApi):
         self, request: AnyRequest, data: JSONBody[bodies.RedeemBody]
     ) -> Response[out.RedeemOut]:
         """Trade a pairing code for an agent token (once). Rate limited per address."""
-        action = RedeemPairingCode(_deps(request), data.arguments())
+        action = RedeemPairingCode(services_of(request).management, data.arguments())
         outcome = await services_of(request).pipeline.run_admitted(action)  # public_budget
         return answer(outcome, out.RedeemOut, 201)
 

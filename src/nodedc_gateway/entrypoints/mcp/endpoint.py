@@ -96,47 +96,39 @@ def _bearer(scope: dict[str, Any]) -> str | None:
 
 
 async def _unauthorized(send: Any, challenge: bytes, detail: str) -> None:
-    body = json.dumps(
-        {
-            "type": "tag:nodedc.ru,2026:agent-gateway/problems/unauthenticated",
-            "title": "Unauthorized",
-            "status": 401,
-            "detail": detail,
-            "code": "unauthenticated",
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"www-authenticate", challenge),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
+    await _problem(
+        send, 401, "unauthenticated", "Unauthorized", detail, (b"www-authenticate", challenge)
     )
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _not_allowed(send: Any) -> None:
+    detail = (
+        "The MCP endpoint takes POST only: responses are JSON, with no stream "
+        "to listen on and no session to end."
+    )
+    await _problem(send, 405, "not_found", "Method Not Allowed", detail, (b"allow", b"POST"))
+
+
+async def _problem(
+    send: Any, status: int, code: str, title: str, detail: str, header: tuple[bytes, bytes]
+) -> None:
+    """A problem+json answer sent straight to ASGI (before the MCP app is reached)."""
     body = json.dumps(
         {
-            "type": "tag:nodedc.ru,2026:agent-gateway/problems/not_found",
-            "title": "Method Not Allowed",
-            "status": 405,
-            "detail": "The MCP endpoint takes POST only: responses are JSON, with no stream "
-            "to listen on and no session to end.",
-            "code": "not_found",
+            "type": f"tag:nodedc.ru,2026:agent-gateway/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
         }
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 405,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
-                (b"allow", b"POST"),
+                header,
                 (b"content-length", str(len(body)).encode()),
             ],
         }

@@ -143,14 +143,9 @@ class GatewayOAuthProvider:
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: GatewayCode
     ) -> OAuthToken:
-        service = await self._service()
-        stored = await service.client(client.client_id or "")
-        if stored is None:
-            raise TokenError("invalid_client", "this client is unknown")
-        try:
-            return _token(await service.exchange_code(stored, authorization_code.record))
-        except OAuthRefused as refused:
-            raise TokenError("invalid_grant", refused.description) from None
+        return await self._exchange(
+            client, lambda service, stored: service.exchange_code(stored, authorization_code.record)
+        )
 
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
@@ -172,12 +167,22 @@ class GatewayOAuthProvider:
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: GatewayRefresh, scopes: list[str]
     ) -> OAuthToken:
+        return await self._exchange(
+            client, lambda service, stored: service.exchange_refresh(stored, refresh_token.record)
+        )
+
+    async def _exchange(
+        self,
+        client: OAuthClientInformationFull,
+        spend: Callable[[OAuthService, d.OAuthClient], Awaitable[IssuedPair]],
+    ) -> OAuthToken:
+        """The token response for what `spend` issues to this (known) client."""
         service = await self._service()
         stored = await service.client(client.client_id or "")
         if stored is None:
             raise TokenError("invalid_client", "this client is unknown")
         try:
-            return _token(await service.exchange_refresh(stored, refresh_token.record))
+            return _token(await spend(service, stored))
         except OAuthRefused as refused:
             raise TokenError("invalid_grant", refused.description) from None
 

@@ -16,7 +16,13 @@ from sqlalchemy import Row
 
 from nodedc_gateway.domain.access_requests import AccessDecision, AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent, AgentStatus
-from nodedc_gateway.domain.audit import AuditDecision, AuditDraft, AuditEvent, ChainHead
+from nodedc_gateway.domain.audit import (
+    AuditDecision,
+    AuditDraft,
+    AuditEvent,
+    ChainHead,
+    hashed_body,
+)
 from nodedc_gateway.domain.cards import CardRules
 from nodedc_gateway.domain.errors import ErrorCode
 from nodedc_gateway.domain.grants import (
@@ -242,21 +248,11 @@ def idempotency_from_row(row: AnyRow) -> IdempotencyRecord:
 
 
 def audit_event_values(event: AuditEvent) -> Values:
+    """The row holds what the chain hashes (`hashed_body`), with its time as a timestamp
+    column, and the two hashes."""
     draft = event.draft
     return {
-        "id": draft.id,
-        "chain_id": event.chain_id,
-        "seq": event.seq,
-        "agent_id": draft.agent_id,
-        "owner_user_id": draft.owner_user_id,
-        "actor_user_id": draft.actor_user_id,
-        "event_type": draft.event_type,
-        "operation": draft.operation,
-        "decision": str(draft.decision),
-        "reason": None if draft.reason is None else str(draft.reason),
-        "target": dict(draft.target),
-        "grant_versions": [ref.as_dict() for ref in draft.grant_versions],
-        "metadata": dict(draft.metadata),
+        **hashed_body(draft, event.chain_id, event.seq),
         "created_at": draft.created_at,
         "prev_hash": event.prev_hash,
         "hash": event.hash,

@@ -119,74 +119,40 @@ class SqlOAuthRepository(_Repository):
 
     async def get_client(self, client_id: str) -> OAuthClient | None:
         c = t.oauth_clients.c
-        row = (
-            await self._c.execute(select(t.oauth_clients).where(c.client_id == client_id))
-        ).first()
-        return _client(row) if row is not None else None
+        return await self._one(t.oauth_clients, _client, c.client_id == client_id)
 
     async def add_code(self, code: AuthorizationCode) -> None:
         if not await self._insert_new(t.oauth_codes, _code_values(code)):
             raise ValueError("authorization code hash exists")
 
     async def find_code(self, code_hashes: Sequence[str]) -> AuthorizationCode | None:
-        if not code_hashes:
-            return None
-        c = t.oauth_codes.c
-        rows = await self._c.execute(
-            select(t.oauth_codes).where(c.code_hash.in_(list(code_hashes)))
-        )
-        by_hash = {row.code_hash: row for row in rows}
-        for code_hash in code_hashes:
-            if code_hash in by_hash:
-                return _code(by_hash[code_hash])
-        return None
+        return await self._by_hash(t.oauth_codes, "code_hash", code_hashes, _code)
 
     async def consume_code(self, code_id: str, at: datetime) -> bool:
-        # One statement: of two concurrent exchanges, the second finds the code used.
         c = t.oauth_codes.c
-        result = await self._c.execute(
-            update(t.oauth_codes)
-            .where(c.id == code_id, c.used_at.is_(None), c.expires_at > at)
-            .values(used_at=at)
-            .returning(c.id)
+        return await self._spend(
+            t.oauth_codes, code_id, (c.used_at.is_(None), c.expires_at > at), used_at=at
         )
-        return result.first() is not None
 
     async def add_refresh(self, token: RefreshToken) -> None:
         if not await self._insert_new(t.oauth_refresh_tokens, _refresh_values(token)):
             raise ValueError("refresh token hash exists")
 
     async def find_refresh(self, token_hashes: Sequence[str]) -> RefreshToken | None:
-        if not token_hashes:
-            return None
-        c = t.oauth_refresh_tokens.c
-        rows = await self._c.execute(
-            select(t.oauth_refresh_tokens).where(c.token_hash.in_(list(token_hashes)))
-        )
-        by_hash = {row.token_hash: row for row in rows}
-        for token_hash in token_hashes:
-            if token_hash in by_hash:
-                return _refresh(by_hash[token_hash])
-        return None
+        return await self._by_hash(t.oauth_refresh_tokens, "token_hash", token_hashes, _refresh)
 
     async def rotate_refresh(self, token_id: str, at: datetime) -> bool:
         c = t.oauth_refresh_tokens.c
-        result = await self._c.execute(
-            update(t.oauth_refresh_tokens)
-            .where(c.id == token_id, c.status == str(RefreshStatus.ACTIVE), c.expires_at > at)
-            .values(status=str(RefreshStatus.ROTATED))
-            .returning(c.id)
+        still = (c.status == str(RefreshStatus.ACTIVE), c.expires_at > at)
+        return await self._spend(
+            t.oauth_refresh_tokens, token_id, still, status=str(RefreshStatus.ROTATED)
         )
-        return result.first() is not None
 
     async def find_by_access_token(self, access_token_id: str) -> RefreshToken | None:
         c = t.oauth_refresh_tokens.c
-        row = (
-            await self._c.execute(
-                select(t.oauth_refresh_tokens).where(c.access_token_id == access_token_id)
-            )
-        ).first()
-        return _refresh(row) if row is not None else None
+        return await self._one(
+            t.oauth_refresh_tokens, _refresh, c.access_token_id == access_token_id
+        )
 
     async def family(self, family_id: str) -> Sequence[RefreshToken]:
         c = t.oauth_refresh_tokens.c

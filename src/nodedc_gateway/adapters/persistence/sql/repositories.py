@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, union, update
 from sqlalchemy.engine import CursorResult
@@ -33,6 +33,8 @@ from nodedc_gateway.ports.audit import AuditQuery
 #: A claim that keeps meeting a record which vanishes before it can be read is retried
 #: this often (each round means another transaction released or purged the key).
 _CLAIM_ROUNDS = 10
+
+R = TypeVar("R")
 
 
 #: Statements built once per database kind and shape (building SQLAlchemy expressions
@@ -77,6 +79,41 @@ class _Repository:
         result = await self._c.execute(statement, _parameters(values))
         return result.first() is not None
 
+    async def _one(
+        self, table: Table, read: Callable[[Any], R], *where: ColumnElement[bool]
+    ) -> R | None:
+        """The row of `table` that `where` picks, `read` into a domain object."""
+        row = (await self._c.execute(select(table).where(*where))).first()
+        return None if row is None else read(row)
+
+    async def _by_hash(
+        self, table: Table, column: str, hashes: Sequence[str], read: Callable[[Any], R]
+    ) -> R | None:
+        """The row whose `column` holds one of `hashes` (a secret's candidates under each
+        accepted pepper), `read`; the first candidate (current pepper) wins."""
+        if not hashes:
+            return None
+        rows = await self._c.execute(select(table).where(table.c[column].in_(list(hashes))))
+        by_hash = {getattr(row, column): row for row in rows}
+        found = next((by_hash[h] for h in hashes if h in by_hash), None)
+        return None if found is None else read(found)
+
+    async def _spend(
+        self, table: Table, row_id: str, still: Sequence[ColumnElement[bool]], **values: Any
+    ) -> bool:
+        """Set `values` on the row `row_id` if it `still` qualifies; True when it did. One
+        statement, so of two concurrent spenders (a code redeemed, a token rotated) the
+        second finds the row spent."""
+        result = await self._c.execute(
+            update(table).where(table.c.id == row_id, *still).values(**values).returning(table.c.id)
+        )
+        return result.first() is not None
+
+    async def _update(self, table: Table, values: Mapping[str, Any]) -> None:
+        """Overwrite the other columns of the row with `values`' id."""
+        changes = {name: value for name, value in values.items() if name != "id"}
+        await self._c.execute(update(table).where(table.c.id == values["id"]).values(changes))
+
     async def _upsert(self, table: Table, values: Mapping[str, Any]) -> None:
         """Store the row whole, over any row with the same primary key."""
         names = tuple(values)
@@ -103,8 +140,7 @@ class SqlAgentRepository(_Repository):
             raise ValueError(f"agent {agent.id} exists")
 
     async def get(self, agent_id: str) -> Agent | None:
-        row = (await self._c.execute(select(t.agents).where(t.agents.c.id == agent_id))).first()
-        return m.agent_from_row(row) if row is not None else None
+        return await self._one(t.agents, m.agent_from_row, t.agents.c.id == agent_id)
 
     async def save(self, agent: Agent) -> None:
         await self._upsert(t.agents, m.agent_values(agent))
@@ -125,22 +161,10 @@ class SqlTokenRepository(_Repository):
             raise ValueError("token hash exists")
 
     async def get(self, token_id: str) -> AgentToken | None:
-        row = (
-            await self._c.execute(select(t.agent_tokens).where(t.agent_tokens.c.id == token_id))
-        ).first()
-        return m.token_from_row(row) if row is not None else None
+        return await self._one(t.agent_tokens, m.token_from_row, t.agent_tokens.c.id == token_id)
 
     async def find_by_hash(self, token_hashes: Sequence[str]) -> AgentToken | None:
-        if not token_hashes:
-            return None
-        rows = await self._c.execute(
-            select(t.agent_tokens).where(t.agent_tokens.c.token_hash.in_(list(token_hashes)))
-        )
-        by_hash = {row.token_hash: row for row in rows}
-        for token_hash in token_hashes:  # the first candidate (current pepper) wins
-            if token_hash in by_hash:
-                return m.token_from_row(by_hash[token_hash])
-        return None
+        return await self._by_hash(t.agent_tokens, "token_hash", token_hashes, m.token_from_row)
 
     async def save(self, token: AgentToken) -> None:
         await self._upsert(t.agent_tokens, m.token_values(token))
@@ -179,8 +203,7 @@ class SqlGrantRepository(_Repository):
         )
 
     async def get(self, grant_id: str) -> Grant | None:
-        row = (await self._c.execute(select(t.grants).where(t.grants.c.id == grant_id))).first()
-        return m.grant_from_row(row) if row is not None else None
+        return await self._one(t.grants, m.grant_from_row, t.grants.c.id == grant_id)
 
     async def save(self, grant: Grant, version: GrantVersion) -> None:
         if grant.version != version.version:
@@ -236,33 +259,19 @@ class SqlPairingCodeRepository(_Repository):
             raise ValueError("pairing code hash exists")
 
     async def find_by_hash(self, code_hashes: Sequence[str]) -> PairingCode | None:
-        if not code_hashes:
-            return None
-        rows = await self._c.execute(
-            select(t.pairing_codes).where(t.pairing_codes.c.code_hash.in_(list(code_hashes)))
+        return await self._by_hash(
+            t.pairing_codes, "code_hash", code_hashes, m.pairing_code_from_row
         )
-        by_hash = {row.code_hash: row for row in rows}
-        for code_hash in code_hashes:
-            if code_hash in by_hash:
-                return m.pairing_code_from_row(by_hash[code_hash])
-        return None
 
     async def save(self, code: PairingCode) -> None:
         await self._upsert(t.pairing_codes, m.pairing_code_values(code))
 
     async def consume(self, code_id: str, at: datetime) -> bool:
-        # One statement: of two concurrent redeems, the second finds the code used.
-        result = await self._c.execute(
-            update(t.pairing_codes)
-            .where(
-                t.pairing_codes.c.id == code_id,
-                t.pairing_codes.c.status == str(PairingStatus.ACTIVE),
-                t.pairing_codes.c.expires_at > at,
-            )
-            .values(status=str(PairingStatus.USED), used_at=at)
-            .returning(t.pairing_codes.c.id)
+        c = t.pairing_codes.c
+        still = (c.status == str(PairingStatus.ACTIVE), c.expires_at > at)
+        return await self._spend(
+            t.pairing_codes, code_id, still, status=str(PairingStatus.USED), used_at=at
         )
-        return result.first() is not None
 
     async def revoke_all(self, agent_id: str) -> int:
         result = await self._c.execute(
@@ -476,12 +485,9 @@ class SqlAuditLog(_Repository):
         return [m.audit_event_from_row(row) for row in rows]
 
     async def head(self, chain_id: str) -> ChainHead | None:
-        row = (
-            await self._c.execute(
-                select(t.audit_chain_heads).where(t.audit_chain_heads.c.chain_id == chain_id)
-            )
-        ).first()
-        return m.chain_head_from_row(row) if row is not None else None
+        return await self._one(
+            t.audit_chain_heads, m.chain_head_from_row, t.audit_chain_heads.c.chain_id == chain_id
+        )
 
     async def chain_ids(self) -> Sequence[str]:
         # Chains with events count even when their head row is gone, so a verification
@@ -498,19 +504,12 @@ class SqlAccessRequestRepository(_Repository):
             raise ValueError(f"access request {request.id} exists")
 
     async def get(self, request_id: str) -> AccessRequest | None:
-        row = (
-            await self._c.execute(
-                select(t.access_requests).where(t.access_requests.c.id == request_id)
-            )
-        ).first()
-        return m.access_request_from_row(row) if row is not None else None
+        return await self._one(
+            t.access_requests, m.access_request_from_row, t.access_requests.c.id == request_id
+        )
 
     async def save(self, request: AccessRequest) -> None:
-        values = m.access_request_values(request)
-        del values["id"]
-        await self._c.execute(
-            update(t.access_requests).where(t.access_requests.c.id == request.id).values(values)
-        )
+        await self._update(t.access_requests, m.access_request_values(request))
 
     async def list_by_agent(self, agent_id: str, *, limit: int) -> Sequence[AccessRequest]:
         rows = await self._c.execute(
@@ -555,17 +554,12 @@ class SqlWorkSessionRepository(_Repository):
             raise ValueError(f"work session {session.id} exists")
 
     async def get(self, session_id: str) -> WorkSession | None:
-        row = (
-            await self._c.execute(select(t.work_sessions).where(t.work_sessions.c.id == session_id))
-        ).first()
-        return m.work_session_from_row(row) if row is not None else None
+        return await self._one(
+            t.work_sessions, m.work_session_from_row, t.work_sessions.c.id == session_id
+        )
 
     async def save(self, session: WorkSession) -> None:
-        values = m.work_session_values(session)
-        del values["id"]
-        await self._c.execute(
-            update(t.work_sessions).where(t.work_sessions.c.id == session.id).values(values)
-        )
+        await self._update(t.work_sessions, m.work_session_values(session))
 
     async def list_open(self, workspace_slug: str, *, limit: int) -> Sequence[WorkSession]:
         rows = await self._c.execute(
@@ -582,15 +576,12 @@ class SqlWorkSessionRepository(_Repository):
 
 class SqlProjectPolicyRepository(_Repository):
     async def get(self, workspace_slug: str, project_id: str) -> ProjectPolicy | None:
-        row = (
-            await self._c.execute(
-                select(t.project_policies).where(
-                    t.project_policies.c.workspace_slug == workspace_slug,
-                    t.project_policies.c.project_id == project_id,
-                )
-            )
-        ).first()
-        return m.project_policy_from_row(row) if row is not None else None
+        return await self._one(
+            t.project_policies,
+            m.project_policy_from_row,
+            t.project_policies.c.workspace_slug == workspace_slug,
+            t.project_policies.c.project_id == project_id,
+        )
 
     async def put(self, policy: ProjectPolicy) -> None:
         await self._upsert(t.project_policies, m.project_policy_values(policy))
