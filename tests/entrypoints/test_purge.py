@@ -103,10 +103,12 @@ async def test_a_served_gateway_purges_in_its_lifespan() -> None:
         gateway.clock.advance(minutes=11)  # the code's 10 minutes are over
         uow_factory = await resolve(gateway.container.persistence.uow)
 
-        for _ in range(100):  # the first round comes within one interval
+        # The first round comes within one interval (1 s); a busy machine may take longer,
+        # and waiting costs only when the purge is late, so the bound is generous.
+        for _ in range(1200):
             async with uow_factory() as uow:
                 if await uow.pairing_codes.find_by_hash([code_hash]) is None:
                     break
             await asyncio.sleep(0.05)
         else:
-            pytest.fail("the expired pairing code was not purged within 5 s")
+            pytest.fail("the expired pairing code was not purged within 60 s")
