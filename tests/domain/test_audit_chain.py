@@ -22,8 +22,9 @@ from nodedc_gateway.domain.grants import GrantRef
 from tests.domain import strategies as s
 
 AGENT = s.AGENT_IDS[0]
-#: Each example links and hashes a whole chain; 400 explore the edits well enough.
-chain_examples = settings(max_examples=400)
+#: Each example links and hashes a whole chain; 400 explore the edits well enough (fewer under
+#: a profile that asks for fewer than 200, like `mutation`).
+chain_examples = settings(max_examples=min(400, 2 * settings.default.max_examples))
 
 drafts = st.builds(
     AuditDraft,
