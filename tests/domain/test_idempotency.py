@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import timedelta
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.idempotency import (
     IDEMPOTENCY_TTL,
     IN_FLIGHT_LEASE,
+    MAX_KEY_LENGTH,
     IdempotencyRecord,
     RecordStatus,
     StoredResponse,
     Verdict,
     agent_scope,
     external_id,
+    idempotency_key,
     judge,
     owner_scope,
     request_fingerprint,
@@ -41,7 +46,11 @@ def record(fingerprint: str = "f") -> IdempotencyRecord:
     )
 
 
-@settings(max_examples=500)
+#: 500 examples (fewer under a profile that asks for fewer than 200, like `mutation`).
+many_examples = settings(max_examples=min(500, int(2.5 * settings.default.max_examples)))
+
+
+@many_examples
 @given(arguments, st.randoms())
 def test_the_fingerprint_ignores_key_order(args: dict[str, object], rnd: random.Random) -> None:
     items = list(args.items())
@@ -49,7 +58,7 @@ def test_the_fingerprint_ignores_key_order(args: dict[str, object], rnd: random.
     assert request_fingerprint("op", dict(items)) == request_fingerprint("op", args)
 
 
-@settings(max_examples=500)
+@many_examples
 @given(arguments, arguments)
 def test_different_requests_have_different_fingerprints(
     a: dict[str, object], b: dict[str, object]
@@ -117,3 +126,76 @@ def test_owner_and_agent_keys_live_apart(same_id: str) -> None:
     agent that happened to share an id would otherwise share their keys."""
     assert owner_scope(same_id) != agent_scope(same_id)
     assert external_id(owner_scope(same_id), "k") != external_id(agent_scope(same_id), "k")
+
+
+# The exact edges of idempotency.py (docs/mutation.md: these pin what its mutants changed).
+
+
+def test_the_scopes_of_keys_are_spelled_out() -> None:
+    assert agent_scope("a1") == "agent:a1"
+    assert owner_scope("u1") == "owner:u1"
+
+
+def test_an_external_id_is_the_hash_of_scope_and_key() -> None:
+    digest = hashlib.sha256(b"agent:a1\x00key-1").hexdigest()
+    assert external_id("agent:a1", "key-1") == "ndc-" + digest[:40]
+
+
+def test_a_fingerprint_is_the_hash_of_the_canonical_request() -> None:
+    text = '{"arguments":{"a":1,"b":[true,null]},"operation":"op"}'
+    expected = hashlib.sha256(text.encode()).hexdigest()
+    assert request_fingerprint("op", {"b": [True, None], "a": 1}) == expected
+
+
+def test_a_key_is_trimmed_text_of_at_most_255_characters() -> None:
+    assert idempotency_key("  k-1 ") == "k-1"
+    assert idempotency_key("k" * MAX_KEY_LENGTH) == "k" * MAX_KEY_LENGTH
+    for bad, field, message in [
+        ("k" * (MAX_KEY_LENGTH + 1), "idempotency_key", "must have at most 255 characters"),
+        (None, "idempotency_key", "must be a string"),
+        ("", "idempotency_key", "must have at least 1 character(s)"),
+    ]:
+        with pytest.raises(ValidationFailed) as raised:
+            idempotency_key(bad)
+        assert [(e.field, e.message) for e in raised.value.errors] == [(field, message)]
+    with pytest.raises(ValidationFailed) as raised:
+        idempotency_key(3, field="headers.Idempotency-Key")
+    assert [e.field for e in raised.value.errors] == ["headers.Idempotency-Key"]
+
+
+def test_a_claim_holds_the_key_in_flight_for_a_lease() -> None:
+    claimed = record()
+    assert claimed == IdempotencyRecord(
+        scope="agent:a",
+        key="k",
+        fingerprint="f",
+        operation="create_issue",
+        status=RecordStatus.IN_FLIGHT,
+        response=None,
+        created_at=s.NOW,
+        expires_at=s.NOW + timedelta(hours=24),
+        locked_until=s.NOW + timedelta(seconds=60),
+    )
+    response = StoredResponse(ok=False, body={"error": {"code": "not_found"}})
+    done = claimed.completed(response)
+    assert (done.status, done.response, done.locked_until) == (
+        RecordStatus.COMPLETED,
+        response,
+        None,
+    )
+    assert (done.created_at, done.expires_at) == (claimed.created_at, claimed.expires_at)
+
+
+def test_expiry_and_abandonment_start_at_their_instant() -> None:
+    claimed = record()
+    tick = timedelta(microseconds=1)
+    assert not claimed.is_expired(claimed.expires_at - tick)
+    assert claimed.is_expired(claimed.expires_at)
+    assert claimed.locked_until is not None
+    assert not claimed.is_abandoned(claimed.locked_until - tick)
+    assert claimed.is_abandoned(claimed.locked_until)
+    done = claimed.completed(StoredResponse(True, {}))
+    assert not done.is_abandoned(claimed.locked_until + IDEMPOTENCY_TTL)
+    unlocked = attrs.evolve(claimed, locked_until=None)
+    assert not unlocked.is_abandoned(claimed.expires_at)
+    assert judge(unlocked, "f", claimed.expires_at - tick) is Verdict.IN_FLIGHT

@@ -109,3 +109,63 @@ def test_revoking_a_used_code_keeps_it_used() -> None:
     code.revoke()
     assert code.status is PairingStatus.USED
     assert code.used_at == s.NOW
+
+
+# The exact refusals (docs/mutation.md: these pin what the mutants of pairing.py changed).
+NOT_A_CODE = ("code", "must be the 8-letter pairing code, like WDJB-MJHT")
+WRONG_LETTERS = (
+    "code",
+    f"a pairing code is 8 letters from {PAIRING_ALPHABET}, "
+    "like WDJB-MJHT (case and dashes do not matter)",
+)
+
+
+def refusal(raw: object) -> list[tuple[str, str]]:
+    with pytest.raises(ValidationFailed) as raised:
+        normalize_pairing_code(raw)
+    return [(e.field, e.message) for e in raised.value.errors]
+
+
+@pytest.mark.parametrize("raw", [None, 12345678, b"WDJBMJHT", ["WDJBMJHT"]])
+def test_input_that_is_not_text_is_refused_as_such(raw: object) -> None:
+    assert refusal(raw) == [NOT_A_CODE]
+
+
+def test_typed_input_may_be_64_characters_long_and_no_more() -> None:
+    assert normalize_pairing_code("WDJB-MJHT".center(MAX_PAIRING_INPUT)) == "WDJBMJHT"
+    assert refusal("WDJB-MJHT".center(MAX_PAIRING_INPUT + 1)) == [NOT_A_CODE]
+
+
+@pytest.mark.parametrize("raw", ["WDJB-MJH", "WDJB-MJHTB", "WDJB-MJHA", "!", ""])
+def test_a_wrong_code_names_the_alphabet(raw: str) -> None:
+    assert refusal(raw) == [WRONG_LETTERS]
+
+
+def test_an_invalid_code_reads_the_same_whatever_the_reason() -> None:
+    assert PairingCodeInvalid().message == (
+        "This pairing code is unknown, already used or expired. Ask the agent's owner "
+        "for a new one."
+    )
+
+
+def test_an_issued_code_holds_what_it_was_given() -> None:
+    code = _code()
+    assert (code.id, code.agent_id, code.code_hash) == ("c1", "a1", "h")
+    assert (code.status, code.created_at, code.used_at) == (PairingStatus.ACTIVE, s.NOW, None)
+
+
+def test_redeeming_records_when() -> None:
+    code = _code()
+    code.redeem(s.NOW + timedelta(minutes=3))
+    assert code.used_at == s.NOW + timedelta(minutes=3)
+
+
+def test_revoking_marks_the_code_revoked_and_leaves_a_used_one_alone() -> None:
+    code = _code()
+    code.revoke()
+    assert code.status is PairingStatus.REVOKED
+    assert code.status_at(s.NOW) is PairingStatus.REVOKED
+    used = _code()
+    used.redeem(s.NOW)
+    used.revoke()
+    assert used.status is PairingStatus.USED

@@ -111,3 +111,40 @@ def test_a_policy_that_admits_nothing_is_refused(field: str, value: int) -> None
     values = {"limit": 5, "period_s": 60, "burst": 2, field: value}
     with pytest.raises(ValidationFailed):
         RatePolicy("p", **values)
+
+
+@given(policies, arrivals)
+def test_a_decision_reports_the_state_it_leaves(policy: RatePolicy, times: list[int]) -> None:
+    """`remaining` is exactly how many more fit right now; `reset_after_us` is how long the
+    stored TAT runs ahead of now; a refusal keeps the TAT and has nothing remaining."""
+    tat = None
+    for now in times:
+        decision = gcra(tat, now, policy)
+        assert decision.reset_after_us == decision.tat_us - now
+        if decision.allowed is True:
+            assert type(decision.remaining) is int
+            more, state = 0, decision.tat_us
+            while (again := gcra(state, now, policy)).allowed:
+                more, state = more + 1, again.tat_us
+            assert more == decision.remaining
+        else:
+            assert decision.allowed is False
+            assert decision.remaining == 0
+            assert decision.tat_us == tat
+        tat = decision.tat_us
+
+
+@pytest.mark.parametrize(
+    ("limit", "period_s", "burst"), [(0, 1, 1), (1, 0, 1), (1, 1, 0), (-1, 5, 5), (5, 5, -1)]
+)
+def test_a_policy_needs_every_number_at_least_one(limit: int, period_s: int, burst: int) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        RatePolicy(name="tool_calls", limit=limit, period_s=period_s, burst=burst)
+    assert [(e.field, e.message) for e in refused.value.errors] == [
+        ("rate_limit.tool_calls", "limit, period and burst must all be at least 1")
+    ]
+
+
+def test_the_smallest_policy_is_valid() -> None:
+    policy = RatePolicy(name="p", limit=1, period_s=1, burst=1)
+    assert (policy.emission_us, policy.window_us) == (MICROS, MICROS)

@@ -12,15 +12,18 @@ from hypothesis import strategies as st
 from nodedc_gateway.domain.errors import ValidationFailed
 from nodedc_gateway.domain.tokens import (
     BASE62_ALPHABET,
+    MAX_TOKEN_NAME,
     TOKEN_LENGTH,
     TOKEN_PREFIX,
     TOKEN_RANDOM_LENGTH,
+    AgentToken,
     TokenStatus,
     base62,
     is_well_formed_token,
     mint_token,
     token_checksum,
     token_expiry,
+    token_name,
 )
 from tests.domain import strategies as s
 
@@ -134,3 +137,62 @@ def test_last_used_is_written_again_at_exactly_one_minute() -> None:
     assert token.record_use(s.NOW)
     assert not token.record_use(s.NOW + timedelta(seconds=59))
     assert token.record_use(s.NOW + timedelta(minutes=1))
+
+
+# The exact edges of tokens.py (docs/mutation.md: these pin what its mutants changed).
+
+
+def test_a_wrong_random_part_says_what_it_must_be() -> None:
+    with pytest.raises(ValueError, match=r"^a token's random part is 36 base62 characters$"):
+        mint_token("short")
+
+
+def test_a_refused_expiry_says_the_bounds() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        token_expiry(s.NOW, 0)
+    assert [(e.field, e.message) for e in raised.value.errors] == [
+        ("expires_in_days", "must be a whole number of days from 1 to 366")
+    ]
+
+
+def test_a_token_name_is_trimmed_text_of_at_most_100_characters() -> None:
+    assert token_name("  laptop  ") == "laptop"
+    assert token_name("n" * MAX_TOKEN_NAME) == "n" * MAX_TOKEN_NAME
+    for bad, message in [
+        ("n" * (MAX_TOKEN_NAME + 1), "must have at most 100 characters"),
+        (None, "must be a string"),
+        ("   ", "must have at least 1 character(s)"),
+    ]:
+        with pytest.raises(ValidationFailed) as raised:
+            token_name(bad)
+        assert [(e.field, e.message) for e in raised.value.errors] == [("name", message)]
+
+
+def test_an_issued_token_holds_what_it_was_given() -> None:
+    expires = s.NOW + timedelta(days=90)
+    token = AgentToken.issue(
+        token_id="t1", agent_id="a1", name=" ci ", token_hash="h", expires_at=expires, now=s.NOW
+    )
+    assert token == AgentToken(
+        id="t1",
+        agent_id="a1",
+        name="ci",
+        token_hash="h",
+        status=TokenStatus.ACTIVE,
+        expires_at=expires,
+        last_used_at=None,
+        created_at=s.NOW,
+    )
+    with pytest.raises(ValidationFailed):
+        AgentToken.issue(
+            token_id="t1", agent_id="a1", name=7, token_hash="h", expires_at=expires, now=s.NOW
+        )
+
+
+def test_the_first_use_and_a_use_a_minute_later_are_written() -> None:
+    token = s.token()
+    assert token.record_use(s.NOW) is True
+    assert token.record_use(s.NOW + timedelta(seconds=59)) is False
+    assert token.last_used_at == s.NOW
+    assert token.record_use(s.NOW + timedelta(minutes=1)) is True
+    assert token.last_used_at == s.NOW + timedelta(minutes=1)
