@@ -88,13 +88,18 @@ def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterato
         _wait_ready(process, ready_url, log_path)
         yield process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a server to stop; kill it if it has not within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:

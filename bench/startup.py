@@ -32,7 +32,7 @@ from pathlib import Path
 
 import attrs
 
-from bench.servers import free_port
+from bench.servers import free_port, stop
 from bench.stats import median, percentile
 
 STARTUP_TIMEOUT_S = 60.0
@@ -141,16 +141,7 @@ def start_server(
         elapsed = time.perf_counter() - started
         return elapsed, _rss_bytes(process.pid)
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop(process)
 
 
 def answer_initialize(argv: list[str], env: Mapping[str, str]) -> float:
@@ -174,7 +165,7 @@ def answer_initialize(argv: list[str], env: Mapping[str, str]) -> float:
         return elapsed
     finally:
         process.stdin.close()
-        _stop(process)
+        stop(process)
 
 
 def run_to_exit(argv: list[str], env: Mapping[str, str]) -> float:

@@ -88,6 +88,32 @@ def grants(agent_id: str | None = None) -> st.SearchStrategy[Grant]:
     )
 
 
+def grant(
+    grant_id: str = "grant-1",
+    workspace: str = "demo",
+    project: str = PROJECTS[0],
+    scopes: frozenset[Scope] | set[Scope] = ALLOWED_SCOPES,
+    *,
+    agent_id: str = AGENT_IDS[0],
+    status: GrantStatus = GrantStatus.ACTIVE,
+    version: int = 1,
+) -> Grant:
+    """One grant, as an example test writes it: every allowed scope on the first project."""
+    return Grant(
+        id=grant_id,
+        agent_id=agent_id,
+        workspace_slug=workspace,
+        project_id=project,
+        scopes=frozenset(scopes),
+        mode=GrantMode.VOLUNTARY,
+        version=version,
+        status=status,
+        created_by_user_id=OWNERS[0],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
 def agent(agent_id: str = AGENT_IDS[0], status: AgentStatus = AgentStatus.ACTIVE) -> Agent:
     return Agent(
         id=agent_id,

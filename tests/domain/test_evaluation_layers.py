@@ -29,7 +29,7 @@ from nodedc_gateway.domain.evaluation import (
     covering_grants,
     evaluate_grants,
 )
-from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Grant, GrantMode, GrantStatus, Target
+from nodedc_gateway.domain.grants import WORKSPACE_LEVEL, Grant, GrantStatus, Target
 from nodedc_gateway.domain.operations import (
     CATALOGUE,
     Audience,
@@ -76,19 +76,7 @@ def grant(
     status: GrantStatus = GrantStatus.ACTIVE,
     grant_id: str = "grant-1",
 ) -> Grant:
-    return Grant(
-        id=grant_id,
-        agent_id=agent_id,
-        workspace_slug=workspace,
-        project_id=project,
-        scopes=scopes,
-        mode=GrantMode.VOLUNTARY,
-        version=1,
-        status=status,
-        created_by_user_id=s.OWNERS[0],
-        created_at=s.NOW,
-        updated_at=s.NOW,
-    )
+    return s.grant(grant_id, workspace, project, scopes, agent_id=agent_id, status=status)
 
 
 def allowing(**changes: Any) -> dict[str, Any]:

@@ -32,7 +32,6 @@ from nodedc_gateway.domain.evaluation import (
 from nodedc_gateway.domain.grants import (
     WORKSPACE_LEVEL,
     Grant,
-    GrantMode,
     GrantRef,
     GrantStatus,
     Target,
@@ -125,29 +124,7 @@ def test_only_a_denial_raises() -> None:
         denied.raise_if_denied()
 
 
-def grant(
-    grant_id: str,
-    workspace: str,
-    project: str,
-    scopes: set[Scope],
-    *,
-    agent_id: str = s.AGENT_IDS[0],
-    status: GrantStatus = GrantStatus.ACTIVE,
-    version: int = 1,
-) -> Grant:
-    return Grant(
-        id=grant_id,
-        agent_id=agent_id,
-        workspace_slug=workspace,
-        project_id=project,
-        scopes=frozenset(scopes),
-        mode=GrantMode.VOLUNTARY,
-        version=version,
-        status=status,
-        created_by_user_id="owner-x",
-        created_at=s.NOW,
-        updated_at=s.NOW,
-    )
+grant = s.grant
 
 
 P1, P2 = s.PROJECTS[0], s.PROJECTS[1]
