@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from nodedc_gateway.domain.agents import Agent
-from nodedc_gateway.domain.oauth import (
-    AUTHORIZATION_CODE_TTL,
-    REFRESH_TOKEN_TTL,
-    AuthorizationCode,
-    ClientSource,
-    OAuthClient,
-    RefreshStatus,
-    RefreshToken,
-)
+from nodedc_gateway.domain.oauth import ClientSource, OAuthClient, RefreshStatus
 from tests.contracts.persistence_backends import PersistenceUnderTest, backend_fixture
 from tests.support import entities as e
 
@@ -36,37 +29,7 @@ def _client(client_id: str = "https://client.example/meta.json") -> OAuthClient:
     )
 
 
-def _code(agent_id: str, family_id: str | None = None) -> AuthorizationCode:
-    return AuthorizationCode(
-        id=e.new_id(),
-        code_hash=e.fake_hash(e.new_id()),
-        client_id="client-1",
-        agent_id=agent_id,
-        redirect_uri="http://127.0.0.1:1455/callback",
-        redirect_uri_explicit=True,
-        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        resource="https://gateway.example/mcp",
-        scopes=(),
-        family_id=family_id or e.new_id(),
-        expires_at=e.T0 + AUTHORIZATION_CODE_TTL,
-        created_at=e.T0,
-    )
-
-
-def _refresh(agent_id: str, family_id: str, minutes: int = 0) -> RefreshToken:
-    return RefreshToken(
-        id=e.new_id(),
-        token_hash=e.fake_hash(e.new_id()),
-        family_id=family_id,
-        client_id="client-1",
-        agent_id=agent_id,
-        access_token_id=e.new_id(),
-        resource="https://gateway.example/mcp",
-        scopes=(),
-        status=RefreshStatus.ACTIVE,
-        expires_at=e.T0 + REFRESH_TOKEN_TTL,
-        created_at=e.T0 + timedelta(minutes=minutes),
-    )
+_code, _refresh = e.oauth_code, e.refresh_token
 
 
 async def _agent(backend: PersistenceUnderTest) -> Agent:
@@ -166,3 +129,109 @@ async def test_a_refresh_token_rotates_once_and_its_family_is_revoked_together(
         assert untouched is not None
         assert untouched.status is RefreshStatus.ACTIVE
         assert not await uow.oauth.rotate_refresh(second.id, SOON)
+
+
+async def test_the_purge_deletes_expired_codes_used_or_not_and_keeps_live_ones(
+    backend: PersistenceUnderTest,
+) -> None:
+    agent = await _agent(backend)
+    used, unused, live = _code(agent.id), _code(agent.id), _code(agent.id)
+    live.expires_at = e.T0 + timedelta(hours=1)
+    async with backend.uow() as uow:
+        for code in (used, unused, live):
+            await uow.oauth.add_code(code)
+        assert await uow.oauth.consume_code(used.id, SOON)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.oauth.purge(used.expires_at - timedelta(seconds=1)) == 0
+        assert await uow.oauth.purge(used.expires_at) == 2
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.oauth.find_code([used.code_hash]) is None
+        assert await uow.oauth.find_code([unused.code_hash]) is None
+        assert await uow.oauth.find_code([live.code_hash]) == live
+
+
+async def test_the_purge_forgets_a_refresh_family_only_once_every_token_expired(
+    backend: PersistenceUnderTest,
+) -> None:
+    """A rotated or revoked token, expired itself, stays while a later member of its family
+    lives: presented again it must still be found, so the replay revokes the family."""
+    agent = await _agent(backend)
+    family, revoked_family, dead = e.new_id(), e.new_id(), e.new_id()
+    old, new = _refresh(agent.id, family), _refresh(agent.id, family, minutes=5)
+    new.expires_at = old.expires_at + timedelta(days=1)
+    revoked = _refresh(agent.id, revoked_family)
+    revoked_last = _refresh(agent.id, revoked_family, minutes=5)
+    revoked_last.expires_at = new.expires_at
+    gone = _refresh(agent.id, dead)
+    async with backend.uow() as uow:
+        for token in (old, new, revoked, revoked_last, gone):
+            await uow.oauth.add_refresh(token)
+        assert await uow.oauth.rotate_refresh(old.id, SOON)
+        assert await uow.oauth.revoke_family(revoked_family) == 2
+        await uow.commit()
+    async with backend.uow() as uow:
+        # Every member of `dead` expired; the other two families still have a live one.
+        assert await uow.oauth.purge(old.expires_at) == 1
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.oauth.find_refresh([gone.token_hash]) is None
+        assert await uow.oauth.family(dead) == []
+        replayed = await uow.oauth.find_refresh([old.token_hash])
+        assert replayed is not None
+        assert replayed.status is RefreshStatus.ROTATED
+        assert len(await uow.oauth.family(revoked_family)) == 2
+        assert await uow.oauth.revoke_family(family) == 2
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.oauth.purge(new.expires_at - timedelta(seconds=1)) == 0
+        assert await uow.oauth.purge(new.expires_at) == 4
+        assert await uow.oauth.purge(new.expires_at) == 0
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.oauth.family(family) == []
+        assert await uow.oauth.family(revoked_family) == []
+
+
+async def test_the_purge_never_deletes_clients_and_a_rolled_back_purge_deletes_nothing(
+    backend: PersistenceUnderTest,
+) -> None:
+    agent = await _agent(backend)
+    client, code = _client(), _code(agent.id)
+    async with backend.uow() as uow:
+        await uow.oauth.put_client(client)
+        await uow.oauth.add_code(code)
+        await uow.commit()
+    far = e.T0 + timedelta(days=3650)
+    async with backend.uow() as uow:
+        assert await uow.oauth.purge(far) == 1
+    async with backend.uow() as uow:
+        assert await uow.oauth.find_code([code.code_hash]) == code
+        assert await uow.oauth.purge(far) == 1
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.oauth.get_client(client.client_id) == client
+
+
+async def test_two_purges_at_once_delete_each_row_once(backend: PersistenceUnderTest) -> None:
+    agent = await _agent(backend)
+    family = e.new_id()
+    async with backend.uow() as uow:
+        for code in (_code(agent.id), _code(agent.id)):
+            await uow.oauth.add_code(code)
+        for minutes in (0, 5, 10):
+            await uow.oauth.add_refresh(_refresh(agent.id, family, minutes))
+        await uow.commit()
+    far = e.T0 + timedelta(days=3650)
+
+    async def purge() -> int:
+        async with backend.uow() as uow:
+            count = await uow.oauth.purge(far)
+            await uow.commit()
+        return count
+
+    counts = await asyncio.gather(purge(), purge())
+    assert sum(counts) == 5
+    async with backend.uow() as uow:
+        assert await uow.oauth.family(family) == []

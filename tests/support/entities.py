@@ -13,6 +13,13 @@ from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
 from nodedc_gateway.domain.errors import ErrorCode
 from nodedc_gateway.domain.grants import Grant, GrantRef, GrantVersion
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
+from nodedc_gateway.domain.oauth import (
+    AUTHORIZATION_CODE_TTL,
+    REFRESH_TOKEN_TTL,
+    AuthorizationCode,
+    RefreshStatus,
+    RefreshToken,
+)
 from nodedc_gateway.domain.pairing import PairingCode
 from nodedc_gateway.domain.tokens import AgentToken
 
@@ -61,6 +68,46 @@ def pairing_code(
     code_id = new_id()
     return PairingCode.issue(
         code_id=code_id, agent_id=agent_id, code_hash=fake_hash(code_id), now=now, ttl=ttl
+    )
+
+
+def oauth_code(
+    agent_id: str, family_id: str | None = None, *, now: datetime = T0
+) -> AuthorizationCode:
+    """An unused authorization code of `client-1`, valid its 5 minutes from `now`."""
+    return AuthorizationCode(
+        id=new_id(),
+        code_hash=fake_hash(new_id()),
+        client_id="client-1",
+        agent_id=agent_id,
+        redirect_uri="http://127.0.0.1:1455/callback",
+        redirect_uri_explicit=True,
+        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        resource="https://gateway.example/mcp",
+        scopes=(),
+        family_id=family_id or new_id(),
+        expires_at=now + AUTHORIZATION_CODE_TTL,
+        created_at=now,
+    )
+
+
+def refresh_token(
+    agent_id: str, family_id: str, minutes: int = 0, *, now: datetime = T0
+) -> RefreshToken:
+    """An active refresh token of `client-1`, issued `minutes` after `now` but expiring
+    like one issued at `now` (30 days)."""
+    return RefreshToken(
+        id=new_id(),
+        token_hash=fake_hash(new_id()),
+        family_id=family_id,
+        client_id="client-1",
+        agent_id=agent_id,
+        access_token_id=new_id(),
+        resource="https://gateway.example/mcp",
+        scopes=(),
+        status=RefreshStatus.ACTIVE,
+        expires_at=now + REFRESH_TOKEN_TTL,
+        created_at=now + timedelta(minutes=minutes),
     )
 
 

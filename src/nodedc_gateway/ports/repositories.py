@@ -206,3 +206,11 @@ class OAuthRepository(Protocol):
     async def revoke_family(self, family_id: str) -> int:
         """Mark every refresh token of the family revoked; returns how many changed."""
         ...
+
+    async def purge(self, now: datetime) -> int:
+        """Delete what can never be used again; returns how many rows. Authorization codes
+        past their expiry, used or not. Refresh tokens only family by family, once every
+        member of the family has expired: until then a rotated or revoked member presented
+        again must still be recognised, so its replay revokes the live rest of the family
+        (reuse detection). Clients are never purged."""
+        ...

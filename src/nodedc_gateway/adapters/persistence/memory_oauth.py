@@ -93,3 +93,21 @@ class MemoryOAuthRepository:
                 self._j.put(self._s.refresh, token.id, revoked)
                 count += 1
         return count
+
+    async def purge(self, now: datetime) -> int:
+        s = self._s
+        codes = [c for c in s.codes.values() if c.expires_at <= now]
+        for code in codes:
+            self._j.delete(s.codes, code.id)
+            self._j.delete(s.code_ids_by_hash, code.code_hash)
+        last_expiry: dict[str, datetime] = {}
+        for token in s.refresh.values():
+            last = last_expiry.get(token.family_id)
+            last_expiry[token.family_id] = (
+                token.expires_at if last is None else max(last, token.expires_at)
+            )
+        tokens = [t for t in s.refresh.values() if last_expiry[t.family_id] <= now]
+        for token in tokens:
+            self._j.delete(s.refresh, token.id)
+            self._j.delete(s.refresh_ids_by_hash, token.token_hash)
+        return len(codes) + len(tokens)
