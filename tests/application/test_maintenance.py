@@ -1,4 +1,5 @@
-"""Purging stale idempotency records and pairing codes, through the ports only."""
+"""Purging stale idempotency records, pairing codes and OAuth state, through the ports
+only."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ async def test_a_purge_deletes_what_expired_and_keeps_the_rest(
         await uow.agents.add(agent)
         await uow.pairing_codes.add(old_code)
         await uow.idempotency.claim(e.claim("old"))
+        await uow.oauth.add_code(e.oauth_code(agent.id))
         await uow.commit()
     clock = FixedClock(e.T0 + IDEMPOTENCY_TTL)
     async with backend.uow() as uow:
@@ -31,7 +33,7 @@ async def test_a_purge_deletes_what_expired_and_keeps_the_rest(
         await uow.commit()
 
     assert await purge_expired(backend.uow, clock) == PurgeReport(
-        idempotency_records=1, pairing_codes=1
+        idempotency_records=1, pairing_codes=1, oauth_entries=1
     )
     async with backend.uow() as uow:
         assert await uow.pairing_codes.find_by_hash([old_code.code_hash]) is None

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
+from nodedc_gateway.domain.oauth import REFRESH_TOKEN_TTL
 from nodedc_gateway.domain.pairing import normalize_pairing_code
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.entrypoints.bootstrap import resolve
@@ -41,6 +42,11 @@ async def test_the_purge_command_deletes_only_what_expired(
         await uow.pairing_codes.add(e.pairing_code(agent.id, now=datetime.now(UTC)))
         await uow.idempotency.claim(e.claim("old", now=long_ago))
         await uow.idempotency.claim(e.claim("fresh", now=datetime.now(UTC)))
+        await uow.oauth.add_code(e.oauth_code(agent.id, now=long_ago))
+        await uow.oauth.add_code(e.oauth_code(agent.id, now=datetime.now(UTC)))
+        dead_family = long_ago - REFRESH_TOKEN_TTL  # its last token expired three days ago
+        await uow.oauth.add_refresh(e.refresh_token(agent.id, e.new_id(), now=dead_family))
+        await uow.oauth.add_refresh(e.refresh_token(agent.id, e.new_id(), now=long_ago))
         await uow.commit()
     assert isinstance(backend.uow, SqlUnitOfWorkFactory)
     assert isinstance(backend.rate_limits, SqlRateLimitStore)
@@ -60,7 +66,8 @@ async def test_the_purge_command_deletes_only_what_expired(
 
     assert first.exit_code == 0, first.output
     assert first.stdout == (
-        "purged 1 idempotency records, 1 pairing codes, 1 idle rate-limit keys\n"
+        "purged 1 idempotency records, 1 pairing codes, 1 idle rate-limit keys, "
+        "2 OAuth codes and refresh tokens\n"
     )
     assert again.stdout == (
         "purged 0 idempotency records, 0 pairing codes, 0 idle rate-limit keys\n"
@@ -100,8 +107,12 @@ async def test_a_served_gateway_purges_in_its_lifespan() -> None:
         code_hash = gateway.container.core.hasher().hash(
             normalize_pairing_code(response.json()["code"])
         )
-        gateway.clock.advance(minutes=11)  # the code's 10 minutes are over
         uow_factory = await resolve(gateway.container.persistence.uow)
+        oauth_code = e.oauth_code(agent["id"], now=gateway.clock.now())
+        async with uow_factory() as uow:
+            await uow.oauth.add_code(oauth_code)
+            await uow.commit()
+        gateway.clock.advance(minutes=11)  # the codes' 10 and 5 minutes are over
 
         # The first round comes within one interval (1 s); a busy machine may take longer,
         # and waiting costs only when the purge is late, so the bound is generous.
@@ -112,3 +123,5 @@ async def test_a_served_gateway_purges_in_its_lifespan() -> None:
             await asyncio.sleep(0.05)
         else:
             pytest.fail("the expired pairing code was not purged within 60 s")
+        async with uow_factory() as uow:  # the same round, the same unit of work
+            assert await uow.oauth.find_code([oauth_code.code_hash]) is None

@@ -30,19 +30,23 @@ class PurgeCounts:
     pairing_codes: int
     rate_limit_keys: int
     console_entries: int = 0  # expired or signed-out console links and sessions
+    oauth_entries: int = 0  # expired authorization codes, refresh tokens of dead families
 
     def __str__(self) -> str:
         console = f", {self.console_entries} console links and sessions"
+        oauth = f", {self.oauth_entries} OAuth codes and refresh tokens"
         return (
             f"{self.idempotency_records} idempotency records, {self.pairing_codes} pairing "
             f"codes, {self.rate_limit_keys} idle rate-limit keys"
             + (console if self.console_entries else "")
+            + (oauth if self.oauth_entries else "")
         )
 
 
 async def purge_once(container: Gateway) -> PurgeCounts:
     """Delete what expired: idempotency records past 24 h, used or expired pairing codes,
-    and rate-limit state whose bucket is full again (it decides like no state at all)."""
+    expired OAuth codes and refresh token families, and rate-limit state whose bucket is
+    full again (it decides like no state at all)."""
     clock = container.core.clock()
     report = await purge_expired(await resolve(container.persistence.uow), clock)
     rate_limits = await resolve(container.persistence.rate_limits)
@@ -50,7 +54,9 @@ async def purge_once(container: Gateway) -> PurgeCounts:
     purge_rate_limits: Callable[[Any], Awaitable[int]] | None = getattr(rate_limits, "purge", None)
     keys = await purge_rate_limits(clock.now()) if purge_rate_limits is not None else 0
     console = await (await resolve(container.persistence.console_sessions)).purge(clock.now())
-    return PurgeCounts(report.idempotency_records, report.pairing_codes, keys, console)
+    return PurgeCounts(
+        report.idempotency_records, report.pairing_codes, keys, console, report.oauth_entries
+    )
 
 
 async def purge_periodically(
