@@ -132,7 +132,7 @@ oauth_refresh_tokens = Table(
     Column("resource", Text, nullable=False),
     Column("scopes", JSON, nullable=False),
     Column("status", String(CODE), nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),  # the purge (0005)
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("token_hash"),
 )
