@@ -116,8 +116,9 @@ def _redactor(settings: Settings) -> Any:
 
 @main.command()
 def purge() -> None:
-    """Delete expired idempotency records, used or expired pairing codes and idle
-    rate-limit state now (a served gateway also does it every PURGE_INTERVAL_S)."""
+    """Delete expired idempotency records, used or expired pairing codes, console
+    entries, OAuth codes and refresh families, and idle rate-limit state now (a served
+    gateway also does it every PURGE_INTERVAL_S)."""
     settings = _settings()
     counts = _run(_purge(settings))
     click.echo(f"purged {counts}")

@@ -105,8 +105,9 @@ class Settings:
     #: `X-Forwarded-Proto` are believed: the client address the per-client redeem limit
     #: counts. `*` trusts any peer (only when nothing but the proxy can reach the gateway).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
-    #: How often a served gateway deletes expired idempotency records, pairing codes and
-    #: idle rate-limit state, in seconds; 0 turns the periodic purge off.
+    #: How often a served gateway deletes expired idempotency records, pairing codes,
+    #: console entries, OAuth codes and refresh families, and idle rate-limit state, in
+    #: seconds; 0 turns the periodic purge off.
     purge_interval_s: int = 3600
     #: OAuth client metadata documents may be fetched from private, loopback and
     #: link-local addresses (tests, a lab network); off by default (SSRF).
