@@ -11,6 +11,7 @@ import attrs
 
 from nodedc_gateway.application import tool_arguments
 from nodedc_gateway.application.agent_tools import Tool
+from nodedc_gateway.application.grants import reachable_project
 from nodedc_gateway.application.pipeline import AgentCall, Located
 from nodedc_gateway.application.results import AccessRequestFiled, Page
 from nodedc_gateway.domain import validation
@@ -35,8 +36,17 @@ class RequestAccessTool(Tool):
     async def act(self, call: AgentCall, located: Located) -> AccessRequestFiled:
         args = self.args
         workspace = validation.workspace_slug(args.get("workspace_slug"))
+        # The request holds the project's id, as grants do, not `DEMO` as typed: the owner
+        # reads and approves the project itself, and what the agent already holds there is
+        # judged on it. Only where the owner reaches the workspace, so that an agent cannot
+        # probe which projects exist elsewhere.
         project_id = (
-            await self._project_id(call, workspace, parse_project_ref(args.get("project_id")))
+            await reachable_project(
+                self.deps.tasker,
+                call.agent.owner_user_id,
+                workspace,
+                parse_project_ref(args.get("project_id")),
+            )
             if args.given("project_id")
             else WORKSPACE_LEVEL
         )
@@ -63,23 +73,6 @@ class RequestAccessTool(Tool):
                 f"{pending} requests are already waiting for a decision; wait for them first",
             )
         return AccessRequestFiled(request)
-
-    async def _project_id(self, call: AgentCall, workspace: str, project_ref: str) -> str:
-        """The request holds the project's id, as grants do, not `DEMO` as typed: the
-        owner reads and approves the project itself, and what the agent already holds
-        there is judged on it. Projects are looked up only where the agent's owner reaches
-        the workspace in Tasker, so an agent cannot probe which projects exist elsewhere
-        (the gateway's own Tasker user sees every workspace)."""
-        if not await self.deps.tasker.user_has_access(workspace, call.agent.owner_user_id):
-            raise ValidationFailed.field(
-                "workspace_slug", "the agent's owner has no access to this workspace in Tasker"
-            )
-        try:
-            return (await self.deps.tasker.find_project(workspace, project_ref)).id
-        except NotFound:
-            raise ValidationFailed.field(
-                "project_id", "no such project in this workspace"
-            ) from None
 
     async def persist(self, uow: UnitOfWork, call: AgentCall, result: Any) -> None:
         await uow.access_requests.add(result.request)

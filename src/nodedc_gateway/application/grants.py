@@ -98,22 +98,35 @@ async def grantable_target(
         raise ValidationFailed.field(
             "workspace_slug", "this workspace's policy does not allow agents (Tasker: Features)"
         )
-    if not await tasker.user_has_access(workspace, owner_user_id):
-        raise ValidationFailed.field(
-            "workspace_slug", "the agent's owner has no access to this workspace in Tasker"
-        )
     if project_ref is None:
+        await _owner_reaches(tasker, owner_user_id, workspace)
         return WORKSPACE_LEVEL
-    try:
-        project = await tasker.find_project(workspace, project_ref)
-    except NotFound:
-        raise ValidationFailed.field("project_id", "no such project in this workspace") from None
-    details = await tasker.get_project(workspace, project.id)
+    project_id = await reachable_project(tasker, owner_user_id, workspace, project_ref)
+    details = await tasker.get_project(workspace, project_id)
     if all(member.id != owner_user_id for member in details.members):
         raise ValidationFailed.field(
             "project_id", "the agent's owner is not a member of this project in Tasker"
         )
-    return project.id
+    return project_id
+
+
+async def reachable_project(
+    tasker: TaskerPort, owner_user_id: str, workspace: str, project_ref: str
+) -> str:
+    """The id of a project named by id or identifier, looked up only in a workspace the
+    agent's owner reaches in Tasker (the gateway's own Tasker user sees every one)."""
+    await _owner_reaches(tasker, owner_user_id, workspace)
+    try:
+        return (await tasker.find_project(workspace, project_ref)).id
+    except NotFound:
+        raise ValidationFailed.field("project_id", "no such project in this workspace") from None
+
+
+async def _owner_reaches(tasker: TaskerPort, owner_user_id: str, workspace: str) -> None:
+    if not await tasker.user_has_access(workspace, owner_user_id):
+        raise ValidationFailed.field(
+            "workspace_slug", "the agent's owner has no access to this workspace in Tasker"
+        )
 
 
 def grant_note(event_type: str, grant: Grant, note: str | None = None) -> AuditNote:
