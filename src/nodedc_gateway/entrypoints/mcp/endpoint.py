@@ -24,6 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from nodedc_gateway.domain.errors import Unauthenticated
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Services
+from nodedc_gateway.entrypoints.http.problems import TITLES, TYPE_BASE
 from nodedc_gateway.entrypoints.mcp.server import acting_as, build_mcp_server
 from nodedc_gateway.entrypoints.oauth.urls import challenge
 from nodedc_gateway.entrypoints.observability import Metrics
@@ -96,9 +97,7 @@ def _bearer(scope: dict[str, Any]) -> str | None:
 
 
 async def _unauthorized(send: Any, challenge: bytes, detail: str) -> None:
-    await _problem(
-        send, 401, "unauthenticated", "Unauthorized", detail, (b"www-authenticate", challenge)
-    )
+    await _problem(send, 401, "unauthenticated", detail, (b"www-authenticate", challenge))
 
 
 async def _not_allowed(send: Any) -> None:
@@ -106,17 +105,17 @@ async def _not_allowed(send: Any) -> None:
         "The MCP endpoint takes POST only: responses are JSON, with no stream "
         "to listen on and no session to end."
     )
-    await _problem(send, 405, "not_found", "Method Not Allowed", detail, (b"allow", b"POST"))
+    await _problem(send, 405, "not_found", detail, (b"allow", b"POST"))
 
 
 async def _problem(
-    send: Any, status: int, code: str, title: str, detail: str, header: tuple[bytes, bytes]
+    send: Any, status: int, code: str, detail: str, header: tuple[bytes, bytes]
 ) -> None:
     """A problem+json answer sent straight to ASGI (before the MCP app is reached)."""
     body = json.dumps(
         {
-            "type": f"tag:nodedc.ru,2026:agent-gateway/problems/{code}",
-            "title": title,
+            "type": TYPE_BASE + code,
+            "title": TITLES[status],
             "status": status,
             "detail": detail,
             "code": code,
