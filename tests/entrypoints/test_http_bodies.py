@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nodedc_gateway.entrypoints.http.decoding import (
+    MAX_JSON_BODY,
     MAX_JSON_DEPTH,
     BodyRefused,
     check_json_shape,
@@ -200,3 +201,13 @@ async def test_a_body_that_is_not_an_object_is_a_422_even_where_the_body_is_opti
             body = assert_problem(response, 422, "validation_failed")
             assert body["errors"][0]["field"] == "body", (url, raw, body)
     assert (await gw.client.post(links, content=b"{}", headers=JSON)).status_code == 201
+
+
+async def test_a_json_route_reads_no_more_than_64_kib(gw: ServedGateway) -> None:
+    """The JSON API's bodies are small; a larger one is refused before it is scanned."""
+    agents = f"{gw.owner_url()}/agents"
+    padded = {"display_name": "Agent", "owner_email": "alice@demo.local"}
+    big = msgspec.json.encode({**padded, "avatar_url": "x" * MAX_JSON_BODY})
+    response = await gw.client.post(agents, content=big, headers=JSON)
+    assert response.status_code == 413, response.text
+    assert (await gw.client.post(agents, json=padded)).status_code == 201

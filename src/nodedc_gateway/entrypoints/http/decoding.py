@@ -17,6 +17,10 @@ from litestar.exceptions import ClientException, ValidationException
 #: The deepest a JSON body may nest; the deepest legitimate body (a project policy's
 #: `{"card_rules": {"required_blocks": [...]}}`) nests 3 levels.
 MAX_JSON_DEPTH = 32
+#: The largest body a JSON route reads (413 beyond; the app's limit, 1 MiB, is for `/mcp`).
+#: The largest legitimate one, a project policy, is well under 1 KiB; the shape check is a
+#: scan in Python, so a small cap also keeps any body's check to about a millisecond.
+MAX_JSON_BODY = 64 * 1024
 TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
 TWICE = "this key is in the object twice; send it once"
 NOT_JSON = "This route takes a JSON body: send it with `Content-Type: application/json`."

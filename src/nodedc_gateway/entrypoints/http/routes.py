@@ -45,7 +45,7 @@ from nodedc_gateway.domain.access_requests import RequestStatus
 from nodedc_gateway.entrypoints import schemas as out
 from nodedc_gateway.entrypoints.bootstrap import Services
 from nodedc_gateway.entrypoints.http import bodies
-from nodedc_gateway.entrypoints.http.decoding import JsonRequest
+from nodedc_gateway.entrypoints.http.decoding import MAX_JSON_BODY, JsonRequest
 from nodedc_gateway.entrypoints.http.parameters import (
     ActorHeader,
     AgentId,
@@ -100,6 +100,7 @@ class JsonApi(Controller):
     and `/mcp` read their own bodies."""
 
     request_class = JsonRequest
+    request_max_body_size = MAX_JSON_BODY
 
 
 def answer(outcome: Outcome, shape: type[S], status: int = 200) -> Response[S]:
