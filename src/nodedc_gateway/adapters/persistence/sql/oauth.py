@@ -175,14 +175,14 @@ class SqlOAuthRepository(_Repository):
     async def purge(self, now: datetime) -> int:
         codes = t.oauth_codes.c
         code_result = await self._c.execute(delete(t.oauth_codes).where(codes.expires_at <= now))
-        # A family goes as a whole once none of its tokens is unexpired (the port says why).
-        # Two indexed lookups on expires_at rather than a GROUP BY over the whole table.
+        # A family goes as a whole once none of its tokens is unexpired (the port says why):
+        # the expired rows found by the expires_at index, each kept while a live token of
+        # its family exists (a correlated NOT EXISTS on the family_id index; `NOT IN` over
+        # every live token would be a scan PostgreSQL cannot turn into an anti-join).
         c = t.oauth_refresh_tokens.c
-        expired = select(c.family_id).where(c.expires_at <= now)
-        alive = select(c.family_id).where(c.expires_at > now)
+        live = t.oauth_refresh_tokens.alias("live")
+        alive = select(live.c.id).where(live.c.family_id == c.family_id, live.c.expires_at > now)
         refresh_result = await self._c.execute(
-            delete(t.oauth_refresh_tokens).where(
-                c.family_id.in_(expired), c.family_id.not_in(alive)
-            )
+            delete(t.oauth_refresh_tokens).where(c.expires_at <= now, ~alive.exists())
         )
         return _rowcount(code_result) + _rowcount(refresh_result)
