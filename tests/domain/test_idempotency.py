@@ -110,16 +110,6 @@ def test_external_ids_are_deterministic_and_scoped(key: str, other: str) -> None
     assert key not in external_id("agent:a", key) or len(key) < 4
 
 
-def test_only_an_in_flight_claim_is_ever_abandoned() -> None:
-    """Guards `self.status is RecordStatus.IN_FLIGHT` in `is_abandoned`
-    (idempotency.py:101): a completed record is never taken over, whatever its lease says."""
-    claimed = record()
-    late = s.NOW + IN_FLIGHT_LEASE
-    assert claimed.is_abandoned(late)
-    done = attrs.evolve(claimed, status=RecordStatus.COMPLETED, response=StoredResponse(True, {}))
-    assert not done.is_abandoned(late)
-
-
 @given(st.text(min_size=1, max_size=40))
 def test_owner_and_agent_keys_live_apart(same_id: str) -> None:
     """Guards the `owner:` prefix of `owner_scope` (idempotency.py:41): an owner and an

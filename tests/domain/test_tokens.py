@@ -130,15 +130,6 @@ def test_a_revoked_token_reads_revoked_after_its_expiry_too() -> None:
     assert token.status_at(token.expires_at + timedelta(days=1)) is TokenStatus.REVOKED
 
 
-def test_last_used_is_written_again_at_exactly_one_minute() -> None:
-    """Guards `< LAST_USED_RESOLUTION` in `record_use` (tokens.py:134): at most once a
-    minute means a use a whole minute later is written."""
-    token = s.token()
-    assert token.record_use(s.NOW)
-    assert not token.record_use(s.NOW + timedelta(seconds=59))
-    assert token.record_use(s.NOW + timedelta(minutes=1))
-
-
 # The exact edges of tokens.py (docs/mutation.md: these pin what its mutants changed).
 
 

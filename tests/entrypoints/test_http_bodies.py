@@ -39,10 +39,6 @@ def nested(levels: int) -> bytes:
     return b'{"code": ' + b"[" * levels + b"]" * levels + b"}"
 
 
-def agent_body(**fields: Any) -> dict[str, Any]:
-    return {"display_name": "Agent", "owner_email": "alice@demo.local", **fields}
-
-
 async def test_a_deeply_nested_body_is_a_422_never_a_500_nor_a_logged_traceback(
     gw: ServedGateway,
 ) -> None:
