@@ -85,7 +85,7 @@ def _process(argv: list[str], env: Mapping[str, str], ready_url: str) -> Iterato
             argv, cwd=workdir, env=environment, stdout=subprocess.DEVNULL, stderr=log
         )
     try:
-        _wait_ready(process, ready_url, log_path)
+        wait_ready(process, ready_url, log_path)
         yield process.pid
     finally:
         stop(process)
@@ -102,8 +102,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    """Until `url` answers a HEAD request (any status: the server is listening)."""
+def wait_ready(
+    process: subprocess.Popen[bytes], url: str, log_path: Path, poll_s: float = 0.05
+) -> None:
+    """Until `url` answers a HEAD request (any status: the server is listening), polling
+    every `poll_s` (not timing anything; the start-up bench polls finely to measure)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -111,7 +114,7 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> N
         try:
             httpx.head(url, timeout=1.0)
         except httpx.TransportError:
-            time.sleep(0.05)  # polling startup, not timing anything
+            time.sleep(poll_s)
             continue
         return
     raise RuntimeError(

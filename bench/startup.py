@@ -19,7 +19,6 @@ alternating), so a change in the machine's load hits both.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import shutil
@@ -32,10 +31,9 @@ from pathlib import Path
 
 import attrs
 
-from bench.servers import free_port, stop
+from bench.servers import free_port, stop, wait_ready
 from bench.stats import median, percentile
 
-STARTUP_TIMEOUT_S = 60.0
 POLL_S = 0.005
 SERVE_READY_TARGET_S = 1.0
 RSS_TARGET_BYTES = 120 * 2**20
@@ -87,6 +85,18 @@ class StartupResult:
     help: Samples
     floor: Samples  # `python -c pass`
 
+    @property
+    def ready_met(self) -> bool:
+        return self.serve.p50_s <= SERVE_READY_TARGET_S
+
+    @property
+    def rss_met(self) -> bool:
+        return self.serve.rss_p50 <= RSS_TARGET_BYTES
+
+    @property
+    def initialize_met(self) -> bool:
+        return self.stdio.p50_s <= INITIALIZE_TARGET_S
+
 
 def _command() -> list[str]:
     """`nodedc-gateway` as installed beside this interpreter (what Codex runs)."""
@@ -106,19 +116,6 @@ def _rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def _answers(port: int, path: str) -> bool:
-    """Whether something answers an HTTP HEAD on 127.0.0.1:`port` (any status)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-    try:
-        connection.request("HEAD", path)
-        connection.getresponse().read()
-    except OSError:
-        return False
-    finally:
-        connection.close()
-    return True
-
-
 def start_server(
     argv: list[str], env: Mapping[str, str], cwd: Path, path: str
 ) -> tuple[float, int]:
@@ -132,12 +129,7 @@ def start_server(
             [*argv, str(port)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log
         )
     try:
-        while not _answers(port, path):
-            if process.poll() is not None:
-                raise RuntimeError(f"exited ({process.returncode}):\n{log_path.read_text()}")
-            if time.perf_counter() - started > STARTUP_TIMEOUT_S:
-                raise RuntimeError(f"no answer in {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")
-            time.sleep(POLL_S)
+        wait_ready(process, f"http://127.0.0.1:{port}{path}", log_path, poll_s=POLL_S)
         elapsed = time.perf_counter() - started
         return elapsed, _rss_bytes(process.pid)
     finally:
