@@ -136,3 +136,47 @@ async def test_the_rate_limiters_relaxed_commit_stays_in_its_statement(
     decision = await SqlRateLimitStore(engine).check("k", RatePolicy("w", 60, 60, 5), e.T0)
     assert decision.allowed
     assert await _still_durable(engine)
+
+
+async def _seeded(engine: AsyncEngine) -> str:
+    """An agent with a token; its hash."""
+    agent = e.agent()
+    token = e.token(agent.id)
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        await uow.agents.add(agent)
+        await uow.tokens.add(token)
+        await uow.commit()
+    return token.token_hash
+
+
+async def _admit(engine: AsyncEngine, token_hash: str, claim: bool) -> None:
+    from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
+    from nodedc_gateway.domain.ratelimit import RatePolicy
+    from nodedc_gateway.ports.callers import ClaimRequest
+
+    request = ClaimRequest(e.new_id(), e.fake_hash("fp"), "create_issue") if claim else None
+    policy = RatePolicy("writes", 60, 60, 5)
+    admission = await SqlCallerAdmission(engine).admit([token_hash], e.T0, policy, request)
+    assert admission is not None
+    assert admission.budget is not None
+    assert admission.budget.allowed
+    assert (admission.claimed is not None) is claim
+
+
+@pytest.mark.parametrize("claim", [True, False], ids=["keyed", "unkeyed"])
+async def test_an_admission_is_one_statement(
+    engine: AsyncEngine, tmp_path: Path, claim: bool
+) -> None:
+    """Caller, budget and claim: one round trip, its own transaction (no BEGIN/COMMIT)."""
+    token_hash = await _seeded(engine)
+    await _admit(engine, token_hash, claim)  # the statement is built once
+    async with _sent(engine, tmp_path) as sent:
+        await _admit(engine, token_hash, claim)
+    assert sent == ["statement"]
+
+
+async def test_an_admissions_relaxed_commit_stays_in_its_statement(engine: AsyncEngine) -> None:
+    token_hash = await _seeded(engine)
+    await _durable(engine)
+    await _admit(engine, token_hash, True)
+    assert await _still_durable(engine)

@@ -24,10 +24,11 @@ from nodedc_gateway.adapters.persistence.sql import (
     SqlUnitOfWorkFactory,
     create_engine,
 )
+from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
-from nodedc_gateway.application.callers import RepositoryCallerLookup
-from nodedc_gateway.ports.callers import CallerLookup
+from nodedc_gateway.application.callers import RepositoryCallerLookup, SequentialAdmission
+from nodedc_gateway.ports.callers import CallerAdmission, CallerLookup
 from nodedc_gateway.ports.ratelimit import RateLimitStore
 from nodedc_gateway.ports.unit_of_work import UnitOfWorkFactory
 from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
@@ -39,6 +40,7 @@ class PersistenceUnderTest:
     uow: UnitOfWorkFactory
     rate_limits: RateLimitStore
     callers: CallerLookup
+    admission: CallerAdmission
     url: str | None = None  # SQL backends: where the database is
     engine: AsyncEngine | None = None
 
@@ -46,7 +48,9 @@ class PersistenceUnderTest:
 @asynccontextmanager
 async def memory_backend() -> AsyncIterator[PersistenceUnderTest]:
     uow = MemoryUnitOfWorkFactory()
-    yield PersistenceUnderTest("memory", uow, MemoryRateLimitStore(), RepositoryCallerLookup(uow))
+    rate_limits, callers = MemoryRateLimitStore(), RepositoryCallerLookup(uow)
+    admission = SequentialAdmission(callers, rate_limits, uow)
+    yield PersistenceUnderTest("memory", uow, rate_limits, callers, admission)
 
 
 @asynccontextmanager
@@ -58,6 +62,7 @@ async def sql_backend(name: str, url: str) -> AsyncIterator[PersistenceUnderTest
             SqlUnitOfWorkFactory(engine),
             SqlRateLimitStore(engine),
             SqlCallerLookup(engine),
+            SqlCallerAdmission(engine),
             url,
             engine,
         )

@@ -16,6 +16,7 @@ from nodedc_gateway.adapters.launcher.static import StaticLauncher
 from nodedc_gateway.adapters.markup import MarkdownRenderer
 from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
 from nodedc_gateway.adapters.persistence.sql import SqlCallerLookup, SqlUnitOfWorkFactory
+from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
@@ -30,7 +31,7 @@ from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
-from nodedc_gateway.ports.callers import CallerLookup
+from nodedc_gateway.ports.callers import CallerAdmission, CallerLookup
 from nodedc_gateway.ports.launcher import LauncherPort
 from nodedc_gateway.ports.ratelimit import RateLimitStore
 from nodedc_gateway.ports.tasker import TaskerPort
@@ -148,6 +149,7 @@ async def build_sql_gateway(
         SqlUnitOfWorkFactory(engine),
         SqlRateLimitStore(engine),
         callers=SqlCallerLookup(engine),
+        admission=SqlCallerAdmission(engine),
         limits=limits,
         entitled=entitled,
         tasker=tasker,
@@ -160,6 +162,7 @@ async def build_gateway(
     rate_limits: RateLimitStore,
     *,
     callers: CallerLookup | None = None,
+    admission: CallerAdmission | None = None,
     limits: RateLimits | None = None,
     entitled: Sequence[str] = ("*",),
     tasker: TaskerPort | None = None,
@@ -185,6 +188,7 @@ async def build_gateway(
         entitlements=entitlements,
         presenter=ContractPresenter(),
         callers=callers,
+        admission=admission,
     )
     port = tasker or memory_tasker
     tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), uow=uow, ids=ids, limits=limits)

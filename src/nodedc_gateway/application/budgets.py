@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from nodedc_gateway.domain.errors import RateLimited
-from nodedc_gateway.domain.ratelimit import RatePolicy
+from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy
 from nodedc_gateway.ports.ratelimit import RateLimitStore
 
 
@@ -19,6 +19,11 @@ async def spend(
     for key, policy in budgets:
         decision = await store.check(key, policy, now)
         if not decision.allowed:
-            raise RateLimited(
-                decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
-            )
+            raise rate_limited(decision, policy)
+
+
+def rate_limited(decision: RateDecision, policy: RatePolicy) -> RateLimited:
+    """The refusal of a check `policy` did not admit."""
+    return RateLimited(
+        decision.retry_after_us / 1_000_000, policy.name, policy.limit, policy.period_s
+    )

@@ -7,9 +7,11 @@ owner calls (the internal API, already authenticated by the internal token) are 
 by ownership inside their transaction. Both share rate limiting, idempotency, audit and
 the commit, written here once.
 
-Transactions are kept short: the idempotency claim commits on its own (so a concurrent
-retry sees it), Tasker is called outside any transaction, and the audit event, the gateway
-state an operation writes and the stored idempotent response commit together.
+Transactions are kept short and few: for an agent's call, authentication, the rate limit
+and the idempotency claim are one step (`admit`; one statement on PostgreSQL) that commits
+on its own (so a concurrent retry sees the claim); Tasker is called outside any
+transaction; and the audit event, the gateway state an operation writes and the stored
+idempotent response commit together. Two transactions of the gateway's own per call.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 import attrs
 
 from nodedc_gateway.application.audit_drafts import agent_draft, owner_draft
-from nodedc_gateway.application.budgets import spend
-from nodedc_gateway.application.callers import RepositoryCallerLookup
+from nodedc_gateway.application.budgets import rate_limited, spend
+from nodedc_gateway.application.callers import RepositoryCallerLookup, SequentialAdmission
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.idempotent_calls import claim_and_run, release, store_or_release
 from nodedc_gateway.domain.agents import Agent
@@ -33,7 +35,6 @@ from nodedc_gateway.domain.entitlement import Entitlement
 from nodedc_gateway.domain.errors import (
     ErrorCode,
     GatewayError,
-    RateLimited,
     Unauthenticated,
     restore_error,
 )
@@ -45,13 +46,19 @@ from nodedc_gateway.domain.idempotency import (
     agent_scope,
     external_id,
     owner_scope,
+    request_fingerprint,
 )
 from nodedc_gateway.domain.operations import Kind, Operation
-from nodedc_gateway.domain.ratelimit import RatePolicy
+from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy, agent_budget_key
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import Actor
 from nodedc_gateway.domain.tokens import AgentToken, is_well_formed_token
-from nodedc_gateway.ports.callers import CallerLookup
+from nodedc_gateway.ports.callers import (
+    CallerAdmission,
+    CallerLookup,
+    CallerRecord,
+    ClaimRequest,
+)
 from nodedc_gateway.ports.clock import Clock
 from nodedc_gateway.ports.hashing import SecretHasher
 from nodedc_gateway.ports.ids import IdGenerator
@@ -143,6 +150,19 @@ class AgentCall:
             fields=fields,
             now=self.now,
         )
+
+
+@attrs.frozen
+class AdmittedCall:
+    """An agent call authenticated, with its budget checked and (when keyed) its key
+    claimed: `Pipeline.admit`'s answer, for `run_agent_admitted`."""
+
+    caller: AgentCaller
+    now: datetime
+    policy: RatePolicy
+    decision: RateDecision
+    claimed: IdempotencyRecord | None  # the key this call holds in flight
+    claiming: bool  # a keyed write: True even when the key already existed
 
 
 @attrs.frozen
@@ -259,11 +279,13 @@ class Pipeline:
         entitlements: EntitlementService,
         presenter: ResultPresenter,
         callers: CallerLookup | None = None,
+        admission: CallerAdmission | None = None,
     ) -> None:
         self._uow = uow
-        # How authentication reads a caller: the adapter's own single read when there is
-        # one (SQL), else through the repositories.
+        # How authentication reads a caller, and admission admits one: the adapter's own
+        # fewer steps when there are (SQL), else through the repositories and the store.
         self._callers = callers or RepositoryCallerLookup(uow)
+        self._admission = admission or SequentialAdmission(self._callers, rate_limits, uow)
         self._clock = clock
         self._ids = ids
         self._hasher = hasher
@@ -282,14 +304,47 @@ class Pipeline:
         A known token that is revoked or expired is audited on its agent's chain (under
         `operation`, when given); an unknown one is not (it belongs to nobody)."""
         now = self._clock.now()
+        # One read, no transaction: the token, its agent and its grants, fresh every call
+        # (nothing is cached, so a revocation anywhere bites on the next call).
+        found = await self._callers.find(self._candidates(token))
+        if found is None:
+            raise Unauthenticated()
+        return await self._caller(found, now, operation)
+
+    async def admit(
+        self, token: SecretStr, action: AgentAction[Any], operation: Operation | str | None
+    ) -> AdmittedCall:
+        """`authenticate`, with the call's budget spent and its idempotency key claimed in
+        the same step (one statement on PostgreSQL): what a call must know and take before
+        it acts. A token that is not usable spends nothing. Pass the result to
+        `run_agent_admitted`, or to `abandon` if the call will not run."""
+        now = self._clock.now()
+        policy = self.limits.for_kind(action.operation.kind)
+        claim = _claim_request(action)
+        admission = await self._admission.admit(self._candidates(token), now, policy, claim)
+        if admission is None:
+            raise Unauthenticated()
+        caller = await self._caller(admission.caller, now, operation)
+        assert admission.budget is not None  # the token was usable: the budget was checked
+        return AdmittedCall(
+            caller, now, policy, admission.budget, admission.claimed, claim is not None
+        )
+
+    async def abandon(self, admitted: AdmittedCall) -> None:
+        """Free the key an admitted call claimed and will never run (its spent budget
+        stays spent, as for any request refused after admission)."""
+        if admitted.claimed is not None:
+            await release(self._uow, admitted.claimed)
+
+    def _candidates(self, token: SecretStr) -> Sequence[str]:
         raw = token.reveal()
         if not is_well_formed_token(raw):
             raise Unauthenticated()
-        # One read, no transaction: the token, its agent and its grants, fresh every call
-        # (nothing is cached, so a revocation anywhere bites on the next call).
-        found = await self._callers.find(self._hasher.candidates(raw))
-        if found is None:
-            raise Unauthenticated()
+        return self._hasher.candidates(raw)
+
+    async def _caller(
+        self, found: CallerRecord, now: datetime, operation: Operation | str | None
+    ) -> AgentCaller:
         stored, agent = found.token, found.agent
         if not stored.is_usable(now):
             if operation is not None:
@@ -318,28 +373,39 @@ class Pipeline:
         return AgentCaller(agent, stored, grants, GrantIndex(agent.id, grants), entitlement)
 
     async def run_agent(self, token: SecretStr, action: AgentAction[Any]) -> Outcome:
-        """Authenticate the token for this operation, then run it as that agent."""
-        return await self.run_as(await self.authenticate(token, action.operation), action)
+        """Admit the token's call of this operation, then run it as that agent."""
+        admitted = await self.admit(token, action, action.operation)
+        return await self.run_agent_admitted(admitted, action)
 
     async def run_as(self, caller: AgentCaller, action: AgentAction[Any]) -> Outcome:
         """Run an agent's operation as a caller the transport has just authenticated for
-        this very request (MCP checks the token per request); the token goes no further."""
-        operation = action.operation
+        this very request (MCP checks the token per request); the token goes no further.
+        The budget is spent and the key claimed here, each in its own step."""
         now = self._clock.now()
-        call = AgentCall(caller, now, action.idempotency_key)
-        draft = partial(agent_draft, self._ids, caller.agent, operation, now)
+        policy = self.limits.for_kind(action.operation.kind)
+        key = agent_budget_key(caller.agent.id, policy)
+        decision = await self._rate_limits.check(key, policy, now)
+        claiming = _claim_request(action) is not None
+        admitted = AdmittedCall(caller, now, policy, decision, None, claiming)
+        return await self.run_agent_admitted(admitted, action)
+
+    async def run_agent_admitted(self, admitted: AdmittedCall, action: AgentAction[Any]) -> Outcome:
+        """Run an admitted call: refused if its budget was spent; run on the key it
+        claimed; or, when its key already existed, that record judged (replay, reuse,
+        in flight or taken over) as `claim_and_run` judges it."""
+        caller, operation = admitted.caller, action.operation
+        call = AgentCall(caller, admitted.now, action.idempotency_key)
+        draft = partial(agent_draft, self._ids, caller.agent, operation, admitted.now)
 
         async def refused(error: GatewayError) -> None:
             await self._audit_agent(call, draft(AuditDecision.DENY, error.code, None))
 
-        policy = self.limits.for_kind(operation.kind)
-        try:
-            await spend(
-                self._rate_limits, [(f"agent:{caller.agent.id}:{policy.name}", policy)], now
-            )
-        except RateLimited as error:
+        if not admitted.decision.allowed:
+            error = rate_limited(admitted.decision, admitted.policy)
             await refused(error)
-            raise
+            raise error
+        if admitted.claimed is not None or not admitted.claiming:
+            return await self._agent_body(call, action, admitted.claimed)
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
             return await self._agent_body(call, action, record)
@@ -355,7 +421,7 @@ class Pipeline:
             action.idempotency_key,
             operation,
             action.arguments(),
-            now,
+            admitted.now,
             body,
             refused,
             replayed,
@@ -532,6 +598,15 @@ class Pipeline:
         """`admit_public`, then the action (for a caller that has its arguments in hand)."""
         await self.admit_public(client_key)
         return await self.run_admitted(action)
+
+
+def _claim_request(action: AgentAction[Any]) -> ClaimRequest | None:
+    """The idempotency claim a call makes: keyed writes only (reads are safe to repeat)."""
+    operation = action.operation
+    if action.idempotency_key is None or not operation.is_write:
+        return None
+    fingerprint = request_fingerprint(operation.name, action.arguments())
+    return ClaimRequest(action.idempotency_key, fingerprint, operation.name)
 
 
 def _replay(record: IdempotencyRecord) -> Outcome:

@@ -70,3 +70,9 @@ def gcra(tat_us: int | None, now_us: int, policy: RatePolicy) -> RateDecision:
         remaining=(now_us - allow_at) // interval,
         reset_after_us=new_tat - now_us,
     )
+
+
+def agent_budget_key(agent_id: str, policy: RatePolicy) -> str:
+    """The key an agent's calls spend `policy` under (every replica spends the same one;
+    the SQL admission builds the same string in its statement)."""
+    return f"agent:{agent_id}:{policy.name}"

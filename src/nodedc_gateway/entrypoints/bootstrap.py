@@ -160,6 +160,7 @@ class Persistence(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     uow = providers.Singleton(_memory_uow)
     callers: providers.Object[Any] = providers.Object(None)  # None: read through `uow`
+    admission: providers.Object[Any] = providers.Object(None)  # None: `callers`, then the rest
     rate_limits = providers.Singleton(_memory_rate_limits)
     console_sessions = providers.Singleton(_memory_console_sessions)
     ready: providers.Object[Any] = providers.Object(None)  # an async readiness check, or None
@@ -198,6 +199,7 @@ class Application(containers.DeclarativeContainer):
         Pipeline,
         uow=persistence.uow,
         callers=persistence.callers,
+        admission=persistence.admission,
         clock=core.clock,
         ids=core.ids,
         hasher=core.hasher,

@@ -7,12 +7,15 @@ transaction (which would cost a BEGIN and a ROLLBACK around them)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 import attrs
 
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.grants import Grant
+from nodedc_gateway.domain.idempotency import IdempotencyRecord, agent_scope
+from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy
 from nodedc_gateway.domain.tokens import AgentToken
 
 
@@ -30,4 +33,53 @@ class CallerLookup(Protocol):
         """The token stored under one of these hashes (earlier hashes win), its agent
         and the agent's active grants, as one consistent read of committed state that is
         part of no transaction; None when no token has any of these hashes."""
+        ...
+
+
+@attrs.frozen
+class ClaimRequest:
+    """An idempotency key to claim `in_flight` in the calling agent's scope."""
+
+    key: str
+    fingerprint: str
+    operation: str
+
+    def record(self, agent_id: str, now: datetime) -> IdempotencyRecord:
+        return IdempotencyRecord.claim(
+            scope=agent_scope(agent_id),
+            key=self.key,
+            fingerprint=self.fingerprint,
+            operation=self.operation,
+            now=now,
+        )
+
+
+@attrs.frozen
+class Admission:
+    """What admitting an agent call found and did."""
+
+    caller: CallerRecord
+    #: The budget check, or None when the token is not usable at `now` (nothing spent).
+    budget: RateDecision | None
+    #: The record claimed for this call; None when no claim was asked, the budget refused,
+    #: or the key already exists (the caller then judges the stored record itself).
+    claimed: IdempotencyRecord | None
+
+
+class CallerAdmission(Protocol):
+    async def admit(
+        self,
+        token_hashes: Sequence[str],
+        now: datetime,
+        budget: RatePolicy,
+        claim: ClaimRequest | None,
+    ) -> Admission | None:
+        """Everything an agent call must know or take before it acts, in one step:
+
+        - the caller, read as `CallerLookup.find` reads it (None when no token matches);
+        - when its token is usable at `now`: one unit of `budget` spent under
+          `agent_budget_key(agent id, budget)`, as `RateLimitStore.check` spends it;
+        - when that admits and `claim` is given: `claim.record(agent id, now)` inserted
+          unless its key exists, committed before this returns (a concurrent retry sees
+          it), as `IdempotencyStore.claim` inserts it."""
         ...

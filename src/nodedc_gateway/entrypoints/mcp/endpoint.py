@@ -2,7 +2,9 @@
 into the Litestar application.
 
 Every HTTP request authenticates its agent token again, so a token revoked mid-session is
-refused on the very next request. A missing or bad token is HTTP 401 with a
+refused on the very next request. A `tools/call` is admitted here in the same step
+(`Pipeline.admit`: its budget spent and its idempotency key claimed with the token's
+read), so the SDK's dispatch goes straight to the tool. A missing or bad token is HTTP 401 with a
 `WWW-Authenticate: Bearer` challenge naming the Protected Resource Metadata (RFC 9728 §5.1,
 how an OAuth-capable MCP client discovers where to sign in), answered here before the SDK
 sees the request.
@@ -11,6 +13,7 @@ sees the request.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,16 +24,20 @@ from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
-from nodedc_gateway.domain.errors import Unauthenticated
+from nodedc_gateway.application.pipeline import AgentAction
+from nodedc_gateway.application.tools import build_tool
+from nodedc_gateway.domain.errors import GatewayError, Unauthenticated
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Services
 from nodedc_gateway.entrypoints.http.problems import TITLES, TYPE_BASE
-from nodedc_gateway.entrypoints.mcp.server import acting_as, build_mcp_server
+from nodedc_gateway.entrypoints.mcp.server import AdmittedToolCall, acting_as, build_mcp_server
 from nodedc_gateway.entrypoints.oauth.urls import challenge
 from nodedc_gateway.entrypoints.observability import Metrics
 from nodedc_gateway.entrypoints.settings import Settings
 
 MCP_PATH = "/mcp"
+#: The operation a refused token is audited under, whatever the request was.
+MCP_REQUEST = "mcp_request"
 MAX_MCP_BODY_BYTES = 1024 * 1024
 
 
@@ -66,24 +73,92 @@ class McpEndpoint:
                 "OAuth (the challenge names the resource metadata).",
             )
             return
+        pipeline = self._services().pipeline
+        body: bytes | None = None
+        if scope["method"] == "POST":
+            body, receive = await _buffered(receive, MAX_MCP_BODY_BYTES)
+        admitted: AdmittedToolCall | None = None
         try:
-            caller = await self._services().pipeline.authenticate(SecretStr(token), "mcp_request")
+            call = self._tool_call(body)
+            if call is None:
+                caller = await pipeline.authenticate(SecretStr(token), MCP_REQUEST)
+            else:
+                name, action = call
+                ticket = await pipeline.admit(SecretStr(token), action, MCP_REQUEST)
+                admitted, caller = AdmittedToolCall(name, action, ticket), ticket.caller
         except Unauthenticated:
             await _unauthorized(
                 send, self._challenge, "The agent token is unknown, revoked or expired."
             )
             return
-        if scope["method"] != "POST":
-            # Stateless JSON responses: no server-to-client stream and no session to end.
-            # The SDK would hold a GET open forever with nothing ever to send; the spec's
-            # answer for a server without that stream is 405 (Streamable HTTP, "Listening
-            # for Messages from the Server").
-            await _not_allowed(send)
-            return
-        # Litestar strips the mount prefix; the SDK's app routes on the full path.
-        scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "root_path": ""}
-        with acting_as(caller):  # the caller travels typed; the token stops here
-            await self._app(scope, receive, send)
+        try:
+            if scope["method"] != "POST":
+                # Stateless JSON responses: no server-to-client stream and no session to
+                # end. The SDK would hold a GET open forever with nothing ever to send; the
+                # spec's answer for a server without that stream is 405 (Streamable HTTP,
+                # "Listening for Messages from the Server").
+                await _not_allowed(send)
+                return
+            # Litestar strips the mount prefix; the SDK's app routes on the full path.
+            scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "root_path": ""}
+            with acting_as(caller, admitted):  # the caller travels typed; the token stops here
+                await self._app(scope, receive, send)
+        finally:
+            if admitted is not None and not admitted.taken:
+                # The SDK answered without running the tool (a malformed request, say):
+                # free the key the admission claimed, so a retry is not held in flight.
+                await pipeline.abandon(admitted.admitted)
+
+    def _tool_call(self, body: bytes | None) -> tuple[str, AgentAction[Any]] | None:
+        """The tool call a request body holds, built as the tool will run it; None when it
+        holds none or one that cannot be built (the SDK and the tool then answer it as
+        they would have, and the request is authenticated alone)."""
+        message = _json(body)
+        params = message.get("params") if message.get("method") == "tools/call" else None
+        if not isinstance(params, dict):
+            return None
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        if not isinstance(name, str) or not isinstance(arguments, dict):
+            return None
+        try:
+            return name, build_tool(self._services().tools, name, arguments)
+        except GatewayError:
+            return None
+
+
+def _json(body: bytes | None) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):  # the SDK answers malformed JSON itself
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+async def _buffered(receive: Any, limit: int) -> tuple[bytes | None, Any]:
+    """Read the request body up to `limit` bytes, and a `receive` that hands the SDK every
+    message read here before going on to the client's. The body is None when it is over
+    the limit or the client went away (the SDK then answers as it would have)."""
+    read: deque[dict[str, Any]] = deque()
+    size, complete = 0, False
+    while True:
+        message = await receive()
+        read.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            break
+        if not message.get("more_body", False):
+            complete = True
+            break
+    body = b"".join(m.get("body", b"") for m in read) if complete else None
+
+    async def replay() -> Any:
+        return read.popleft() if read else await receive()
+
+    return body, replay
 
 
 def _bearer(scope: dict[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.types import CallToolResult, ListToolsResult, TextContent
 
 from nodedc_gateway import __version__
-from nodedc_gateway.application.pipeline import AgentCaller
+from nodedc_gateway.application.pipeline import AdmittedCall, AgentAction, AgentCaller
 from nodedc_gateway.application.tools import TOOLS, build_tool
 from nodedc_gateway.domain.errors import GatewayError, ValidationFailed
 from nodedc_gateway.domain.operations import CATALOGUE, tools_usable_with
@@ -30,6 +30,8 @@ from nodedc_gateway.entrypoints.schemas import json_schema
 SERVER_NAME = "nodedc-agent-gateway"
 #: The agent the `/mcp` endpoint authenticated for the request being served (`acting_as`).
 _CALLER: ContextVar[AgentCaller | None] = ContextVar("nodedc_mcp_caller", default=None)
+#: The tool call the endpoint admitted for that request, if it was one (`acting_as`).
+_ADMITTED: ContextVar[AdmittedToolCall | None] = ContextVar("nodedc_mcp_admitted", default=None)
 log = get_logger("nodedc_gateway.mcp")
 Dispatch = Callable[[Context, str], Awaitable[CallToolResult]]
 
@@ -65,13 +67,33 @@ def ok_result(body: Mapping[str, Any]) -> CallToolResult:
     )
 
 
+@attrs.define
+class AdmittedToolCall:
+    """A `tools/call` the endpoint admitted before the SDK dispatched it (authenticated,
+    budget spent, key claimed, in one step): the tool runs it instead of starting over.
+    `taken` tells the endpoint, once the SDK is done, whether the call ran at all."""
+
+    name: str
+    action: AgentAction[Any]
+    admitted: AdmittedCall
+    taken: bool = False
+
+    def take(self, name: str) -> AdmittedCall | None:
+        if self.taken or name != self.name:
+            return None
+        self.taken = True
+        return self.admitted
+
+
 @contextlib.contextmanager
-def acting_as(caller: AgentCaller) -> Iterator[None]:
+def acting_as(caller: AgentCaller, admitted: AdmittedToolCall | None = None) -> Iterator[None]:
     """Serve one HTTP request as `caller`: the tools see it, typed, and nothing else."""
     reset = _CALLER.set(caller)
+    reset_admitted = _ADMITTED.set(admitted)
     try:
         yield
     finally:
+        _ADMITTED.reset(reset_admitted)
         _CALLER.reset(reset)
 
 
@@ -94,8 +116,13 @@ class ToolDispatcher:
             return error_result(ValidationFailed.field("authorization", "no agent token"))
         svc = self._services()
         label = "ok"
+        pending = _ADMITTED.get()
+        admitted = pending.take(name) if pending is not None else None
         try:
-            outcome = await svc.pipeline.run_as(caller, build_tool(svc.tools, name, raw))
+            if admitted is not None and pending is not None:
+                outcome = await svc.pipeline.run_agent_admitted(admitted, pending.action)
+            else:
+                outcome = await svc.pipeline.run_as(caller, build_tool(svc.tools, name, raw))
         except GatewayError as error:
             label = str(error.code)
             return error_result(error)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import FromClause, and_, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
@@ -72,19 +72,43 @@ class SqlCallerLookup:
         if not token_hashes:
             return None
         async with autocommit(self._engine) as connection:
-            rows = (await connection.execute(_FIND, {"hashes": list(token_hashes)})).all()
-        by_hash: dict[str, list[Any]] = {}
-        for row in rows:
-            by_hash.setdefault(row.t_token_hash, []).append(row)
-        for token_hash in token_hashes:  # the first candidate (current pepper) wins
-            found = by_hash.get(token_hash)
-            if found:
-                return CallerRecord(
-                    token=m.token_from_row(_part(found[0], _TOKEN)),
-                    agent=m.agent_from_row(_part(found[0], _AGENT)),
-                    grants=tuple(m.grant_from_row(_part(row, _GRANT)) for row in found if row.g_id),
-                )
-        return None
+            return await find_on(connection, token_hashes)
+
+
+async def find_on(connection: AsyncConnection, token_hashes: Sequence[str]) -> CallerRecord | None:
+    """The lookup on a connection the caller holds."""
+    rows = (await connection.execute(_FIND, {"hashes": list(token_hashes)})).all()
+    by_hash: dict[str, list[Any]] = {}
+    for row in rows:
+        by_hash.setdefault(row.t_token_hash, []).append(row)
+    for token_hash in token_hashes:  # the first candidate (current pepper) wins
+        found = by_hash.get(token_hash)
+        if found:
+            return caller_from(found)
+    return None
+
+
+def caller_from(rows: Sequence[Any]) -> CallerRecord:
+    """One token's joined rows (one per active grant, or one with no grant), their
+    columns prefixed as `caller_columns` names them."""
+    return CallerRecord(
+        token=m.token_from_row(_part(rows[0], _TOKEN)),
+        agent=m.agent_from_row(_part(rows[0], _AGENT)),
+        grants=tuple(m.grant_from_row(_part(row, _GRANT)) for row in rows if row.g_id),
+    )
+
+
+def grant_columns(grants: FromClause) -> list[Any]:
+    """The grant columns of a caller's rows, under `caller_from`'s names."""
+    return [c.label(_GRANT + c.name) for c in grants.c]
+
+
+def token_and_agent_columns() -> list[Any]:
+    """The token and agent columns of a caller's rows, under `caller_from`'s names."""
+    return [
+        *(c.label(_TOKEN + c.name) for c in _tokens.c),
+        *(c.label(_AGENT + c.name) for c in _agents.c),
+    ]
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

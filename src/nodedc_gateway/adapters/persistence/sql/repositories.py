@@ -42,12 +42,12 @@ R = TypeVar("R")
 _statements: dict[tuple[str, ...], Any] = {}
 
 
-def _bound(table: Table, names: Sequence[str]) -> dict[str, Any]:
+def bound_values(table: Table, names: Sequence[str]) -> dict[str, Any]:
     """`VALUES` for these columns as bound parameters (named `v_<column>`)."""
     return {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
 
 
-def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:
+def parameters(values: Mapping[str, Any]) -> dict[str, Any]:
     return {f"v_{name}": value for name, value in values.items()}
 
 
@@ -71,12 +71,12 @@ class _Repository:
             # RETURNING, not rowcount: drivers do not all count rows an INSERT wrote.
             lambda: (
                 insert(self._c, table)
-                .values(_bound(table, names))
+                .values(bound_values(table, names))
                 .on_conflict_do_nothing()
                 .returning(*table.primary_key.columns)
             ),
         )
-        result = await self._c.execute(statement, _parameters(values))
+        result = await self._c.execute(statement, parameters(values))
         return result.first() is not None
 
     async def _one(
@@ -119,7 +119,7 @@ class _Repository:
         names = tuple(values)
 
         def build() -> Any:
-            stmt = insert(self._c, table).values(_bound(table, names))
+            stmt = insert(self._c, table).values(bound_values(table, names))
             keys = [column.name for column in table.primary_key.columns]
             return stmt.on_conflict_do_update(
                 index_elements=keys,
@@ -127,7 +127,7 @@ class _Repository:
             )
 
         statement = self._statement(("upsert", table.name, *names), build)
-        await self._c.execute(statement, _parameters(values))
+        await self._c.execute(statement, parameters(values))
 
 
 def _rowcount(result: CursorResult[Any]) -> int:
@@ -326,7 +326,7 @@ def _relaxed_claim(connection: AsyncConnection) -> Any:
     relaxed = select(func.set_config("synchronous_commit", "off", True)).subquery()
     return (
         insert(connection, table)
-        .from_select(names, select(*_bound(table, names).values()).select_from(relaxed))
+        .from_select(names, select(*bound_values(table, names).values()).select_from(relaxed))
         .on_conflict_do_nothing()
         .returning(*table.primary_key.columns)
     )
@@ -343,7 +343,7 @@ class SqlIdempotencyStore(_Repository):
         if not self._standalone:
             return await self._insert_new(t.idempotency_keys, values)
         statement = self._statement(("relaxed_claim",), lambda: _relaxed_claim(self._c))
-        return (await self._c.execute(statement, _parameters(values))).first() is not None
+        return (await self._c.execute(statement, parameters(values))).first() is not None
 
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         c = t.idempotency_keys.c
@@ -392,7 +392,9 @@ _MOVE_HEAD = (
 def _event_and_head(connection: AsyncConnection) -> Any:
     """PostgreSQL: one event and its chain's new head in one statement (the INSERT as a
     data-modifying CTE of the UPDATE), one round trip instead of two."""
-    written = insert(connection, _events).values(_bound(_events, _events.c.keys())).cte("written")
+    written = (
+        insert(connection, _events).values(bound_values(_events, _events.c.keys())).cte("written")
+    )
     return _MOVE_HEAD.add_cte(written)
 
 
@@ -434,7 +436,7 @@ class SqlAuditLog(_Repository):
         await self._c.execute(
             statement,
             {
-                **_parameters(m.audit_event_values(event)),
+                **parameters(m.audit_event_values(event)),
                 "head_chain_id": head.chain_id,
                 "head_seq": head.seq,
                 "head_last_hash": head.last_hash,

@@ -1,0 +1,200 @@
+"""Admitting an agent call over SQL: the caller read, the budget spent and the key claimed.
+
+On PostgreSQL all three are one statement in autocommit, so one round trip and one
+transaction before the call acts:
+
+    WITH found   AS (the token under the first matching hash, with its agent),
+         spent   AS (INSERT INTO rate_limits … SELECT the agent's key FROM found
+                     WHERE the token is usable ON CONFLICT DO UPDATE (GCRA) RETURNING …),
+         claimed AS (INSERT INTO idempotency_keys … SELECT FROM found JOIN spent
+                     ON spent.admitted ON CONFLICT DO NOTHING RETURNING scope)
+    SELECT found, spent, claimed, the agent's active grants (one row each) …
+
+PostgreSQL runs a data-modifying CTE exactly once, whether or not it is read, and
+`spent` reads the bucket's row as locked by its own upsert, exactly as the rate-limit
+store's statement does (`gcra_upsert` builds both), so concurrent admissions of one agent
+queue on that row. The statement commits without waiting for the WAL flush, as the
+rate-limit check and the claim did on their own: whatever the call then commits (its
+audit event) is flushed with a synchronous commit, which flushes these with it.
+
+Nothing is cached: a token, agent or grant revoked on any replica is refused on the very
+next call everywhere. On SQLite the same three steps run in one transaction under the
+engine's write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, and_, bindparam, func, literal, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from nodedc_gateway.adapters.persistence.sql import tables as t
+from nodedc_gateway.adapters.persistence.sql.callers import (
+    caller_from,
+    find_on,
+    grant_columns,
+    token_and_agent_columns,
+)
+from nodedc_gateway.adapters.persistence.sql.engine import (
+    autocommit,
+    insert,
+    is_sqlite,
+    transaction,
+)
+from nodedc_gateway.adapters.persistence.sql.mapping import idempotency_values
+from nodedc_gateway.adapters.persistence.sql.repositories import (
+    SqlIdempotencyStore,
+    bound_values,
+    parameters,
+)
+from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
+from nodedc_gateway.adapters.ratelimit.sql import (
+    check_on,
+    gcra_decision,
+    gcra_parameters,
+    gcra_upsert,
+)
+from nodedc_gateway.domain.canonical import to_microseconds
+from nodedc_gateway.domain.grants import GrantStatus
+from nodedc_gateway.domain.ratelimit import RatePolicy, agent_budget_key
+from nodedc_gateway.domain.tokens import TokenStatus
+from nodedc_gateway.ports.callers import Admission, ClaimRequest
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.callers import CallerAdmission
+
+#: The one statement, with and without a claim (built on first use).
+_statements: dict[bool, Any] = {}
+
+
+def _admission(connection: AsyncConnection, claiming: bool) -> Any:
+    statement = _statements.get(claiming)
+    if statement is None:
+        statement = _statements[claiming] = _build(connection, claiming)
+    return statement
+
+
+def _build(connection: AsyncConnection, claiming: bool) -> Any:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    tokens, agents, grants = t.agent_tokens, t.agents, t.grants
+    hashes = bindparam("hashes", type_=ARRAY(String()))
+    found = (
+        select(*token_and_agent_columns())
+        .select_from(tokens.join(agents, agents.c.id == tokens.c.agent_id))
+        .where(tokens.c.token_hash == func.any(hashes))
+        .order_by(func.array_position(hashes, tokens.c.token_hash))  # earlier hashes win
+        .limit(1)
+        .cte("found")
+    )
+    agent_id = found.c.a_id
+    # `AgentToken.is_usable`: active and not yet expired.
+    usable = and_(
+        found.c.t_status == str(TokenStatus.ACTIVE),
+        found.c.t_expires_at > bindparam("now", type_=UtcDateTime()),
+    )
+    # `agent_budget_key` and `agent_scope`, built in SQL.
+    budget_key = literal("agent:") + agent_id + literal(":") + bindparam("policy", type_=String())
+    spent = gcra_upsert(connection, budget_key, found, usable).cte("spent")
+    joined = found.outerjoin(spent, true())
+    columns = [*found.c, spent.c.tat_us.label("s_tat_us"), spent.c.admitted.label("s_admitted")]
+    if claiming:
+        table = t.idempotency_keys
+        names = [column.name for column in table.c]
+        values = {**bound_values(table, names), "scope": literal("agent:") + agent_id}
+        claimed = (
+            insert(connection, table)
+            .from_select(
+                names,
+                select(*(values[name] for name in names)).select_from(
+                    found.join(spent, spent.c.admitted)
+                ),
+            )
+            .on_conflict_do_nothing()
+            .returning(table.c.scope)
+            .cte("claimed")
+        )
+        joined = joined.outerjoin(claimed, true())
+        columns.append(claimed.c.scope.label("c_scope"))
+    active = and_(grants.c.agent_id == agent_id, grants.c.status == str(GrantStatus.ACTIVE))
+    return (
+        select(*columns, *grant_columns(grants))
+        .select_from(joined.outerjoin(grants, active))
+        .order_by(grants.c.id)
+    )
+
+
+class SqlCallerAdmission:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def admit(
+        self,
+        token_hashes: Sequence[str],
+        now: datetime,
+        budget: RatePolicy,
+        claim: ClaimRequest | None,
+    ) -> Admission | None:
+        if not token_hashes:
+            return None
+        if is_sqlite(self._engine):
+            async with transaction(self._engine) as connection:
+                return await _in_steps(connection, token_hashes, now, budget, claim)
+        now_us = to_microseconds(now)
+        arguments: dict[str, Any] = {
+            "hashes": list(token_hashes),
+            "now": now,
+            "policy": budget.name,
+            **gcra_parameters(budget, now_us),
+        }
+        if claim is not None:
+            # The scope is the agent's, built in SQL; the record's other values are bound.
+            values = idempotency_values(claim.record("", now))
+            del values["scope"]
+            arguments |= parameters(values)
+        async with autocommit(self._engine) as connection:
+            statement = _admission(connection, claim is not None)
+            rows = (await connection.execute(statement, arguments)).all()
+        if not rows:
+            return None
+        first = rows[0]
+        caller = caller_from(rows)
+        if first.s_admitted is None:  # not usable: nothing was spent
+            return Admission(caller, None, None)
+        key = agent_budget_key(caller.agent.id, budget)
+        decision = gcra_decision(key, budget, now_us, first.s_tat_us, bool(first.s_admitted))
+        claimed = None
+        if claim is not None and first.c_scope is not None:
+            claimed = claim.record(caller.agent.id, now)
+        return Admission(caller, decision, claimed)
+
+
+async def _in_steps(
+    connection: AsyncConnection,
+    token_hashes: Sequence[str],
+    now: datetime,
+    budget: RatePolicy,
+    claim: ClaimRequest | None,
+) -> Admission | None:
+    """The three steps on one connection, in its one transaction (SQLite)."""
+    found = await find_on(connection, token_hashes)
+    if found is None:
+        return None
+    if not found.token.is_usable(now):
+        return Admission(found, None, None)
+    key = agent_budget_key(found.agent.id, budget)
+    decision = await check_on(connection, key, budget, now)
+    if not decision.allowed or claim is None:
+        return Admission(found, decision, None)
+    record = claim.record(found.agent.id, now)
+    existing = await SqlIdempotencyStore(connection).claim(record)
+    return Admission(found, decision, record if existing is None else None)
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits the port
+
+    def _fits_port(admission: SqlCallerAdmission) -> CallerAdmission:
+        return admission

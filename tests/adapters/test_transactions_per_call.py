@@ -1,0 +1,68 @@
+"""Issue 15's first acceptance, held by a test: a governed call costs the gateway two
+database transactions, writes and reads alike — one to admit it (the caller read, its
+budget spent, its idempotency key claimed) and one to record it (the audit event, the
+stored response) — plus the sandbox Tasker's own work, on SQLite and PostgreSQL.
+`make bench` counts the same on PostgreSQL from the server's own statistics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nodedc_gateway.entrypoints.bootstrap import resolve
+from tests.contracts.persistence_backends import backend_params
+from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
+from tests.support.mcp import http_client, structured
+from tests.support.served import ServedGateway, gateway_settings, served_gateway
+from tests.support.transactions import TransactionLog
+
+CALLS = 5
+
+
+@pytest.fixture(params=backend_params(("sqlite", "postgres")))
+async def served(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[ServedGateway, TransactionLog]]:
+    if request.param == "sqlite":
+        url = await migrated_sqlite_url(tmp_path)
+    else:
+        url = await migrated_postgres_url()
+    async with served_gateway(gateway_settings(database_url=url)) as gateway:
+        engine = (await resolve(gateway.container.persistence.uow)).engine
+        log = TransactionLog(engine)
+        try:
+            yield gateway, log
+        finally:
+            log.close()
+
+
+async def test_a_governed_call_is_two_gateway_transactions(
+    served: tuple[ServedGateway, TransactionLog],
+) -> None:
+    gateway, log = served
+    agent = await gateway.create_agent()
+    await gateway.grant(agent["id"])
+    token = await gateway.token(agent["id"])
+    demo = {"workspace_slug": "demo", "project_id": "DEMO"}
+    counted: dict[str, tuple[int, int]] = {}
+    async with http_client(gateway.url, token) as client:
+        first = structured(await client.call_tool("create_issue", {**demo, "name": "Warm"}))
+        issue = {"workspace_slug": "demo", "issue": first["issue"]["id"]}
+        await client.call_tool("get_issue", issue)
+        calls = {
+            "keyed write": lambda n: ("create_issue", {**demo, "name": "K", "idempotency_key": n}),
+            "write": lambda n: ("create_issue", {**demo, "name": "U"}),
+            "read": lambda n: ("get_issue", issue),
+        }
+        for label, call in calls.items():
+            log.clear()
+            for n in range(CALLS):
+                name, arguments = call(f"key-{n}")
+                result = await client.call_tool(name, arguments)
+                assert not result.is_error, result
+            counted[label] = (len(log.gateways()), len(log.taskers()))
+
+    for label, (gateways, _taskers) in counted.items():
+        assert gateways == 2 * CALLS, (label, log.gateways())

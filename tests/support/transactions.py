@@ -1,0 +1,60 @@
+"""Counting the database transactions an engine runs, on SQLite and PostgreSQL alike.
+
+SQLAlchemy's own events: a statement on an AUTOCOMMIT connection is a transaction by
+itself; any other statement belongs to its connection's open transaction, which ends at
+its COMMIT or ROLLBACK. A transaction is the sandbox Tasker's when its statements touch
+`sandbox_*` tables, the gateway's otherwise."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_SANDBOX = re.compile(r"\bsandbox_\w+")
+
+
+@attrs.define
+class TransactionLog:
+    """Every transaction `engine` ran while listening: one list of statements each."""
+
+    engine: AsyncEngine
+    closed: list[list[str]] = attrs.field(factory=list)
+    _open: dict[int, list[str]] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        sync = self.engine.sync_engine
+        event.listen(sync, "before_cursor_execute", self._statement)
+        event.listen(sync, "commit", self._end)
+        event.listen(sync, "rollback", self._end)
+
+    def close(self) -> None:
+        sync = self.engine.sync_engine
+        event.remove(sync, "before_cursor_execute", self._statement)
+        event.remove(sync, "commit", self._end)
+        event.remove(sync, "rollback", self._end)
+
+    def clear(self) -> None:
+        self.closed.clear()
+
+    def _statement(self, conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("BEGIN"):
+            return  # SQLite's BEGIN IMMEDIATE, sent by the engine's own begin
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            self.closed.append([sql])
+        else:
+            self._open.setdefault(id(conn), []).append(sql)
+
+    def _end(self, conn: Any) -> None:
+        statements = self._open.pop(id(conn), [])
+        if statements:  # a connection returned to the pool unused ends nothing
+            self.closed.append(statements)
+
+    def gateways(self) -> list[list[str]]:
+        return [tx for tx in self.closed if not any(_SANDBOX.search(s) for s in tx)]
+
+    def taskers(self) -> list[list[str]]:
+        return [tx for tx in self.closed if any(_SANDBOX.search(s) for s in tx)]
