@@ -6,6 +6,7 @@ stored response) — plus the sandbox Tasker's own work, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.support.served import ServedGateway, gateway_settings, served_gateway
 from tests.support.transactions import TransactionLog
 
 CALLS = 5
+_AUDIT = re.compile(r"\baudit_(events|chain_heads)\b")
 
 
 @pytest.fixture(params=backend_params(("sqlite", "postgres")))
@@ -66,3 +68,29 @@ async def test_a_governed_call_is_two_gateway_transactions(
 
     for label, (gateways, _taskers) in counted.items():
         assert gateways == 2 * CALLS, (label, log.gateways())
+
+
+async def test_the_chains_head_is_held_for_the_events_insert_alone(
+    served: tuple[ServedGateway, TransactionLog],
+) -> None:
+    """The audit event is a call's last write: from the moment its chain's head is locked
+    (PostgreSQL: the row; SQLite: the first audit statement) until the commit, the
+    transaction writes nothing else, so one agent's concurrent calls queue on the head
+    for no longer than its insert."""
+    gateway, log = served
+    agent = await gateway.create_agent()
+    await gateway.grant(agent["id"])
+    token = await gateway.token(agent["id"])
+    demo = {"workspace_slug": "demo", "project_id": "DEMO"}
+    async with http_client(gateway.url, token) as client:
+        for n in range(3):
+            arguments = {**demo, "name": "K", "idempotency_key": f"key-{n}"}
+            assert not (await client.call_tool("create_issue", arguments)).is_error
+        # A refusal (no such project) and a replay end the same way.
+        await client.call_tool("create_issue", {**demo, "project_id": "NOPE", "name": "x"})
+        await client.call_tool("create_issue", {**demo, "name": "K", "idempotency_key": "key-0"})
+    audited = [tx for tx in log.gateways() if any(_AUDIT.search(s) for s in tx)]
+    assert len(audited) >= 5
+    for tx in audited:
+        first = next(i for i, s in enumerate(tx) if _AUDIT.search(s))
+        assert all(_AUDIT.search(s) for s in tx[first:]), tx

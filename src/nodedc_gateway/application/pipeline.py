@@ -452,10 +452,11 @@ class Pipeline:
                     authorized.grant_versions,
                     action.describe(result),
                 )
-                await uow.audit.append([allowed])
                 if record is not None:
                     await uow.idempotency.complete(record.completed(StoredResponse(True, body)))
                 await self._note_token_use(uow, call)
+                # Last: the chain's head stays locked only for its own insert and the commit.
+                await uow.audit.append([allowed])
                 await uow.commit()
             return Outcome(body)
         except _Refused as refused:
@@ -498,7 +499,6 @@ class Pipeline:
     ) -> None:
         """After a failure: audit it, and store it for replay or free the key."""
         async with self._uow() as uow:
-            await uow.audit.append([draft])
             if record is not None:
                 if error.replayable:
                     await uow.idempotency.complete(
@@ -508,6 +508,7 @@ class Pipeline:
                     await uow.idempotency.release(record)
             if call is not None:
                 await self._note_token_use(uow, call)
+            await uow.audit.append([draft])  # last, as above
             await uow.commit()
 
     async def _note_token_use(self, uow: UnitOfWork, call: AgentCall) -> None:
@@ -518,8 +519,8 @@ class Pipeline:
     async def _audit_agent(self, call: AgentCall, draft: AuditDraft) -> None:
         """Append `draft` on its own (a refusal or replay, outside the action's unit)."""
         async with self._uow() as uow:
-            await uow.audit.append([draft])
             await self._note_token_use(uow, call)
+            await uow.audit.append([draft])  # last, as above
             await uow.commit()
 
     # --- owners (internal API) -------------------------------------------------------
