@@ -80,8 +80,8 @@ class DatabaseWork:
     """What one kind of call costs the database, per call."""
 
     trips: RoundTripReport  # from libpq's trace
-    transactions: float  # from pg_stat_database: (T(2N) - T(N)) / N
-    windows: tuple[int, int, int]  # transactions counted in windows of N, 2N, N calls
+    transactions: float  # from pg_stat_database: (T(2N) - T(N)) / N, least of two each
+    windows: tuple[int, ...]  # transactions counted in windows of N, 2N, N, 2N calls
     connections: int  # connections the pool opened in each window
     calls: int  # N
 
@@ -213,24 +213,32 @@ async def traced_bare(database_url: str) -> AsyncIterator[Counted]:
 
 async def count_work(target: load.Target, counted: Counted, calls: int) -> DatabaseWork:
     """On one session, after a warm-up: `calls` calls whose round trips are traced (the
-    pool warm, as in service), then windows of `calls`, twice `calls` and `calls` calls
-    again counted by `pg_stat_database`, each starting from an empty pool (see
-    bench.transactions): the extra calls of the long window cost what one call costs."""
+    pool warm, as in service), then windows of `calls`, twice `calls`, `calls` and
+    twice `calls` calls counted by `pg_stat_database`, each starting from an empty pool
+    (see bench.transactions): the extra calls of a long window cost what one call costs.
+    Each size is counted twice and the smaller kept: anything else that ran in the
+    database can only have added."""
+    sizes = (calls, 2 * calls, calls, 2 * calls)
     async with load.sessions([target], warmup=10) as (session,):
         counted.tracer.start()
         await load.timed(session, calls)
         trips = counted.tracer.report(calls)
         windows = []
-        for size in (calls, 2 * calls, calls):
+        for size in sizes:
             async with counted.counter.window() as window:
                 await load.timed(session, size)
             windows.append(window)
     opened = {w.connections for w in windows}
     if len(opened) != 1:
         raise RuntimeError(f"the windows opened different numbers of connections: {opened}")
-    short, long, again = (w.transactions for w in windows)
+    short = min(w.transactions for w, size in zip(windows, sizes, strict=True) if size == calls)
+    long = min(w.transactions for w, size in zip(windows, sizes, strict=True) if size != calls)
     return DatabaseWork(
-        trips, (long - min(short, again)) / calls, (short, long, again), opened.pop(), calls
+        trips,
+        (long - short) / calls,
+        tuple(w.transactions for w in windows),
+        opened.pop(),
+        calls,
     )
 
 

@@ -28,8 +28,8 @@ nothing to the count, after `pg_stat_clear_snapshot()`, so nothing cached is rea
 Anything else running in the database meanwhile would count too: the gateway's periodic
 purge is off in the benchmark (`servers.gateway_environment`), and an autovacuum worker
 visits a database at most once per `autovacuum_naptime` (a minute; autovacuum is off on
-the benchmark's server): the caller makes the N-call window twice, before and after the
-2N one, and keeps the smaller.
+the benchmark's server): the caller makes each window twice, in turns, and keeps the
+smaller count of each.
 """
 
 from __future__ import annotations
