@@ -22,10 +22,11 @@ PARTS = ("grants", "call", "scale", "startup")
 FULL_GRANT_SIZES = (10, 100, 1_000, 10_000)
 QUICK_GRANT_SIZES = (10, 100)
 FULL_CALLS = governed_call.Sizes(
-    rounds=12, calls_per_round=60, clients=8, bursts=8, seconds_per_round=3.0, counted_calls=50
+    rounds=12, calls_per_round=60, clients=16, bursts=8, seconds_per_round=3.0, counted_calls=50
 )
+#: counted_calls stays above psycopg's prepare threshold (5), which the count relies on.
 QUICK_CALLS = governed_call.Sizes(
-    rounds=2, calls_per_round=5, clients=2, bursts=2, seconds_per_round=0.5, counted_calls=3
+    rounds=2, calls_per_round=5, clients=2, bursts=2, seconds_per_round=0.5, counted_calls=10
 )
 FULL_SCALE_CALLS = governed_call.Sizes(
     rounds=12, calls_per_round=50, clients=1, bursts=0, seconds_per_round=0, counted_calls=0

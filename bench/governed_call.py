@@ -1,11 +1,13 @@
-"""Part 2: `create_issue` through the whole gateway against the bare MCP server.
+"""Part 2: `create_issue` and `get_issue` through the whole gateway against the bare MCP
+server.
 
 Both run as their own process on 127.0.0.1, each on its own PostgreSQL database, and are
 driven by the same official `mcp` client from this process. Latency is measured one call
-at a time; throughput with several clients at once (one agent each on the gateway).
-The two servers take turns, round after round, so a change in the machine's load hits
-both alike. The database round trips of a governed call are counted separately, on the
-same code served in this process, from libpq's protocol trace.
+at a time, for the write and for the read; throughput with several clients at once, all
+of them one agent on the gateway (one token, a session each). The two servers take
+turns, round after round, so a change in the machine's load hits both. What a call costs
+the database is counted separately, on the same code served in this process: round trips
+from libpq's protocol trace, transactions from PostgreSQL's own counters.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bench import load, postgres, servers, setup
 from bench.bare_server import build_server
 from bench.round_trips import RoundTripReport, RoundTripTracer
 from bench.stats import median, percentile
+from bench.transactions import TransactionCounter
 from nodedc_gateway.adapters.clock import SystemClock
 from nodedc_gateway.adapters.ids import UUIDv7Generator
 from nodedc_gateway.adapters.persistence.sql import create_engine
@@ -34,10 +37,10 @@ from nodedc_gateway.entrypoints.logs import configure_logging
 class Sizes:
     rounds: int  # latency rounds, servers taking turns
     calls_per_round: int
-    clients: int  # concurrent clients for throughput
+    clients: int  # concurrent clients for throughput (one agent on the gateway)
     bursts: int  # throughput rounds, servers taking turns
     seconds_per_round: float
-    counted_calls: int  # calls whose round trips are counted
+    counted_calls: int  # calls whose round trips and transactions are counted
 
 
 @attrs.frozen
@@ -50,11 +53,18 @@ class Latency:
     def of(cls, samples: list[float]) -> Latency:
         return cls(median(samples), percentile(samples, 0.99), len(samples))
 
+    @property
+    def tail(self) -> float:
+        """p99 / p50."""
+        return self.p99_s / self.p50_s if self.p50_s else 0.0
+
 
 @attrs.frozen
 class ServerResult:
-    latency: Latency
-    calls_per_s: float
+    latency: Latency  # create_issue, one call in flight
+    read_latency: Latency  # get_issue, one call in flight
+    calls_per_s: float  # create_issue, every client at once
+    loaded_latency: Latency  # create_issue, every client at once
     cpu_per_call_s: float  # the server process's CPU time per call, during throughput
 
 
@@ -62,6 +72,28 @@ class ServerResult:
 class Throughput:
     calls_per_s: float
     cpu_per_call_s: float
+    latency: Latency
+
+
+@attrs.frozen
+class DatabaseWork:
+    """What one kind of call costs the database, per call."""
+
+    trips: RoundTripReport  # from libpq's trace
+    transactions: float  # from pg_stat_database: (T(2N) - T(N)) / N, least of two each
+    windows: tuple[int, ...]  # transactions counted in windows of N, 2N, N, 2N calls
+    connections: int  # connections the pool opened in each window
+    calls: int  # N
+
+
+#: The kinds of call whose database work is counted, in the report's order.
+WORK = {
+    "keyed": "governed `create_issue`, with an idempotency key",
+    "unkeyed": "governed `create_issue`, without one",
+    "read": "governed `get_issue`",
+    "bare": "bare `create_issue`",
+    "bare_read": "bare `get_issue`",
+}
 
 
 @attrs.frozen
@@ -69,14 +101,24 @@ class GovernedCallResult:
     bare: ServerResult
     gateway: ServerResult
     clients: int
-    round_trips_keyed: RoundTripReport
-    round_trips_unkeyed: RoundTripReport
-    round_trips_bare: RoundTripReport
+    work: dict[str, DatabaseWork]  # by the keys of WORK
+
+    @property
+    def round_trips_keyed(self) -> RoundTripReport:
+        return self.work["keyed"].trips
+
+    @property
+    def round_trips_unkeyed(self) -> RoundTripReport:
+        return self.work["unkeyed"].trips
+
+    @property
+    def round_trips_bare(self) -> RoundTripReport:
+        return self.work["bare"].trips
 
 
 async def measure_latency(targets: dict[str, load.Target], sizes: Sizes) -> dict[str, Latency]:
-    """Sequential calls on one warm session per server, the servers taking turns in
-    blocks of `calls_per_round` (order alternating), so drifts in load hit both."""
+    """Sequential calls on one warm session per target, the targets taking turns in
+    blocks of `calls_per_round` (order alternating), so drifts in load hit all alike."""
     samples: dict[str, list[float]] = {name: [] for name in targets}
     names = list(targets)
     async with load.sessions([targets[name] for name in names]) as opened:
@@ -91,11 +133,13 @@ async def measure_throughput(
     targets: dict[str, list[load.Target]], served: dict[str, servers.Served], sizes: Sizes
 ) -> dict[str, Throughput]:
     """Calls per second with every client of a server calling at once, the servers
-    taking turns (order alternating), and the server's own CPU time per call meanwhile
-    (what bounds throughput, and what the machine's load disturbs least)."""
+    taking turns (order alternating); the latency of those calls; and the server's own
+    CPU time per call meanwhile (what bounds throughput, and what the machine's load
+    disturbs least)."""
     calls = dict.fromkeys(targets, 0)
     seconds = dict.fromkeys(targets, 0.0)
     cpu = dict.fromkeys(targets, 0.0)
+    samples: dict[str, list[float]] = {name: [] for name in targets}
     names = list(targets)
     async with contextlib.AsyncExitStack() as stack:
         opened = {
@@ -105,12 +149,17 @@ async def measure_throughput(
         for round_ in range(sizes.bursts):
             for name in names if round_ % 2 == 0 else reversed(names):
                 before = served[name].cpu_seconds()
-                done, elapsed = await load.burst(opened[name], sizes.seconds_per_round)
+                burst = await load.burst(opened[name], sizes.seconds_per_round)
                 cpu[name] += served[name].cpu_seconds() - before
-                calls[name] += done
-                seconds[name] += elapsed
+                calls[name] += burst.calls
+                seconds[name] += burst.seconds
+                samples[name] += burst.samples
     return {
-        name: Throughput(calls[name] / seconds[name], cpu[name] / max(calls[name], 1))
+        name: Throughput(
+            calls[name] / seconds[name],
+            cpu[name] / max(calls[name], 1),
+            Latency.of(samples[name]),
+        )
         for name in names
     }
 
@@ -120,42 +169,77 @@ def quiet_logs(container: Any) -> None:
     configure_logging(container.core.redactor(), stream=io.StringIO())
 
 
+@attrs.frozen
+class Counted:
+    """A server served in this process, with what counts its database work."""
+
+    url: str
+    tracer: RoundTripTracer
+    counter: TransactionCounter
+
+
 @contextlib.asynccontextmanager
-async def traced_gateway(database_url: str) -> AsyncIterator[tuple[str, RoundTripTracer]]:
+async def traced_gateway(database_url: str) -> AsyncIterator[Counted]:
     container = build_container(setup.gateway_settings(database_url))
     quiet_logs(container)
     app = create_app(container)
     async with servers.in_process(app) as url:
         engine = (await resolve(container.persistence.uow)).engine
         tracer = RoundTripTracer(engine)
+        counter = TransactionCounter(engine, database_url)
         await engine.dispose()  # every connection from here on is traced
         try:
-            yield url, tracer
+            yield Counted(url, tracer, counter)
         finally:
             tracer.close()
 
 
 @contextlib.asynccontextmanager
-async def traced_bare(database_url: str) -> AsyncIterator[tuple[str, RoundTripTracer]]:
+async def traced_bare(database_url: str) -> AsyncIterator[Counted]:
     engine = create_engine(database_url)
     tracer = RoundTripTracer(engine)
+    counter = TransactionCounter(engine, database_url)
     tasker = SqlSandboxTasker(engine, UUIDv7Generator(), SystemClock())
     app = build_server(tasker).streamable_http_app(
         streamable_http_path="/mcp", stateless_http=True, json_response=True
     )
     try:
         async with servers.in_process(app) as url:
-            yield url, tracer
+            yield Counted(url, tracer, counter)
     finally:
         tracer.close()
         await engine.dispose()
 
 
-async def count_round_trips(
-    target: load.Target, tracer: RoundTripTracer, calls: int
-) -> RoundTripReport:
-    await load.sequential(target, calls, warmup=10, on_warm=tracer.start)
-    return tracer.report(calls)
+async def count_work(target: load.Target, counted: Counted, calls: int) -> DatabaseWork:
+    """On one session, after a warm-up: `calls` calls whose round trips are traced (the
+    pool warm, as in service), then windows of `calls`, twice `calls`, `calls` and
+    twice `calls` calls counted by `pg_stat_database`, each starting from an empty pool
+    (see bench.transactions): the extra calls of a long window cost what one call costs.
+    Each size is counted twice and the smaller kept: anything else that ran in the
+    database can only have added."""
+    sizes = (calls, 2 * calls, calls, 2 * calls)
+    async with load.sessions([target], warmup=10) as (session,):
+        counted.tracer.start()
+        await load.timed(session, calls)
+        trips = counted.tracer.report(calls)
+        windows = []
+        for size in sizes:
+            async with counted.counter.window() as window:
+                await load.timed(session, size)
+            windows.append(window)
+    opened = {w.connections for w in windows}
+    if len(opened) != 1:
+        raise RuntimeError(f"the windows opened different numbers of connections: {opened}")
+    short = min(w.transactions for w, size in zip(windows, sizes, strict=True) if size == calls)
+    long = min(w.transactions for w, size in zip(windows, sizes, strict=True) if size != calls)
+    return DatabaseWork(
+        trips,
+        (long - short) / calls,
+        tuple(w.transactions for w in windows),
+        opened.pop(),
+        calls,
+    )
 
 
 async def run(sizes: Sizes) -> GovernedCallResult:
@@ -163,44 +247,60 @@ async def run(sizes: Sizes) -> GovernedCallResult:
         postgres.scratch_database("gateway") as gateway_db,
         postgres.scratch_database("bare") as bare_db,
     ):
-        agents = await setup.seed_gateway(gateway_db, sizes.clients)
-        workspace, bare_project = await setup.seed_bare(bare_db)
+        agents = await setup.seed_gateway(gateway_db, 1)
+        sandbox = await setup.seed_bare(bare_db)
+        token = agents.tokens[0]
 
-        def governed(url: str, token: str, *, keyed: bool = True) -> load.Target:
+        def governed(url: str, *, keyed: bool = True) -> load.Target:
             return load.Target(url, token, agents.workspace_slug, agents.project_id, keyed)
 
-        async with traced_gateway(gateway_db) as (url, tracer):
-            keyed = await count_round_trips(
-                governed(url, agents.tokens[0]), tracer, sizes.counted_calls
-            )
-            unkeyed = await count_round_trips(
-                governed(url, agents.tokens[0], keyed=False), tracer, sizes.counted_calls
-            )
-        async with traced_bare(bare_db) as (url, tracer):
-            bare_trips = await count_round_trips(
-                load.Target(url, None, workspace, bare_project), tracer, sizes.counted_calls
-            )
+        def bare_target(url: str) -> load.Target:
+            return load.Target(url, None, sandbox.workspace_slug, sandbox.project_id)
+
+        work: dict[str, DatabaseWork] = {}
+        calls = sizes.counted_calls
+        async with traced_gateway(gateway_db) as counted:
+            work["keyed"] = await count_work(governed(counted.url), counted, calls)
+            unkeyed = governed(counted.url, keyed=False)
+            work["unkeyed"] = await count_work(unkeyed, counted, calls)
+            read = governed(counted.url).reading(agents.issue_id)
+            work["read"] = await count_work(read, counted, calls)
+        async with traced_bare(bare_db) as counted:
+            work["bare"] = await count_work(bare_target(counted.url), counted, calls)
+            bare_read = bare_target(counted.url).reading(sandbox.issue_id)
+            work["bare_read"] = await count_work(bare_read, counted, calls)
 
         with servers.gateway(gateway_db) as gateway, servers.bare(bare_db) as bare_server:
-            bare = load.Target(bare_server.url, None, workspace, bare_project)
+            bare = bare_target(bare_server.url)
+            gateway_target = governed(gateway.url)
             latency = await measure_latency(
-                {"bare": bare, "gateway": governed(gateway.url, agents.tokens[0])}, sizes
+                {
+                    "bare": bare,
+                    "gateway": gateway_target,
+                    "bare read": bare.reading(sandbox.issue_id),
+                    "gateway read": gateway_target.reading(agents.issue_id),
+                },
+                sizes,
             )
             rates = await measure_throughput(
-                {
-                    "bare": [bare] * sizes.clients,
-                    "gateway": [governed(gateway.url, token) for token in agents.tokens],
-                },
+                {"bare": [bare] * sizes.clients, "gateway": [gateway_target] * sizes.clients},
                 {"bare": bare_server, "gateway": gateway},
                 sizes,
             )
+
+    def result(name: str) -> ServerResult:
+        rate = rates[name]
+        return ServerResult(
+            latency[name],
+            latency[f"{name} read"],
+            rate.calls_per_s,
+            rate.latency,
+            rate.cpu_per_call_s,
+        )
+
     return GovernedCallResult(
-        bare=ServerResult(latency["bare"], rates["bare"].calls_per_s, rates["bare"].cpu_per_call_s),
-        gateway=ServerResult(
-            latency["gateway"], rates["gateway"].calls_per_s, rates["gateway"].cpu_per_call_s
-        ),
+        bare=result("bare"),
+        gateway=result("gateway"),
         clients=sizes.clients,
-        round_trips_keyed=keyed,
-        round_trips_unkeyed=unkeyed,
-        round_trips_bare=bare_trips,
+        work=work,
     )

@@ -1,6 +1,6 @@
 """The client side: the official `mcp` client over Streamable HTTP, calling `create_issue`
-the way Codex would (a fresh idempotency key per write), one call at a time for latency
-and from several clients at once for throughput."""
+the way Codex would (a fresh idempotency key per write) or `get_issue` on one issue, one
+call at a time for latency and from several clients at once for throughput."""
 
 from __future__ import annotations
 
@@ -22,14 +22,23 @@ _serial = itertools.count()
 
 @attrs.frozen
 class Target:
-    """A server and how to call it: URL, bearer token (None for the bare server) and the
-    project to write into."""
+    """A server and how to call it: URL, bearer token (None for the bare server), the
+    project to write into, and the tool: `create_issue`, or `get_issue` of `issue_id`."""
 
     url: str
     token: str | None
     workspace_slug: str
     project_id: str
     keyed: bool = True  # send an idempotency key, as Codex is told to on every write
+    issue_id: str | None = None  # set: the target reads this issue instead of writing
+
+    @property
+    def tool(self) -> str:
+        return "create_issue" if self.issue_id is None else "get_issue"
+
+    def reading(self, issue_id: str) -> Target:
+        """The same server, reading `issue_id` with `get_issue`."""
+        return attrs.evolve(self, issue_id=issue_id)
 
 
 class CallFailed(RuntimeError):
@@ -46,6 +55,12 @@ async def client(target: Target) -> AsyncIterator[Client]:
 
 
 def arguments(target: Target) -> dict[str, Any]:
+    if target.issue_id is not None:
+        return {
+            "workspace_slug": target.workspace_slug,
+            "project_id": target.project_id,
+            "issue": target.issue_id,
+        }
     n = next(_serial)
     call = {
         "workspace_slug": target.workspace_slug,
@@ -57,8 +72,9 @@ def arguments(target: Target) -> dict[str, Any]:
     return call
 
 
-async def create_issue(session: Client, target: Target) -> None:
-    result = await session.call_tool("create_issue", arguments(target))
+async def call(session: Client, target: Target) -> None:
+    """One call of the target's tool; an error result raises."""
+    result = await session.call_tool(target.tool, arguments(target))
     if result.is_error:
         raise CallFailed(str(result.structured_content or result.content))
 
@@ -78,7 +94,7 @@ async def sessions(targets: Sequence[Target], warmup: int = 10) -> AsyncIterator
         opened = [Session(t, await stack.enter_async_context(client(t))) for t in targets]
         for session in opened:
             for _ in range(warmup):
-                await create_issue(session.client, session.target)
+                await call(session.client, session.target)
         yield opened
 
 
@@ -87,7 +103,7 @@ async def timed(session: Session, calls: int) -> list[float]:
     samples = []
     for _ in range(calls):
         t0 = time.perf_counter()
-        await create_issue(session.client, session.target)
+        await call(session.client, session.target)
         samples.append(time.perf_counter() - t0)
     return samples
 
@@ -103,24 +119,31 @@ async def sequential(
         return await timed(session, calls)
 
 
-async def burst(opened: Sequence[Session], duration_s: float) -> tuple[int, float]:
-    """(calls, seconds) with every session calling back-to-back at once for `duration_s`
-    (calls still in flight at the end are not counted)."""
-    done = 0
+@attrs.frozen
+class Burst:
+    calls: int
+    seconds: float
+    samples: list[float]  # seconds per counted call, from every client
+
+
+async def burst(opened: Sequence[Session], duration_s: float) -> Burst:
+    """Every session calling back-to-back at once for `duration_s`: the calls that ended
+    within it (those still in flight at the end are not counted) and how long each took."""
+    samples: list[float] = []
     stop = asyncio.Event()
 
     async def worker(session: Session) -> None:
-        nonlocal done
         while not stop.is_set():
-            await create_issue(session.client, session.target)
+            t0 = time.perf_counter()
+            await call(session.client, session.target)
             if not stop.is_set():
-                done += 1
+                samples.append(time.perf_counter() - t0)
 
     async with asyncio.TaskGroup() as group:
         t0 = time.perf_counter()
         for session in opened:
             group.create_task(worker(session))
         await asyncio.sleep(duration_s)
-        counted, elapsed = done, time.perf_counter() - t0
+        counted, elapsed = list(samples), time.perf_counter() - t0
         stop.set()
-    return counted, elapsed
+    return Burst(len(counted), elapsed, counted)

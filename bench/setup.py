@@ -1,5 +1,6 @@
-"""Putting data in the databases under test: the demo sandbox, and agents with tokens and
-grants made through the gateway's own use cases (as the internal API would)."""
+"""Putting data in the databases under test: the demo sandbox with one issue to read, and
+agents with tokens and grants made through the gateway's own use cases (as the internal
+API would)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,47 @@ from nodedc_gateway.application.agents import CreateAgent, IssueToken
 from nodedc_gateway.application.grants import CreateGrant
 from nodedc_gateway.application.pipeline import OwnerAction
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
+from nodedc_gateway.domain.tasker import Actor, IssueDraft
 from nodedc_gateway.entrypoints.bootstrap import build_container, resolve, services, shutdown
 from nodedc_gateway.entrypoints.settings import Settings, load_settings
 
 
 @attrs.frozen
 class Agents:
-    """What a governed call needs: where to write, and one token per concurrent client."""
+    """What a governed call needs: where to write, the issue to read, and one token per
+    agent."""
 
     workspace_slug: str
     project_id: str
     tokens: tuple[str, ...]
     agent_ids: tuple[str, ...]
+    issue_id: str
+
+
+@attrs.frozen
+class Sandbox:
+    """What a call to the bare server needs: where to write, and the issue to read."""
+
+    workspace_slug: str
+    project_id: str
+    issue_id: str
+
+
+#: Who wrote the issue the benchmark reads (in both databases alike).
+SETUP_ACTOR = Actor(
+    agent_id="00000000-0000-7000-8000-00000000beef",
+    owner_user_id="bench",
+    display_name="Benchmark setup",
+    email="setup@bench.local",
+)
+
+
+async def readable_issue(tasker: SqlSandboxTasker, project_id: str) -> str:
+    """The issue `get_issue` reads: one card written in the demo project at setup."""
+    issue = await tasker.create_issue(
+        DEMO_WORKSPACE, project_id, IssueDraft(name="Benchmark read"), actor=SETUP_ACTOR
+    )
+    return issue.id
 
 
 def gateway_settings(database_url: str) -> Settings:
@@ -40,12 +70,14 @@ def gateway_settings(database_url: str) -> Settings:
 
 
 async def seed_gateway(database_url: str, agents: int) -> Agents:
-    """The demo sandbox plus `agents` agents, each with every grantable scope on DEMO and
-    one token."""
+    """The demo sandbox and its issue to read, plus `agents` agents, each with every
+    grantable scope on DEMO and one token."""
     container = build_container(gateway_settings(database_url))
     gateway = await services(container)
     try:
-        demo = await seed_demo(await resolve(container.tasker.sandbox))
+        tasker = await resolve(container.tasker.sandbox)
+        demo = await seed_demo(tasker)
+        issue_id = await readable_issue(tasker, demo.project.id)
         owner, deps = demo.alice.id, gateway.management
 
         async def run(action: OwnerAction[Any]) -> Any:
@@ -73,16 +105,18 @@ async def seed_gateway(database_url: str, agents: int) -> Agents:
             issued = await run(IssueToken(deps, agent["id"], {"name": "bench"}))
             tokens.append(str(issued["token"]))
             ids.append(str(agent["id"]))
-        return Agents(DEMO_WORKSPACE, demo.project.id, tuple(tokens), tuple(ids))
+        return Agents(DEMO_WORKSPACE, demo.project.id, tuple(tokens), tuple(ids), issue_id)
     finally:
         await shutdown(container)
 
 
-async def seed_bare(database_url: str) -> tuple[str, str]:
-    """The demo sandbox alone (the bare server knows no agents): (workspace, project id)."""
+async def seed_bare(database_url: str) -> Sandbox:
+    """The demo sandbox and its issue to read, alone (the bare server knows no agents)."""
     engine = create_engine(database_url)
     try:
-        demo = await seed_demo(SqlSandboxTasker(engine, UUIDv7Generator(), SystemClock()))
+        tasker = SqlSandboxTasker(engine, UUIDv7Generator(), SystemClock())
+        demo = await seed_demo(tasker)
+        issue_id = await readable_issue(tasker, demo.project.id)
     finally:
         await engine.dispose()
-    return DEMO_WORKSPACE, demo.project.id
+    return Sandbox(DEMO_WORKSPACE, demo.project.id, issue_id)
