@@ -16,12 +16,13 @@ import ipaddress
 import json
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from nodedc_gateway.ports.client_documents import ClientDocumentUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 TIMEOUT_S = 5.0
@@ -47,11 +48,13 @@ class SafeClientDocumentFetcher:
     ) -> None:
         self._allow_http = allow_http
         self._allow_private = allow_private
-        self._timeout = httpx.Timeout(timeout_s)
+        self._timeout_s = timeout_s
         self._max_bytes = max_bytes
         self._transport = transport
 
     async def fetch(self, url: str) -> Mapping[str, Any]:
+        import httpx  # on first use: a gateway that never fetches one never loads it
+
         parts = urlsplit(url)
         schemes = ("https", "http") if self._allow_http else ("https",)
         if parts.scheme not in schemes:
@@ -72,7 +75,9 @@ class SafeClientDocumentFetcher:
         try:
             async with (
                 httpx.AsyncClient(
-                    timeout=self._timeout, follow_redirects=False, transport=self._transport
+                    timeout=httpx.Timeout(self._timeout_s),
+                    follow_redirects=False,
+                    transport=self._transport,
                 ) as client,
                 client.stream(
                     "GET", target, headers=headers, extensions={"sni_hostname": host}

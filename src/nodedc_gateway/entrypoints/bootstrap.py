@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import httpx
 from dependency_injector import containers, providers
 
 from nodedc_gateway.adapters.clock import SystemClock
@@ -32,6 +31,8 @@ from nodedc_gateway.entrypoints.presenter import ContractPresenter
 from nodedc_gateway.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
+    import httpx
+
     from nodedc_gateway.adapters.console.memory import MemoryConsoleSessionStore
     from nodedc_gateway.adapters.launcher.http import HttpLauncher
     from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
@@ -134,6 +135,8 @@ def plane_workspaces(entries: tuple[str, ...]) -> dict[str, bool]:
 
 
 async def _http_client() -> AsyncIterator[httpx.AsyncClient]:
+    import httpx  # only for the HTTP Tasker, Plane and Launcher: its import costs ~10 MB
+
     client = httpx.AsyncClient(follow_redirects=False)
     try:
         yield client
@@ -296,8 +299,9 @@ def build_container(settings: Settings) -> Gateway:
 
 
 async def services(container: Gateway) -> Services:
-    """Start the container's resources and resolve what the transports use."""
-    await _maybe_await(container.init_resources())
+    """Resolve what the transports use, starting the resources they need (the engine; the
+    outbound HTTP client only for the HTTP Tasker, Plane or Launcher: a gateway without
+    them never imports httpx)."""
     settings: Settings = container.settings()
     checks: dict[str, Callable[[], Awaitable[None]]] = {
         "tasker": (await resolve(container.tasker.backend)).check,
