@@ -33,6 +33,7 @@ CHANGES = (
     ("`create_issue` reads the project only when a name needs resolving", 6),
     ("audit event and chain head written by one statement", 1),
     ("idempotency claim as one self-committing statement", 2),
+    ("caller read, rate limit and idempotency claim as one statement (`admit`)", 2),
 )
 
 
@@ -79,29 +80,29 @@ def _round_trips(run: Run) -> list[str]:
         "",
         "What is left is one round trip per thing the contract requires:",
         "",
-        "- **authenticate**: one indexed read of the token with its agent and active grants. "
-        "Nothing is cached between calls, so a token, agent or grant revoked on any replica "
-        "is refused on the very next call everywhere, by construction. A cache would still "
-        "need a freshness check per call to keep that promise: a revision read costs the "
-        "same round trip, and `LISTEN/NOTIFY` alone cannot keep it (a call reaching another "
+        "- **admit**: one statement in autocommit: the indexed read of the token with "
+        "its agent and active grants, the agent's GCRA bucket upserted in the database "
+        "(shared by all replicas) and the idempotency key claimed `in_flight`, as "
+        "data-modifying CTEs, committing without waiting for the WAL flush (the audit "
+        "transaction that follows flushes it with itself; after a crash a bucket can at "
+        "worst forget the last fraction of a second of spent budget, and a lost claim "
+        "belongs to a call whose outcome its client never learnt, whose retry the "
+        "Tasker-side external id keeps to one card, CONTRACT §7). Nothing is cached "
+        "between calls, so a token, agent or grant revoked on any replica is refused on "
+        "the very next call everywhere, by construction. A cache would still need a "
+        "freshness check per call to keep that promise: a revision read costs the same "
+        "round trip, and `LISTEN/NOTIFY` alone cannot keep it (a call reaching another "
         "replica between the revoking commit and the delivery of the notification would "
         "pass, and a dropped channel needs exactly this read as its fallback).",
-        "- **rate limit**: one atomic upsert computing GCRA in the database (shared by all "
-        "replicas), committing without waiting for the WAL flush: after a crash a bucket "
-        "can at worst forget the last fraction of a second of spent budget.",
-        "- **idempotency claim**: one `INSERT … ON CONFLICT DO NOTHING`, its own "
-        "transaction, also without waiting for the flush: the audit transaction that "
-        "follows flushes it with itself, and a crash before that loses a call whose outcome "
-        "its client never learnt, whose retry the Tasker-side external id keeps to one "
-        "card (CONTRACT §7).",
         "- **the Tasker-side dedupe**: the sandbox looks the external id up under the "
         "project lock (one statement more than the bare write, which has no key).",
         "- **the workspace's policy**: whether Codex agents are switched on in the "
         "workspace, read from Tasker on every call (its own short read), so switching the "
         "feature off stops every agent on its next call, on every replica.",
-        "- **audit + stored response + commit**: one transaction of BEGIN, the chain head "
-        "locked, the event and the new head in one statement, the idempotent response, "
-        "COMMIT (and `last_used_at` at most once a minute per token). The head must be read "
+        "- **stored response + audit + commit**: one transaction of BEGIN, the idempotent "
+        "response (and `last_used_at` at most once a minute per token), the chain head "
+        "locked, the event and the new head in one statement, COMMIT: the head is held for "
+        "the event's insert and the commit alone. The head must be read "
         "before the event's hash can be computed, and this commit must be durable before "
         "the answer leaves, so this is the floor without moving hashing into SQL.",
         "",
@@ -145,16 +146,19 @@ def _latency(run: Run) -> list[str]:
         f"governed write, {work['unkeyed'].transactions:g} without a key and "
         f"{work['read'].transactions:g} for a governed read, against "
         f"{work['bare'].transactions:g} and {work['bare_read'].transactions:g} for the "
-        f"bare write and read (target ≤ {TRANSACTIONS_TARGET} plus the Tasker's own: "
+        "bare write and read. Of those, the sandbox Tasker's own (the workspace's policy, "
+        "the write or the reads) are "
+        + ", ".join(f"{work[kind].tasker_transactions:g}" for kind in ("keyed", "unkeyed", "read"))
+        + " and the gateway's "
+        + ", ".join(f"{work[kind].own_transactions:g}" for kind in ("keyed", "unkeyed", "read"))
+        + f" (target ≤ {TRANSACTIONS_TARGET} plus the Tasker's own: "
         + ", ".join(
-            f"{name} {verdict(transactions_met(call, kind, bare_kind))}"
-            for name, kind, bare_kind in (
-                ("keyed", "keyed", "bare"),
-                ("unkeyed", "unkeyed", "bare"),
-                ("read", "read", "bare_read"),
-            )
+            f"{name} {verdict(transactions_met(call, kind))}"
+            for name, kind in (("keyed", "keyed"), ("unkeyed", "unkeyed"), ("read", "read"))
         )
-        + "); "
+        + "): one to admit the call (the caller read, its budget spent and its key claimed "
+        "in one statement) and one to record it (the audit event with the stored "
+        "response); "
         + (
             "the libpq trace of the engine's connections finds the same counts."
             if all(w.transactions == w.trips.transactions for w in work.values())
@@ -174,10 +178,10 @@ def _latency(run: Run) -> list[str]:
         f"{keyed.transactions - bare_trips.transactions:g} units of work (connection "
         "checkouts) more, and one synchronous commit more, so on a "
         "machine where a round trip is this dear the ratios sit where they are. They would "
-        "move only with fewer exchanges, each at a price not paid here: the rate check and "
-        "the claim as one statement (merging two ports), one pooled connection held for a "
-        "whole request (more connections held while Tasker answers), the event and the "
-        "stored response written by one statement (writes batched across repositories, "
+        "move only with fewer exchanges, each at a price not paid here: one pooled "
+        "connection held for a whole request (more connections held while Tasker "
+        "answers), the event and the stored response written by one statement (writes "
+        "batched across repositories, "
         "or the chain's hash computed in SQL), or an audit commit that does not wait for "
         "the flush (refused: an answered call must have its audit event on disk).",
         "",

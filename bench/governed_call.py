@@ -21,7 +21,7 @@ import attrs
 
 from bench import load, postgres, servers, setup
 from bench.bare_server import build_server
-from bench.round_trips import RoundTripReport, RoundTripTracer
+from bench.round_trips import SANDBOX_STEP, RoundTripReport, RoundTripTracer
 from bench.stats import median, percentile
 from bench.transactions import TransactionCounter
 from nodedc_gateway.adapters.clock import SystemClock
@@ -84,6 +84,17 @@ class DatabaseWork:
     windows: tuple[int, ...]  # transactions counted in windows of N, 2N, N, 2N calls
     connections: int  # connections the pool opened in each window
     calls: int  # N
+
+    @property
+    def tasker_transactions(self) -> float:
+        """The sandbox Tasker's own (its statements touch only `sandbox_*` tables), from
+        the trace: PostgreSQL's counters cannot tell whose a transaction was."""
+        return sum(s.transactions for s in self.trips.steps if s.label == SANDBOX_STEP)
+
+    @property
+    def own_transactions(self) -> float:
+        """The server's own: PostgreSQL's count less the sandbox Tasker's."""
+        return self.transactions - self.tasker_transactions
 
 
 #: The kinds of call whose database work is counted, in the report's order.

@@ -24,7 +24,7 @@ FLAT_TARGET = 1.5  # ours@largest / ours@smallest: "flat" within noise
 P50_TARGET = 1.5
 THROUGHPUT_TARGET = 0.67
 TAIL_TARGET = 3.0  # p99 / p50 with every client calling at once
-TRANSACTIONS_TARGET = 2  # per governed call, plus the sandbox Tasker's own (the bare call's)
+TRANSACTIONS_TARGET = 2  # the gateway's own per governed call (the sandbox Tasker's apart)
 SCALE_TARGET = 1.2
 
 
@@ -127,10 +127,10 @@ def rows(run: Run) -> list[Row]:
     return found
 
 
-def transactions_met(call: GovernedCallResult, kind: str, bare: str) -> bool:
-    """Issue 15: at most 2 transactions per governed call, plus the sandbox Tasker's own
-    work where it cannot share one (what the bare server's same call costs)."""
-    return call.work[kind].transactions <= TRANSACTIONS_TARGET + call.work[bare].transactions
+def transactions_met(call: GovernedCallResult, kind: str) -> bool:
+    """Issue 15: at most 2 transactions per governed call of the gateway's own, plus the
+    sandbox Tasker's own work where it cannot share one."""
+    return call.work[kind].own_transactions <= TRANSACTIONS_TARGET
 
 
 def _call_rows(call: GovernedCallResult) -> list[Row]:
@@ -211,16 +211,28 @@ def _call_rows(call: GovernedCallResult) -> list[Row]:
         ),
     ]
     for kind, bare_kind in (("keyed", "bare"), ("unkeyed", "bare"), ("read", "bare_read")):
-        ours, theirs = call.work[kind].transactions, call.work[bare_kind].transactions
+        work, theirs = call.work[kind], call.work[bare_kind].transactions
         rows.append(
             Row(
                 "2",
                 f"database transactions per call (`pg_stat_database`), {WORK[kind]}",
-                f"{ours:g}",
+                f"{work.transactions:g}",
                 f"bare {theirs:g}",
-                ratio(ours, theirs),
-                f"≤ {TRANSACTIONS_TARGET} + bare's ({TRANSACTIONS_TARGET + theirs:g})",
-                transactions_met(call, kind, bare_kind),
+                ratio(work.transactions, theirs),
+                "—",
+                None,
+            )
+        )
+        rows.append(
+            Row(
+                "2",
+                f"the gateway's own of those (the sandbox Tasker's "
+                f"{work.tasker_transactions:g} apart), {WORK[kind]}",
+                f"{work.own_transactions:g}",
+                f"target {TRANSACTIONS_TARGET}",
+                ratio(work.own_transactions, TRANSACTIONS_TARGET),
+                f"≤ {TRANSACTIONS_TARGET}",
+                transactions_met(call, kind),
             )
         )
     for kind, bare_kind in (("keyed", "bare"), ("read", "bare_read")):

@@ -24,16 +24,19 @@ from psycopg import pq
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+#: The step of the sandbox Tasker's own statements (the rest are the gateway's).
+SANDBOX_STEP = "Tasker (sandbox)"
 #: The step a statement belongs to, by verb and table (first match wins).
 _STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE | re.DOTALL), step)
     for pattern, step in (
         (r"^\s*UPDATE\s+agent_tokens\b", "token last_used_at"),
+        (r"\bagent_tokens\b.*\brate_limits\b", "admit (caller, budget, claim)"),
         (r"\b(agent_tokens|agents|grants)\b", "authenticate"),
         (r"\brate_limits\b", "rate limit"),
         (r"\baudit_(events|chain_heads)\b", "audit"),
         (r"\bidempotency_keys\b", "idempotency"),
-        (r"\bsandbox_\w+", "Tasker (sandbox)"),
+        (r"\bsandbox_\w+", SANDBOX_STEP),
     )
 )
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
