@@ -17,6 +17,7 @@ from nodedc_gateway.adapters.markup import MarkdownRenderer
 from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
 from nodedc_gateway.adapters.persistence.sql import SqlCallerLookup, SqlUnitOfWorkFactory
 from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
+from nodedc_gateway.adapters.persistence.sql.call_record import SqlCallRecorder
 from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.memory import MemoryTasker
@@ -31,6 +32,7 @@ from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.scopes import ALLOWED_SCOPES
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
+from nodedc_gateway.ports.audit import CallRecorder
 from nodedc_gateway.ports.callers import CallerAdmission, CallerLookup
 from nodedc_gateway.ports.launcher import LauncherPort
 from nodedc_gateway.ports.ratelimit import RateLimitStore
@@ -150,6 +152,7 @@ async def build_sql_gateway(
         SqlRateLimitStore(engine),
         callers=SqlCallerLookup(engine),
         admission=SqlCallerAdmission(engine),
+        recorder=SqlCallRecorder(engine),
         limits=limits,
         entitled=entitled,
         tasker=tasker,
@@ -163,6 +166,7 @@ async def build_gateway(
     *,
     callers: CallerLookup | None = None,
     admission: CallerAdmission | None = None,
+    recorder: CallRecorder | None = None,
     limits: RateLimits | None = None,
     entitled: Sequence[str] = ("*",),
     tasker: TaskerPort | None = None,
@@ -189,6 +193,7 @@ async def build_gateway(
         presenter=ContractPresenter(),
         callers=callers,
         admission=admission,
+        recorder=recorder,
     )
     port = tasker or memory_tasker
     tools = ToolDeps(tasker=port, markup=MarkdownRenderer(), uow=uow, ids=ids, limits=limits)

@@ -53,6 +53,7 @@ from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy, agent_budg
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import Actor
 from nodedc_gateway.domain.tokens import AgentToken, is_well_formed_token
+from nodedc_gateway.ports.audit import CallRecorder
 from nodedc_gateway.ports.callers import (
     CallerAdmission,
     CallerLookup,
@@ -280,12 +281,15 @@ class Pipeline:
         presenter: ResultPresenter,
         callers: CallerLookup | None = None,
         admission: CallerAdmission | None = None,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self._uow = uow
         # How authentication reads a caller, and admission admits one: the adapter's own
         # fewer steps when there are (SQL), else through the repositories and the store.
         self._callers = callers or RepositoryCallerLookup(uow)
         self._admission = admission or SequentialAdmission(self._callers, rate_limits, uow)
+        # How a call's closing record is written without a unit of work, if it can be.
+        self._recorder = recorder
         self._clock = clock
         self._ids = ids
         self._hasher = hasher
@@ -443,17 +447,20 @@ class Pipeline:
                 raise _Refused(authorized, target)
             result = await action.act(call, located)
             body = self._presenter.present(result)
+            allowed = draft(
+                AuditDecision.ALLOW,
+                None,
+                target,
+                authorized.grant_versions,
+                action.describe(result),
+            )
+            completed = record.completed(StoredResponse(True, body)) if record else None
+            if not _writes_state(action) and await self._recorded(allowed, completed, call):
+                return Outcome(body)
             async with self._uow() as uow:
                 await action.persist(uow, call, result)
-                allowed = draft(
-                    AuditDecision.ALLOW,
-                    None,
-                    target,
-                    authorized.grant_versions,
-                    action.describe(result),
-                )
-                if record is not None:
-                    await uow.idempotency.complete(record.completed(StoredResponse(True, body)))
+                if completed is not None:
+                    await uow.idempotency.complete(completed)
                 await self._note_token_use(uow, call)
                 # Last: the chain's head stays locked only for its own insert and the commit.
                 await uow.audit.append([allowed])
@@ -510,6 +517,20 @@ class Pipeline:
                 await self._note_token_use(uow, call)
             await uow.audit.append([draft])  # last, as above
             await uow.commit()
+
+    async def _recorded(
+        self, draft: AuditDraft, completed: IdempotencyRecord | None, call: AgentCall
+    ) -> bool:
+        """The call's closing record in the recorder's one step, when there is one and it
+        could; False leaves everything to the unit of work."""
+        if self._recorder is None:
+            return False
+        token = call.caller.token
+        due = attrs.evolve(token).record_use(call.now)  # asked without noting it yet
+        if not await self._recorder.record(draft, completed, (token.id, call.now) if due else None):
+            return False
+        token.record_use(call.now)
+        return True
 
     async def _note_token_use(self, uow: UnitOfWork, call: AgentCall) -> None:
         token = call.caller.token
@@ -599,6 +620,12 @@ class Pipeline:
         """`admit_public`, then the action (for a caller that has its arguments in hand)."""
         await self.admit_public(client_key)
         return await self.run_admitted(action)
+
+
+def _writes_state(action: AgentAction[Any]) -> bool:
+    """Whether the action writes gateway state with its audit event (`persist`): then its
+    closing record needs the unit of work."""
+    return type(action).persist is not AgentAction.persist
 
 
 def _claim_request(action: AgentAction[Any]) -> ClaimRequest | None:

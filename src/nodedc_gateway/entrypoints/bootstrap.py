@@ -164,6 +164,7 @@ class Persistence(containers.DeclarativeContainer):
     uow = providers.Singleton(_memory_uow)
     callers: providers.Object[Any] = providers.Object(None)  # None: read through `uow`
     admission: providers.Object[Any] = providers.Object(None)  # None: `callers`, then the rest
+    recorder: providers.Object[Any] = providers.Object(None)  # None: always a unit of work
     rate_limits = providers.Singleton(_memory_rate_limits)
     console_sessions = providers.Singleton(_memory_console_sessions)
     ready: providers.Object[Any] = providers.Object(None)  # an async readiness check, or None
@@ -203,6 +204,7 @@ class Application(containers.DeclarativeContainer):
         uow=persistence.uow,
         callers=persistence.callers,
         admission=persistence.admission,
+        recorder=persistence.recorder,
         clock=core.clock,
         ids=core.ids,
         hasher=core.hasher,

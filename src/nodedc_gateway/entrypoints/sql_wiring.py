@@ -17,6 +17,7 @@ from nodedc_gateway.adapters.persistence.sql import (
     create_engine,
 )
 from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
+from nodedc_gateway.adapters.persistence.sql.call_record import SqlCallRecorder
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.entrypoints.settings import Settings
@@ -45,6 +46,7 @@ def with_sql(container: Any, settings: Settings) -> None:
     persistence.uow.override(providers.Singleton(SqlUnitOfWorkFactory, engine))
     persistence.callers.override(providers.Singleton(SqlCallerLookup, engine))
     persistence.admission.override(providers.Singleton(SqlCallerAdmission, engine))
+    persistence.recorder.override(providers.Singleton(SqlCallRecorder, engine))
     persistence.rate_limits.override(providers.Singleton(SqlRateLimitStore, engine))
     persistence.console_sessions.override(providers.Singleton(SqlConsoleSessionStore, engine))
     persistence.ready.override(providers.Singleton(_readiness, engine))

@@ -9,6 +9,7 @@ from typing import Protocol
 import attrs
 
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft, AuditEvent, ChainHead
+from nodedc_gateway.domain.idempotency import IdempotencyRecord
 
 
 @attrs.frozen
@@ -42,3 +43,19 @@ class AuditLog(Protocol):
     async def head(self, chain_id: str) -> ChainHead | None: ...
 
     async def chain_ids(self) -> Sequence[str]: ...
+
+
+class CallRecorder(Protocol):
+    async def record(
+        self,
+        draft: AuditDraft,
+        completed: IdempotencyRecord | None,
+        token_use: tuple[str, datetime] | None,
+    ) -> bool:
+        """Write an agent call's closing record in one atomic step, when the store can
+        without locking the chain's head for it: the event linked at the end of its
+        agent's chain (as `AuditLog.append`), the completed idempotency record over its
+        claim (as `IdempotencyStore.complete`) and the token's last use (token id, time;
+        as `TokenRepository.record_use`). True when all were written; False when nothing
+        was (the caller then writes them in a unit of work)."""
+        ...

@@ -1,0 +1,176 @@
+"""A call's closing record on PostgreSQL in one statement, without holding the chain's head.
+
+The unit-of-work path locks the head (`SELECT … FOR UPDATE`), links the event, writes it
+and the new head, the stored response and the token's last use, and commits: five round
+trips, the head locked throughout. Here the head is known in advance (this process
+remembers the last head it wrote per chain, or reads it), the event is linked to it, and
+one autocommit statement writes everything only if the head is still that one:
+
+    WITH moved     AS (UPDATE audit_chain_heads SET seq = new, last_hash = new
+                       WHERE chain_id = c AND seq = old AND last_hash = old RETURNING …),
+         written   AS (INSERT INTO audit_events SELECT … FROM moved),
+         completed AS (INSERT INTO idempotency_keys SELECT … FROM moved ON CONFLICT …),
+         used      AS (UPDATE agent_tokens SET last_used_at … WHERE EXISTS (moved))
+    SELECT count(*) FROM moved
+
+A compare-and-swap on the head: if another transaction (a replica, an owner action) moved
+it, nothing is written, and the head is read again for one more try; then the caller
+takes the locking path. Calls of one agent in this process take turns on a lock of the
+process (striped by chain), so they do not race each other's swap. The statement commits
+synchronously: the audit event is on disk before the answer leaves, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from nodedc_gateway.adapters.persistence.sql import mapping as m
+from nodedc_gateway.adapters.persistence.sql import tables as t
+from nodedc_gateway.adapters.persistence.sql.engine import autocommit, insert, is_sqlite
+from nodedc_gateway.domain.audit import AuditDraft, ChainHead, link
+from nodedc_gateway.domain.idempotency import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from nodedc_gateway.ports.audit import CallRecorder
+
+#: Heads remembered at most (beyond, forgotten all at once: a miss costs one read).
+MAX_HEADS = 10_000
+_STRIPES = 64
+_heads_t, _events, _keys, _tokens = (
+    t.audit_chain_heads,
+    t.audit_events,
+    t.idempotency_keys,
+    t.agent_tokens,
+)
+_statements: dict[tuple[bool, bool], Any] = {}
+
+
+def _bound(table: Any, prefix: str) -> list[Any]:
+    return [bindparam(prefix + c.name, type_=c.type) for c in table.c]
+
+
+def _build(connection: AsyncConnection, completing: bool, using: bool) -> Any:
+    moved = (
+        update(_heads_t)
+        .where(
+            _heads_t.c.chain_id == bindparam("chain"),
+            _heads_t.c.seq == bindparam("old_seq"),
+            _heads_t.c.last_hash == bindparam("old_hash"),
+        )
+        .values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+        .returning(_heads_t.c.chain_id)
+        .cte("moved")
+    )
+    names = [c.name for c in _events.c]
+    written = (
+        insert(connection, _events)
+        .from_select(names, select(*_bound(_events, "e_")).select_from(moved))
+        .returning(_events.c.seq)
+        .cte("written")
+    )
+    ctes = [written]
+    if completing:
+        key_names = [c.name for c in _keys.c]
+        stored = insert(connection, _keys).from_select(
+            key_names, select(*_bound(_keys, "i_")).select_from(moved)
+        )
+        primary = [c.name for c in _keys.primary_key.columns]
+        stored = stored.on_conflict_do_update(
+            index_elements=primary,
+            set_={n: stored.excluded[n] for n in key_names if n not in primary},
+        )
+        ctes.append(stored.returning(_keys.c.key).cte("completed"))
+    if using:
+        used = (
+            update(_tokens)
+            .where(_tokens.c.id == bindparam("token_id"), exists(select(moved.c.chain_id)))
+            .values(last_used_at=bindparam("used_at", type_=_tokens.c.last_used_at.type))
+            .returning(_tokens.c.id)
+            .cte("used")
+        )
+        ctes.append(used)
+    return select(func.count()).select_from(written).add_cte(*ctes)
+
+
+class SqlCallRecorder:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._heads: dict[str, ChainHead] = {}
+        self._locks = [asyncio.Lock() for _ in range(_STRIPES)]
+
+    async def record(
+        self,
+        draft: AuditDraft,
+        completed: IdempotencyRecord | None,
+        token_use: tuple[str, datetime] | None,
+    ) -> bool:
+        if is_sqlite(self._engine):  # one writer at a time already: nothing to gain
+            return False
+        chain = draft.chain_id
+        async with self._locks[zlib.crc32(chain.encode()) % _STRIPES]:
+            head = self._heads.get(chain)
+            for _ in range(2):
+                if head is None:
+                    head = await self._read_head(chain)
+                    if head is None:
+                        return False  # a new chain: the locking path creates its head
+                moved = await self._swap(head, draft, completed, token_use)
+                if moved is not None:
+                    self._remember(moved)
+                    return True
+                head = None  # moved by someone else since: read it again
+            self._heads.pop(chain, None)
+            return False
+
+    async def _read_head(self, chain: str) -> ChainHead | None:
+        async with autocommit(self._engine) as connection:
+            row = (
+                await connection.execute(select(_heads_t).where(_heads_t.c.chain_id == chain))
+            ).first()
+        return None if row is None else m.chain_head_from_row(row)
+
+    async def _swap(
+        self,
+        head: ChainHead,
+        draft: AuditDraft,
+        completed: IdempotencyRecord | None,
+        token_use: tuple[str, datetime] | None,
+    ) -> ChainHead | None:
+        """The new head when the statement wrote everything; None when it wrote nothing."""
+        event, moved = link(head, draft)
+        arguments: dict[str, Any] = {
+            "chain": head.chain_id,
+            "old_seq": head.seq,
+            "old_hash": head.last_hash,
+            "new_seq": moved.seq,
+            "new_hash": moved.last_hash,
+            **{"e_" + k: v for k, v in m.audit_event_values(event).items()},
+        }
+        if completed is not None:
+            arguments |= {"i_" + k: v for k, v in m.idempotency_values(completed).items()}
+        if token_use is not None:
+            arguments |= {"token_id": token_use[0], "used_at": token_use[1]}
+        variant = (completed is not None, token_use is not None)
+        async with autocommit(self._engine) as connection:
+            statement = _statements.get(variant)
+            if statement is None:
+                statement = _statements[variant] = _build(connection, *variant)
+            written = (await connection.execute(statement, arguments)).scalar_one()
+        return moved if written else None
+
+    def _remember(self, head: ChainHead) -> None:
+        if len(self._heads) >= MAX_HEADS:
+            self._heads.clear()
+        self._heads[head.chain_id] = head
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits the port
+
+    def _fits_port(recorder: SqlCallRecorder) -> CallRecorder:
+        return recorder

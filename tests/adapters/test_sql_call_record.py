@@ -1,0 +1,165 @@
+"""The closing record in one statement (PostgreSQL): everything or nothing, on the head it
+was linked to, and the chain whole whoever else appends meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
+from nodedc_gateway.adapters.persistence.sql.call_record import SqlCallRecorder
+from nodedc_gateway.domain.audit import AuditDraft, ChainHead, verify_chain
+from nodedc_gateway.domain.idempotency import IdempotencyRecord, RecordStatus, StoredResponse
+from nodedc_gateway.domain.tokens import AgentToken
+from tests.support import entities as e
+from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await migrated_postgres_url())
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _agent(engine: AsyncEngine) -> tuple[str, AgentToken, IdempotencyRecord]:
+    """An agent whose chain has one event, a token, and a key claimed in flight."""
+    agent = e.agent()
+    token = e.token(agent.id)
+    claimed = e.claim(scope=f"agent:{agent.id}")
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        await uow.agents.add(agent)
+        await uow.tokens.add(token)
+        await uow.audit.append([e.draft(agent.id, event_type="agent_created")])
+        assert await uow.idempotency.claim(claimed) is None
+        await uow.commit()
+    return agent.id, token, claimed
+
+
+async def _state(
+    engine: AsyncEngine, agent_id: str, token: AgentToken, claimed: IdempotencyRecord
+) -> tuple[list[AuditDraft], IdempotencyRecord | None, AgentToken | None, bool]:
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        events = list(await uow.audit.chain(agent_id))
+        head = await uow.audit.head(agent_id)
+        stored = await uow.idempotency.claim(claimed)
+        stored_token = await uow.tokens.get(token.id)
+        await uow.rollback()
+    return (
+        [ev.draft for ev in events],
+        stored,
+        stored_token,
+        verify_chain(agent_id, events, head).ok,
+    )
+
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_a_record_writes_the_event_the_response_and_the_use_at_once(
+    engine: AsyncEngine,
+) -> None:
+    agent_id, token, claimed = await _agent(engine)
+    draft = e.draft(agent_id)
+    completed = claimed.completed(StoredResponse(True, {"issue": {"id": "i-1"}}))
+    used_at = e.T0 + timedelta(minutes=5)
+
+    assert await SqlCallRecorder(engine).record(draft, completed, (token.id, used_at))
+
+    drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
+    assert drafts[-1] == draft
+    assert whole
+    assert stored == completed
+    assert stored is not None
+    assert stored.status is RecordStatus.COMPLETED
+    assert stored_token is not None
+    assert stored_token.last_used_at == used_at
+
+
+async def test_a_record_links_after_whatever_else_appended_meanwhile(
+    engine: AsyncEngine,
+) -> None:
+    """The head it remembers is stale (an owner action appended since): the swap misses,
+    the head is read again, and the event lands after the other one."""
+    agent_id, token, claimed = await _agent(engine)
+    recorder = SqlCallRecorder(engine)
+    first, second = e.draft(agent_id), e.draft(agent_id)
+    assert await recorder.record(first, None, None)
+    other = e.draft(agent_id, event_type="token_revoked")
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        await uow.audit.append([other])
+        await uow.commit()
+
+    assert await recorder.record(second, None, None)
+
+    drafts, stored, _, whole = await _state(engine, agent_id, token, claimed)
+    assert drafts[-3:] == [first, other, second]
+    assert whole
+    assert stored == claimed  # untouched: no response was given to store
+
+
+async def test_nothing_is_written_when_the_head_keeps_moving(engine: AsyncEngine) -> None:
+    agent_id, token, claimed = await _agent(engine)
+
+    class Stale(SqlCallRecorder):
+        async def _read_head(self, chain: str) -> ChainHead | None:
+            return ChainHead(chain, 1, "0" * 64)  # never the head there is
+
+    completed = claimed.completed(StoredResponse(True, {}))
+    recorded = await Stale(engine).record(e.draft(agent_id), completed, (token.id, e.T0))
+
+    assert not recorded
+    drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
+    assert len(drafts) == 1
+    assert whole
+    assert stored == claimed  # still in flight
+    assert stored_token is not None
+    assert stored_token.last_used_at is None
+
+
+async def test_a_chain_without_a_head_is_left_to_the_unit_of_work(engine: AsyncEngine) -> None:
+    agent = e.agent()
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        await uow.agents.add(agent)
+        await uow.commit()
+    assert not await SqlCallRecorder(engine).record(e.draft(agent.id), None, None)
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        assert await uow.audit.head(agent.id) is None
+
+
+async def test_two_replicas_appending_at_once_keep_one_whole_chain(engine: AsyncEngine) -> None:
+    """Two recorders (two processes' memories of the head) and the locking path race on
+    one chain; every event lands once, the chain verifies."""
+    agent_id, token, claimed = await _agent(engine)
+    replicas = [SqlCallRecorder(engine), SqlCallRecorder(engine)]
+    uow = SqlUnitOfWorkFactory(engine)
+    drafts = [e.draft(agent_id) for _ in range(30)]
+
+    async def append(n: int, draft: AuditDraft) -> None:
+        if n % 3 != 2 and await replicas[n % 3].record(draft, None, None):
+            return
+        async with uow() as work:  # what the pipeline does when the recorder declines
+            await work.audit.append([draft])
+            await work.commit()
+
+    await asyncio.gather(*(append(n, d) for n, d in enumerate(drafts)))
+
+    written, _, _, whole = await _state(engine, agent_id, token, claimed)
+    assert whole
+    assert sorted(d.id for d in written[1:]) == sorted(d.id for d in drafts)
+
+
+async def test_sqlite_declines(tmp_path: Path) -> None:
+    engine = create_engine(await migrated_sqlite_url(tmp_path))
+    try:
+        agent_id, _, _ = await _agent(engine)
+        assert not await SqlCallRecorder(engine).record(e.draft(agent_id), None, None)
+    finally:
+        await engine.dispose()
