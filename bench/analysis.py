@@ -34,6 +34,7 @@ CHANGES = (
     ("audit event and chain head written by one statement", 1),
     ("idempotency claim as one self-committing statement", 2),
     ("caller read, rate limit and idempotency claim as one statement (`admit`)", 2),
+    ("the closing record (event, head, stored response) as one compare-and-swap statement", 4),
 )
 
 
@@ -99,12 +100,14 @@ def _round_trips(run: Run) -> list[str]:
         "- **the workspace's policy**: whether Codex agents are switched on in the "
         "workspace, read from Tasker on every call (its own short read), so switching the "
         "feature off stops every agent on its next call, on every replica.",
-        "- **stored response + audit + commit**: one transaction of BEGIN, the idempotent "
-        "response (and `last_used_at` at most once a minute per token), the chain head "
-        "locked, the event and the new head in one statement, COMMIT: the head is held for "
-        "the event's insert and the commit alone. The head must be read "
-        "before the event's hash can be computed, and this commit must be durable before "
-        "the answer leaves, so this is the floor without moving hashing into SQL.",
+        "- **record**: one autocommit statement writing the audit event, the chain's new "
+        "head, the idempotent response (and `last_used_at` at most once a minute per "
+        "token), committed synchronously: the event is linked in Python to the head this "
+        "process last wrote, and the statement swaps the head only if it is still that one "
+        "(a compare-and-swap; when another replica moved it, the head is read again, and "
+        "after a second miss the locking transaction of before does it). The head is "
+        "never locked for longer than this statement; the commit must be durable before "
+        "the answer leaves.",
         "",
     ]
     return lines
@@ -180,10 +183,9 @@ def _latency(run: Run) -> list[str]:
         "machine where a round trip is this dear the ratios sit where they are. They would "
         "move only with fewer exchanges, each at a price not paid here: one pooled "
         "connection held for a whole request (more connections held while Tasker "
-        "answers), the event and the stored response written by one statement (writes "
-        "batched across repositories, "
-        "or the chain's hash computed in SQL), or an audit commit that does not wait for "
-        "the flush (refused: an answered call must have its audit event on disk).",
+        "answers), the workspace's policy read with the admission (one adapter reaching "
+        "into another's tables), or an audit commit that does not wait for the flush "
+        "(refused: an answered call must have its audit event on disk).",
         "",
         "The baseline is also the cheapest Tasker there is: the sandbox, in the same "
         "PostgreSQL. A real Tasker or Plane answers a write over the network in several "
