@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 
 class MarkdownRenderer:
@@ -13,11 +11,15 @@ class MarkdownRenderer:
     (javascript:, vbscript:, file:, data:) refused by markdown-it's link validation."""
 
     def __init__(self) -> None:
-        self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
-            ["table", "strikethrough"]
-        )
+        self._md: Any = None  # built on first use: a gateway that renders none never loads it
 
     def to_html(self, markdown: str) -> str:
+        if self._md is None:
+            from markdown_it import MarkdownIt
+
+            self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+                ["table", "strikethrough"]
+            )
         rendered: str = self._md.render(markdown)
         return rendered.strip()
 
