@@ -27,11 +27,16 @@ print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
 SERVE = """
 import asyncio, sys
 from nodedc_gateway.entrypoints import cli
-from nodedc_gateway.entrypoints.bootstrap import build_container
+from nodedc_gateway.entrypoints.bootstrap import build_container, services, shutdown
 from nodedc_gateway.entrypoints.http import create_app
 settings = cli._settings()
 asyncio.run(cli._prepare_database(settings))
-create_app(build_container(settings))
+container = build_container(settings)
+create_app(container)
+async def start_and_stop():  # what the app's lifespan does
+    await services(container)
+    await shutdown(container)
+asyncio.run(start_and_stop())
 print(" ".join(sorted(sys.modules)))
 """
 
@@ -74,6 +79,9 @@ def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
     packages = {name.split(".")[0] for name in modules}
     assert {"litestar", "sqlalchemy", "mcp"} <= packages  # it did build the gateway
     assert packages & {"psycopg", "psycopg_binary", "alembic", "mako"} == set()
+    # Outbound HTTP (the HTTP Tasker, Plane, Launcher, OAuth documents) and Markdown are
+    # loaded on first use: the old httpx alone brings rich and pygments.
+    assert packages & {"httpx", "markdown_it"} == set()
     unused = {
         "sqlalchemy.dialects.postgresql",
         "nodedc_gateway.adapters.persistence.memory",
