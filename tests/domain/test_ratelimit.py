@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nodedc_gateway.domain.errors import ValidationFailed
-from nodedc_gateway.domain.ratelimit import MICROS, RatePolicy, gcra
+from nodedc_gateway.domain.ratelimit import MICROS, RatePolicy, agent_budget_key, gcra
 
 policies = st.builds(
     RatePolicy,
@@ -148,3 +148,12 @@ def test_a_policy_needs_every_number_at_least_one(limit: int, period_s: int, bur
 def test_the_smallest_policy_is_valid() -> None:
     policy = RatePolicy(name="p", limit=1, period_s=1, burst=1)
     assert (policy.emission_us, policy.window_us) == (MICROS, MICROS)
+
+
+def test_an_agents_budget_key_is_the_one_the_sql_admission_builds() -> None:
+    """`agent:<agent id>:<policy name>`: one bucket per agent and budget, the same string
+    the SQL admission concatenates in its statement (its contract suite checks both
+    spend the same bucket)."""
+    writes, reads = RatePolicy("writes", 1, 1, 1), RatePolicy("reads", 1, 1, 1)
+    assert agent_budget_key("a-1", writes) == "agent:a-1:writes"
+    assert agent_budget_key("a-1", reads) != agent_budget_key("a-2", reads)
