@@ -2,7 +2,7 @@
 contract (`docs/tasker-adapter.md`) for the requests a governed `create_issue` makes, and
 those the setup makes to grant an agent its project.
 
-A bare ASGI app (no framework, so its own time stays small and is all in `handle`),
+A bare ASGI app (no framework, so its own time stays small and is all in the app),
 served by uvicorn like the other servers of the benchmark. It holds one workspace
 (`demo`, agents allowed), one project (`DEMO`) with its states, and one member, the
 agents' owner; it checks what the document says Tasker checks for these requests (the
@@ -14,11 +14,12 @@ path it does not know.
 Served operations (numbers of the document's table): 2 `find_project`, 3 `get_project`,
 5 `workspace_policy`, 6 `user_has_access`, 10 `create_issue`, 14 `check`.
 
-It times itself: every request's time in `handle`, from the request's arrival to the end
-of its answer, kept by operation until `POST /bench/timings` (outside the adapter's
-prefix, no token) answers and forgets them, so the benchmark can say what each side's
-calls cost the upstream. An operation is named by its handler, the port operation it
-serves (`workspace_policy`, `create_issue`, …); a refused request is `refused`.
+It times itself: every request's time in the app, from uvicorn handing it over to the
+end of its answer (uvicorn's own parsing and the loopback exchange are not in it), kept by
+operation until `POST /bench/timings` (outside the adapter's prefix, no token) answers and
+forgets them, so the benchmark can say what each side's calls cost the upstream. An
+operation is named by its handler, the port operation it serves (`workspace_policy`,
+`create_issue`, …); a refused request is `refused`.
 
     python -m bench.upstream --port 8124 --token …
 """
