@@ -14,8 +14,9 @@ path it does not know.
 Served operations (numbers of the document's table): 2 `find_project`, 3 `get_project`,
 5 `workspace_policy`, 6 `user_has_access`, 10 `create_issue`, 14 `check`.
 
-It times itself: every request's time in the app, from uvicorn handing it over to the
-end of its answer (uvicorn's own parsing and the loopback exchange are not in it), kept by
+It times itself: every request's time in the app, from its body in hand to the end of its
+answer (uvicorn's own parsing, the wait for the client's bytes and the loopback exchange
+are not in it), kept by
 operation until `POST /bench/timings` (outside the adapter's prefix, no token) answers and
 forgets them, so the benchmark can say what each side's calls cost the upstream. An
 operation is named by its handler, the port operation it serves (`workspace_policy`,
@@ -150,8 +151,9 @@ class Upstream:
                     return
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
-        operation, status, body = await self.handle(scope, receive)
+        raw = await _read_body(receive)
+        started = time.perf_counter()  # the request in hand: waiting for its bytes is not ours
+        operation, status, body = self.handle(scope, raw)
         payload = json.dumps(body, separators=(",", ":")).encode()
         kind = b"application/json" if status < 400 else b"application/problem+json"
         await send(
@@ -168,13 +170,12 @@ class Upstream:
         if operation != "timings":
             self.timings.setdefault(operation, []).append(time.perf_counter() - started)
 
-    async def handle(self, scope: Scope, receive: Receive) -> tuple[str, int, Any]:
+    def handle(self, scope: Scope, raw: bytes) -> tuple[str, int, Any]:
         """(operation, status, JSON body) of one request."""
         method, path = scope["method"], scope["path"]
         if path == TIMINGS_PATH and method == "POST":
             timings, self.timings = self.timings, {}
             return "timings", 200, timings
-        raw = await _read_body(receive)
         try:
             if dict(scope["headers"]).get(b"authorization") != self._authorization:
                 raise Problem(401, "unauthenticated", "Bearer token missing or wrong.")
