@@ -11,13 +11,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import governed_call, grant_evaluation, postgres, scale, startup
+from bench import governed_call, grant_evaluation, http_tasker, postgres, scale, startup
 from bench.analysis import analysis
 from bench.machine import describe
 from bench.report import Run, console, markdown
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-PARTS = ("grants", "call", "scale", "startup")
+PARTS = ("grants", "call", "scale", "startup", "http")
 
 FULL_GRANT_SIZES = (10, 100, 1_000, 10_000)
 QUICK_GRANT_SIZES = (10, 100)
@@ -35,6 +35,8 @@ FULL_LOAD = scale.Load(agents=10_000, tokens=100_000, events=1_000_000)
 QUICK_LOAD = scale.Load(agents=10, tokens=100, events=1_000)
 FULL_STARTS = 12
 QUICK_STARTS = 3
+FULL_HTTP = http_tasker.Sizes(rounds=12, calls_per_round=60)
+QUICK_HTTP = http_tasker.Sizes(rounds=2, calls_per_round=5)
 
 
 def _load_average() -> str:
@@ -53,7 +55,7 @@ async def main(options: argparse.Namespace) -> Run:
     parts = set(options.only or PARTS)
     load_before = _load_average()
     machine = describe(postgres.server_version())
-    grants = call = loaded = started = None
+    grants = call = loaded = started = http = None
     if "grants" in parts:
         _step("1. grant evaluation: ours against Cedar")
         grants = grant_evaluation.run(
@@ -71,6 +73,9 @@ async def main(options: argparse.Namespace) -> Run:
     if "startup" in parts:
         _step("4. start-up: the gateway's processes against a bare server and bare Python")
         started = startup.run(QUICK_STARTS if quick else FULL_STARTS)
+    if "http" in parts:
+        _step("5. production shape: the gateway on the HTTP Tasker against a direct MCP call")
+        http = await http_tasker.run(QUICK_HTTP if quick else FULL_HTTP)
     return Run(
         machine=machine,
         command=options.command,
@@ -82,6 +87,7 @@ async def main(options: argparse.Namespace) -> Run:
         call=call,
         scale=loaded,
         startup=started,
+        http=http,
     )
 
 

@@ -12,16 +12,28 @@ sandbox once it has authorized the call (`get_issue`, then `list_comments` of it
 latest comments, the card parsed from the description); both on its own PostgreSQL
 database.
 
+The baseline of part 5 is the same server with `--tasker URL` instead of a database: its
+tools call that Tasker's internal adapter through the gateway's own client,
+`HttpTasker` (on an `httpx.AsyncClient` made as the gateway makes its own, its default
+timeouts, retries and breaker), so the upstream work of `create_issue` is the very
+request the gateway sends to create the card, and nothing before it.
+
     python -m bench.bare_server --database postgresql+psycopg://… --port 8123
+    python -m bench.bare_server --tasker http://127.0.0.1:8124 --port 8123
+    (the Tasker's token in the environment, BENCH_TASKER_TOKEN)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent
@@ -29,14 +41,20 @@ from mcp.types import CallToolResult, TextContent
 from nodedc_gateway.adapters.clock import SystemClock
 from nodedc_gateway.adapters.ids import UUIDv7Generator
 from nodedc_gateway.adapters.persistence.sql import create_engine
+from nodedc_gateway.adapters.tasker.http import HttpTasker
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.application.agent_tools import RECENT_COMMENTS
 from nodedc_gateway.application.card_edits import readable_card
 from nodedc_gateway.application.results import IssueView, IssueWritten
+from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import Actor, IssueDraft
 from nodedc_gateway.entrypoints.mcp.server import mcp_tool
 from nodedc_gateway.entrypoints.mcp.tools import DECLARATIONS
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
+from nodedc_gateway.ports.tasker import TaskerPort
+
+#: Where the bare server with `--tasker` finds that Tasker's token.
+TASKER_TOKEN_VARIABLE = "BENCH_TASKER_TOKEN"  # noqa: S105 - a variable's name
 
 #: Who the bare server writes as (it knows no agents).
 BARE_ACTOR = Actor(
@@ -47,7 +65,7 @@ BARE_ACTOR = Actor(
 )
 
 
-def build_server(tasker: SqlSandboxTasker) -> MCPServer[Any]:
+def build_server(tasker: TaskerPort) -> MCPServer[Any]:
     presenter = ContractPresenter()
 
     async def create_issue(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -84,9 +102,25 @@ def build_server(tasker: SqlSandboxTasker) -> MCPServer[Any]:
     )
 
 
-async def serve(database_url: str, host: str, port: int) -> None:
+@contextlib.asynccontextmanager
+async def sandbox(database_url: str) -> AsyncIterator[TaskerPort]:
+    """The sandbox Tasker on its own database (part 2)."""
     engine = create_engine(database_url)
-    tasker = SqlSandboxTasker(engine, UUIDv7Generator(), SystemClock())
+    try:
+        yield SqlSandboxTasker(engine, UUIDv7Generator(), SystemClock())
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def http_tasker(tasker_url: str, token: str) -> AsyncIterator[TaskerPort]:
+    """Tasker's internal adapter at `tasker_url`, through the gateway's own client (part 5),
+    on an httpx client made as the gateway's (`bootstrap._http_client`)."""
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        yield HttpTasker(base_url=tasker_url, token=SecretStr(token), client=client)
+
+
+async def serve(tasker: TaskerPort, host: str, port: int) -> None:
     app = build_server(tasker).streamable_http_app(
         streamable_http_path="/mcp", stateless_http=True, json_response=True
     )
@@ -99,19 +133,26 @@ async def serve(database_url: str, host: str, port: int) -> None:
         server_header=False,
         lifespan="on",
     )
-    try:
-        await uvicorn.Server(config).serve()
-    finally:
-        await engine.dispose()
+    await uvicorn.Server(config).serve()
+
+
+async def run(options: argparse.Namespace) -> None:
+    if options.database is not None:
+        tasker = sandbox(options.database)
+    else:
+        tasker = http_tasker(options.tasker, os.environ[TASKER_TOKEN_VARIABLE])
+    async with tasker as port:
+        await serve(port, options.host, options.port)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--database", required=True)
+    backend = parser.add_mutually_exclusive_group(required=True)
+    backend.add_argument("--database", help="the sandbox Tasker on this database (part 2)")
+    backend.add_argument("--tasker", help="Tasker's internal adapter at this URL (part 5)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    options = parser.parse_args()
-    asyncio.run(serve(options.database, options.host, options.port))
+    asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":

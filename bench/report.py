@@ -8,6 +8,7 @@ import attrs
 
 from bench.governed_call import WORK, GovernedCallResult
 from bench.grant_evaluation import GrantEvaluationResult
+from bench.http_tasker import HttpTaskerResult
 from bench.machine import Machine
 from bench.round_trips import RoundTripReport
 from bench.scale import ScaleResult
@@ -26,6 +27,7 @@ THROUGHPUT_TARGET = 0.67
 TAIL_TARGET = 3.0  # p99 / p50 with every client calling at once
 TRANSACTIONS_TARGET = 2  # the gateway's own per governed call (the sandbox Tasker's apart)
 SCALE_TARGET = 1.2
+HTTP_P50_TARGET = 2.5  # governed create_issue on the HTTP Tasker / the direct MCP call
 
 
 @attrs.frozen
@@ -51,6 +53,7 @@ class Run:
     call: GovernedCallResult | None
     scale: ScaleResult | None
     startup: StartupResult | None = None
+    http: HttpTaskerResult | None = None
 
 
 def fmt_mb(size: float) -> str:
@@ -124,7 +127,57 @@ def rows(run: Run) -> list[Row]:
         ]
     if run.startup is not None:
         found += _startup_rows(run.startup)
+    if run.http is not None:
+        found += _http_rows(run.http)
     return found
+
+
+def http_met(http: HttpTaskerResult) -> bool:
+    """Issue 15: on the HTTP Tasker path, governed `create_issue` p50 ≤ 2.5× the direct
+    upstream call."""
+    return http.p50_ratio <= HTTP_P50_TARGET
+
+
+def _http_rows(http: HttpTaskerResult) -> list[Row]:
+    gateway, bare = http.gateway, http.bare
+    return [
+        Row(
+            "5",
+            "governed `create_issue` on the HTTP Tasker, p50",
+            fmt_ms(gateway.latency.p50_s),
+            f"direct {fmt_ms(bare.latency.p50_s)}",
+            http.p50_ratio,
+            f"≤ {HTTP_P50_TARGET:g}×",
+            http_met(http),
+        ),
+        Row(
+            "5",
+            "governed `create_issue` on the HTTP Tasker, p99",
+            fmt_ms(gateway.latency.p99_s),
+            f"direct {fmt_ms(bare.latency.p99_s)}",
+            ratio(gateway.latency.p99_s, bare.latency.p99_s),
+            "—",
+            None,
+        ),
+        Row(
+            "5",
+            "upstream requests per call",
+            f"{gateway.upstream.requests_per_call:g}",
+            f"direct {bare.upstream.requests_per_call:g}",
+            ratio(gateway.upstream.requests_per_call, bare.upstream.requests_per_call),
+            "—",
+            None,
+        ),
+        Row(
+            "5",
+            "the upstream's own time per call (mean)",
+            fmt_ms(gateway.upstream.per_call_s),
+            f"direct {fmt_ms(bare.upstream.per_call_s)}",
+            ratio(gateway.upstream.per_call_s, bare.upstream.per_call_s),
+            "—",
+            None,
+        ),
+    ]
 
 
 def transactions_met(call: GovernedCallResult, kind: str) -> bool:
@@ -461,6 +514,8 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
         )
     if run.startup is not None:
         out += _startup_section(run.startup)
+    if run.http is not None:
+        out += _http_section(run.http)
     out += ["", *analysis]
     return "\n".join(out).rstrip() + "\n"
 
@@ -662,6 +717,102 @@ def _startup_section(s: StartupResult) -> list[str]:
             ["`stdio` → `initialize` answer", fmt_ms(s.stdio.p50_s), fmt_ms(s.stdio.p90_s), "—"],
             ["`--help`", fmt_ms(s.help.p50_s), fmt_ms(s.help.p90_s), "—"],
             ["`python -c pass`", fmt_ms(s.floor.p50_s), fmt_ms(s.floor.p90_s), "—"],
+        ],
+    )
+    return out
+
+
+def _http_section(http: HttpTaskerResult) -> list[str]:
+    gateway, bare = http.gateway, http.bare
+    operations = sorted(set(gateway.upstream.requests) | set(bare.upstream.requests))
+    out = [
+        "",
+        "## 5. Production shape: the HTTP Tasker",
+        "",
+        "`create_issue` (a name, a project UUID, a fresh `idempotency_key`) from the "
+        'official `mcp` client (Streamable HTTP, `mode="auto"`), one call in flight, to:',
+        "",
+        "- **gateway**: `nodedc-gateway serve` (uvicorn, one process) on PostgreSQL, as in "
+        "part 2 (rate limits lifted, periodic purge off), but with its production Tasker "
+        "backend: `…_TASKER_BACKEND=tasker`, `…_TASKER_URL` the upstream below, "
+        "`…_TASKER_TOKEN` its token; its agent was granted the project through the "
+        "gateway's own use cases, checked against the upstream (workspace policy, the "
+        "owner's access, the project and its members);",
+        "- **direct**: `bench/bare_server.py --tasker`, the bare `MCPServer` of part 2 "
+        "(same SDK, same stateless JSON transport, same `create_issue` declaration and "
+        "result shape) whose tool calls `HttpTasker.create_issue`, the gateway's own "
+        "client, on an `httpx.AsyncClient` made as the gateway makes its own: the same "
+        "request to create the card, with no governance before or after it. It has no "
+        "idempotency, so it sends no `external_id` (the gateway sends one derived from "
+        "the key).",
+        "",
+        "Both call one upstream, `bench/upstream.py`: a bare ASGI app served by uvicorn "
+        "in its own process, holding one workspace and one project in memory and "
+        "answering `docs/tasker-adapter.md` for what these calls need (the bearer token, "
+        "strict bodies and the actor checked, `external_id` deduplicated per project). "
+        "It times each request in the app, from its body in hand to the end of its answer "
+        "(uvicorn's parsing, the wait for the client's bytes and the loopback exchange not "
+        "included; wall time, so a wait for a core counts), and between "
+        "blocks hands those times over and forgets them, so each server's requests and "
+        "the upstream's own time on them are counted exactly (the time per call is a "
+        "mean, since requests are not tied to calls). The server's own CPU time per call "
+        "is read from `/proc` around each block.",
+        "",
+        f"{gateway.latency.calls:,} calls per server after a warm-up of 10, the two "
+        "servers taking turns in blocks (order alternating), so a change in the "
+        "machine's load hits both. The target (issue 15) is the governed p50 ≤ "
+        f"{HTTP_P50_TARGET:g}× the direct call's.",
+        "",
+    ]
+    out += _table(
+        [
+            "server",
+            "p50",
+            "p99",
+            "upstream requests per call",
+            "upstream time per call",
+            "server CPU per call",
+        ],
+        [
+            [
+                name,
+                fmt_ms(side.latency.p50_s),
+                fmt_ms(side.latency.p99_s),
+                f"{side.upstream.requests_per_call:g} ({side.upstream.shown()})",
+                fmt_ms(side.upstream.per_call_s),
+                fmt_ms(side.cpu_per_call_s),
+            ]
+            for name, side in (("direct", bare), ("gateway", gateway))
+        ]
+        + [
+            [
+                "gateway / direct",
+                fmt_ratio(http.p50_ratio),
+                fmt_ratio(ratio(gateway.latency.p99_s, bare.latency.p99_s)),
+                fmt_ratio(
+                    ratio(gateway.upstream.requests_per_call, bare.upstream.requests_per_call)
+                ),
+                fmt_ratio(ratio(gateway.upstream.per_call_s, bare.upstream.per_call_s)),
+                fmt_ratio(ratio(gateway.cpu_per_call_s, bare.cpu_per_call_s)),
+            ]
+        ],
+    )
+    out += [
+        "",
+        "The upstream's time per request (median), by operation:",
+        "",
+    ]
+    out += _table(
+        ["operation", "direct", "gateway"],
+        [
+            [
+                f"`{op}`",
+                *(
+                    fmt_ms(side.upstream.request_s[op]) if op in side.upstream.request_s else "—"
+                    for side in (bare, gateway)
+                ),
+            ]
+            for op in operations
         ],
     )
     return out

@@ -2,7 +2,8 @@
 
 The gateway runs exactly as deployed, `nodedc-gateway serve`, configured by environment
 variables (from a scratch working directory, so no `.env` file is picked up); the bare
-server is `bench.bare_server`. Both get the same uvicorn options and one worker.
+server is `bench.bare_server`. Both get the same uvicorn options and one worker. Part 5's
+upstream, `bench.upstream`, is served by uvicorn too, in its own process.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ import attrs
 import httpx
 import uvicorn
 
+from bench.bare_server import TASKER_TOKEN_VARIABLE
+
 INTERNAL_TOKEN = "bench-internal-token-0123456789abcdef0123456789"  # noqa: S105 - bench only
 PEPPER = "bench-pepper-0123456789abcdef0123456789abcdef"
+#: What the gateway (and part 5's bare server) send part 5's upstream Tasker.
+TASKER_TOKEN = "bench-tasker-token-0123456789abcdef0123456789"  # noqa: S105 - bench only
 #: High enough that the benchmark is never refused; every call still runs the check.
 UNLIMITED = "100000000"
 STARTUP_TIMEOUT_S = 60.0
@@ -38,12 +43,15 @@ def free_port() -> int:
         return port
 
 
-def gateway_environment(database_url: str, port: int | None = None) -> dict[str, str]:
-    """The gateway's settings for the benchmark: local mode, sandbox Tasker, static
-    Launcher, rate limits no benchmark reaches (the defaults, 120 writes a minute with a
-    burst of 20 per agent, would refuse most calls of 16 clients sharing one agent), and
-    no periodic purge (housekeeping whose first round falls at a random moment, which
-    would land in a window where the database's transactions are counted)."""
+def gateway_environment(
+    database_url: str, port: int | None = None, tasker_url: str | None = None
+) -> dict[str, str]:
+    """The gateway's settings for the benchmark: local mode, sandbox Tasker (or, given
+    `tasker_url`, the HTTP Tasker backend there, with `TASKER_TOKEN`), static Launcher,
+    rate limits no benchmark reaches (the defaults, 120 writes a minute with a burst of
+    20 per agent, would refuse most calls of 16 clients sharing one agent), and no
+    periodic purge (housekeeping whose first round falls at a random moment, which would
+    land in a window where the database's transactions are counted)."""
     prefix = "NODEDC_AGENT_GATEWAY_"
     settings = {
         "ENV": "local",
@@ -60,6 +68,10 @@ def gateway_environment(database_url: str, port: int | None = None) -> dict[str,
     }
     if port is not None:
         settings["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    if tasker_url is not None:
+        settings["TASKER_BACKEND"] = "tasker"
+        settings["TASKER_URL"] = tasker_url
+        settings["TASKER_TOKEN"] = TASKER_TOKEN
     return {prefix + key: value for key, value in settings.items()}
 
 
@@ -127,25 +139,51 @@ def wait_ready(
 
 
 @contextlib.contextmanager
-def gateway(database_url: str) -> Iterator[Served]:
-    """`nodedc-gateway serve` on a free loopback port."""
+def gateway(database_url: str, tasker_url: str | None = None) -> Iterator[Served]:
+    """`nodedc-gateway serve` on a free loopback port (on the HTTP Tasker at `tasker_url`
+    if given, else on the sandbox)."""
     port = free_port()
     argv = [sys.executable, "-m", "nodedc_gateway", "serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with _process(argv, gateway_environment(database_url, port), f"{url}/health/live") as pid:
+    env = gateway_environment(database_url, port, tasker_url)
+    with _process(argv, env, f"{url}/health/live") as pid:
         yield Served(url, pid)
 
 
 @contextlib.contextmanager
 def bare(database_url: str) -> Iterator[Served]:
-    """The bare MCP server on a free loopback port."""
+    """The bare MCP server on a free loopback port, on the sandbox in `database_url`."""
+    with _bench_module("bench.bare_server", ["--database", database_url], "/mcp") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def bare_http(tasker_url: str) -> Iterator[Served]:
+    """The bare MCP server on a free loopback port, on the HTTP Tasker at `tasker_url`."""
+    env = {TASKER_TOKEN_VARIABLE: TASKER_TOKEN}
+    with _bench_module("bench.bare_server", ["--tasker", tasker_url], "/mcp", env) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def upstream() -> Iterator[Served]:
+    """Part 5's in-memory Tasker (`bench.upstream`) on a free loopback port."""
+    argv = ["--token", TASKER_TOKEN]
+    with _bench_module("bench.upstream", argv, "/internal/agent-gateway/v1/health") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _bench_module(
+    module: str, args: list[str], ready_path: str, env: Mapping[str, str] | None = None
+) -> Iterator[Served]:
+    """`python -m <module> <args> --port <free port>`, this checkout's `bench` importable."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.bare_server", "--database", database_url]
-    argv += ["--port", str(port)]
+    argv = [sys.executable, "-m", module, *args, "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     path = os.pathsep.join(p for p in (_repo_root(), os.environ.get("PYTHONPATH")) if p)
-    with _process(argv, {"PYTHONPATH": path}, f"{url}/mcp") as pid:
+    with _process(argv, {"PYTHONPATH": path, **(env or {})}, url + ready_path) as pid:
         yield Served(url, pid)
 
 

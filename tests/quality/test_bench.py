@@ -29,11 +29,12 @@ def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     parts = ("[1] grant decision", "[2] governed `create_issue`, p50", "[3] governed call")
-    for part in (*parts, "[4] `serve` ready", "[4] `stdio` answers `initialize`"):
+    parts += ("[4] `serve` ready", "[4] `stdio` answers `initialize`")
+    for part in (*parts, "[5] governed `create_issue` on the HTTP Tasker, p50"):
         assert part in done.stdout
     text = report.read_text()
     headings = ("## 1. Grant evaluation", "## 2. Governed call", "## 3. Scale", "## 4. Start-up")
-    for heading in ("## Results", *headings):
+    for heading in ("## Results", *headings, "## 5. Production shape: the HTTP Tasker"):
         assert heading in text
     for fact in ("- Command: `python -m bench --quick", "- CPU:", "- Python:", "- PostgreSQL:"):
         assert fact in text
