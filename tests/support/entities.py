@@ -163,3 +163,11 @@ def draft(
         metadata=metadata if metadata is not None else {"issue_id": "x", "n": 1.5, "ok": True},
         created_at=now,
     )
+
+
+def one_character_changed(text: str) -> str:
+    """`text` with the character in its middle made another one: never `text` itself (a
+    fixed replacement sometimes was the character already there), and never only the
+    last character, which in base64 may hold nothing but padding bits."""
+    middle = len(text) // 2
+    return text[:middle] + ("A" if text[middle] != "A" else "B") + text[middle + 1 :]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.support import entities as e
 from tests.support import oauth as o
 from tests.support.served import ServedGateway
 
@@ -73,7 +74,7 @@ async def test_a_wrong_pairing_code_is_explained_and_deny_returns_access_denied(
         denied = await client.post("/oauth/consent", data={**form, "step": "deny"})
         tampered = await client.post(
             "/oauth/consent",
-            data={**form, "request": form["request"][:-2] + "00", "step": "deny"},
+            data={**form, "request": e.one_character_changed(form["request"]), "step": "deny"},
         )
     assert wrong.status_code == 400
     assert "unknown, already used or expired" in wrong.text
