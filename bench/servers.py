@@ -2,7 +2,8 @@
 
 The gateway runs exactly as deployed, `nodedc-gateway serve`, configured by environment
 variables (from a scratch working directory, so no `.env` file is picked up); the bare
-server is `bench.bare_server`. Both get the same uvicorn options and one worker.
+server is `bench.bare_server` (with `--one-insert`, the one-INSERT baseline). All get the
+same uvicorn options and one worker.
 """
 
 from __future__ import annotations
@@ -138,11 +139,12 @@ def gateway(database_url: str) -> Iterator[Served]:
 
 
 @contextlib.contextmanager
-def bare(database_url: str) -> Iterator[Served]:
-    """The bare MCP server on a free loopback port."""
+def bare(database_url: str, *, one_insert: bool = False) -> Iterator[Served]:
+    """The bare MCP server on a free loopback port (with `one_insert`, the one-INSERT
+    baseline)."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.bare_server", "--database", database_url]
-    argv += ["--port", str(port)]
+    argv += ["--port", str(port), *(["--one-insert"] if one_insert else [])]
     url = f"http://127.0.0.1:{port}"
     path = os.pathsep.join(p for p in (_repo_root(), os.environ.get("PYTHONPATH")) if p)
     with _process(argv, {"PYTHONPATH": path}, f"{url}/mcp") as pid:
