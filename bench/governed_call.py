@@ -1,12 +1,13 @@
 """Part 2: `create_issue` and `get_issue` through the whole gateway against the bare MCP
-server.
+server, and the write against the one-INSERT server (`bench.bare_server --one-insert`).
 
-Both run as their own process on 127.0.0.1, each on its own PostgreSQL database, and are
-driven by the same official `mcp` client from this process. Latency is measured one call
-at a time, for the write and for the read; throughput with several clients at once, all
-of them one agent on the gateway (one token, a session each). The two servers take
-turns, round after round, so a change in the machine's load hits both. What a call costs
-the database is counted separately, on the same code served in this process: round trips
+Each runs as its own process on 127.0.0.1, each on its own database, and is driven by
+the same official `mcp` client from this process. Latency is measured one call at a
+time, for the write and for the read, on PostgreSQL and then again with every server on
+its own SQLite file; throughput (PostgreSQL) with several clients at once, all of them
+one agent on the gateway (one token, a session each). The servers take turns, round
+after round, so a change in the machine's load hits all. What a call costs the database
+is counted separately (PostgreSQL), on the same code served in this process: round trips
 from libpq's protocol trace, transactions from PostgreSQL's own counters.
 """
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,6 +30,7 @@ from bench.transactions import TransactionCounter
 from nodedc_gateway.adapters.clock import SystemClock
 from nodedc_gateway.adapters.ids import UUIDv7Generator
 from nodedc_gateway.adapters.persistence.sql import create_engine
+from nodedc_gateway.adapters.persistence.sql.migrate import upgrade
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.entrypoints.bootstrap import build_container, resolve
 from nodedc_gateway.entrypoints.http import create_app
@@ -57,6 +61,32 @@ class Latency:
     def tail(self) -> float:
         """p99 / p50."""
         return self.p99_s / self.p50_s if self.p50_s else 0.0
+
+
+@attrs.frozen
+class Latencies:
+    """One call in flight, on one kind of database: each server's write, and the reads."""
+
+    gateway: Latency  # governed create_issue
+    gateway_read: Latency  # governed get_issue
+    bare: Latency  # the bare server's sandbox write
+    bare_read: Latency  # the bare server's sandbox read
+    one_insert: Latency  # the one-INSERT server's create_issue
+
+    @classmethod
+    def of(cls, found: dict[str, Latency]) -> Latencies:
+        """From `measure_latency` over the targets of `latency_targets`."""
+        return cls(
+            found["gateway"],
+            found["gateway read"],
+            found["bare"],
+            found["bare read"],
+            found["one insert"],
+        )
+
+
+#: The databases latency is measured on, in the report's order.
+DATABASES = ("PostgreSQL", "SQLite")
 
 
 @attrs.frozen
@@ -113,6 +143,7 @@ class GovernedCallResult:
     gateway: ServerResult
     clients: int
     work: dict[str, DatabaseWork]  # by the keys of WORK
+    latencies: dict[str, Latencies]  # by the names of DATABASES
 
     @property
     def round_trips_keyed(self) -> RoundTripReport:
@@ -173,6 +204,44 @@ async def measure_throughput(
         )
         for name in names
     }
+
+
+def latency_targets(
+    gateway: str, bare: str, one_insert: str, agents: setup.Agents, sandbox: setup.Sandbox
+) -> dict[str, load.Target]:
+    """The five (server, tool) pairs timed one call at a time, by the servers' URLs; the
+    one-INSERT server is given the bare server's project (it writes its id in its row)."""
+    governed = load.Target(gateway, agents.tokens[0], agents.workspace_slug, agents.project_id)
+    bare_write = load.Target(bare, None, sandbox.workspace_slug, sandbox.project_id)
+    return {
+        "bare": bare_write,
+        "gateway": governed,
+        "one insert": attrs.evolve(bare_write, url=one_insert),
+        "bare read": bare_write.reading(sandbox.issue_id),
+        "gateway read": governed.reading(agents.issue_id),
+    }
+
+
+async def sqlite_latency(sizes: Sizes) -> Latencies:
+    """The same latency rounds with every server on its own SQLite file (made and
+    migrated here, the sandbox's and the gateway's schema alike; the one-INSERT server
+    creates its table itself), seeded as on PostgreSQL."""
+    with tempfile.TemporaryDirectory(prefix="nodedc_bench_sqlite_") as directory:
+        url = {
+            name: f"sqlite+aiosqlite:///{Path(directory) / f'{name}.db'}"
+            for name in ("gateway", "bare", "insert")
+        }
+        await upgrade(url["gateway"])
+        await upgrade(url["bare"])
+        agents = await setup.seed_gateway(url["gateway"], 1)
+        sandbox = await setup.seed_bare(url["bare"])
+        with (
+            servers.gateway(url["gateway"]) as gateway,
+            servers.bare(url["bare"]) as bare,
+            servers.bare(url["insert"], one_insert=True) as one_insert,
+        ):
+            targets = latency_targets(gateway.url, bare.url, one_insert.url, agents, sandbox)
+            return Latencies.of(await measure_latency(targets, sizes))
 
 
 def quiet_logs(container: Any) -> None:
@@ -257,6 +326,7 @@ async def run(sizes: Sizes) -> GovernedCallResult:
     async with (
         postgres.scratch_database("gateway") as gateway_db,
         postgres.scratch_database("bare") as bare_db,
+        postgres.scratch_database("insert", migrated=False) as insert_db,
     ):
         agents = await setup.seed_gateway(gateway_db, 1)
         sandbox = await setup.seed_bare(bare_db)
@@ -281,23 +351,24 @@ async def run(sizes: Sizes) -> GovernedCallResult:
             bare_read = bare_target(counted.url).reading(sandbox.issue_id)
             work["bare_read"] = await count_work(bare_read, counted, calls)
 
-        with servers.gateway(gateway_db) as gateway, servers.bare(bare_db) as bare_server:
+        with (
+            servers.gateway(gateway_db) as gateway,
+            servers.bare(bare_db) as bare_server,
+            servers.bare(insert_db, one_insert=True) as insert_server,
+        ):
             bare = bare_target(bare_server.url)
             gateway_target = governed(gateway.url)
-            latency = await measure_latency(
-                {
-                    "bare": bare,
-                    "gateway": gateway_target,
-                    "bare read": bare.reading(sandbox.issue_id),
-                    "gateway read": gateway_target.reading(agents.issue_id),
-                },
-                sizes,
+            targets = latency_targets(
+                gateway.url, bare_server.url, insert_server.url, agents, sandbox
             )
+            latency = await measure_latency(targets, sizes)
             rates = await measure_throughput(
                 {"bare": [bare] * sizes.clients, "gateway": [gateway_target] * sizes.clients},
                 {"bare": bare_server, "gateway": gateway},
                 sizes,
             )
+
+    on_sqlite = await sqlite_latency(sizes)
 
     def result(name: str) -> ServerResult:
         rate = rates[name]
@@ -314,4 +385,5 @@ async def run(sizes: Sizes) -> GovernedCallResult:
         gateway=result("gateway"),
         clients=sizes.clients,
         work=work,
+        latencies={"PostgreSQL": Latencies.of(latency), "SQLite": on_sqlite},
     )

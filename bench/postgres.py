@@ -54,11 +54,13 @@ def drop_database(url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(label: str) -> AsyncIterator[str]:
-    """A new database migrated to head, dropped when the block ends (whatever happens)."""
+async def scratch_database(label: str, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A new database, migrated to head unless not `migrated`, dropped when the block ends
+    (whatever happens)."""
     url = create_database(label)
     try:
-        await upgrade(url)
+        if migrated:
+            await upgrade(url)
         yield url
     finally:
         drop_database(url)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from bench.governed_call import WORK, GovernedCallResult
+from bench.governed_call import DATABASES, WORK, GovernedCallResult, Latencies, Latency
 from bench.grant_evaluation import GrantEvaluationResult
 from bench.http_tasker import HttpTaskerResult
 from bench.machine import Machine
@@ -23,6 +23,7 @@ from bench.stats import fmt_ms, fmt_ratio, fmt_us, ratio
 DECISION_TARGET_S = 5e-6
 FLAT_TARGET = 1.5  # ours@largest / ours@smallest: "flat" within noise
 P50_TARGET = 1.5
+ONE_INSERT_TARGET = 2.0  # governed write p50 / the one-INSERT server's
 THROUGHPUT_TARGET = 0.67
 TAIL_TARGET = 3.0  # p99 / p50 with every client calling at once
 TRANSACTIONS_TARGET = 2  # the gateway's own per governed call (the sandbox Tasker's apart)
@@ -186,46 +187,83 @@ def transactions_met(call: GovernedCallResult, kind: str) -> bool:
     return call.work[kind].own_transactions <= TRANSACTIONS_TARGET
 
 
+def latency_ratios(latencies: Latencies) -> dict[str, tuple[float, float]]:
+    """Issue 15's three latency ratios on one database, each with its target: governed
+    write / bare write, governed write / one INSERT, governed read / bare read (p50s)."""
+    return {
+        "write": (ratio(latencies.gateway.p50_s, latencies.bare.p50_s), P50_TARGET),
+        "one insert": (
+            ratio(latencies.gateway.p50_s, latencies.one_insert.p50_s),
+            ONE_INSERT_TARGET,
+        ),
+        "read": (ratio(latencies.gateway_read.p50_s, latencies.bare_read.p50_s), P50_TARGET),
+    }
+
+
+def _latency_rows(call: GovernedCallResult) -> list[Row]:
+    """One call in flight, on each database: the governed write against the bare
+    server's and the one-INSERT server's, the governed read against the bare read."""
+    rows = []
+    for database in DATABASES:
+        lat = call.latencies[database]
+        met = {
+            name: (value, value <= target) for name, (value, target) in latency_ratios(lat).items()
+        }
+        rows += [
+            Row(
+                "2",
+                f"governed `create_issue`, p50 ({database})",
+                fmt_ms(lat.gateway.p50_s),
+                f"bare {fmt_ms(lat.bare.p50_s)}",
+                met["write"][0],
+                f"≤ {P50_TARGET}×",
+                met["write"][1],
+            ),
+            Row(
+                "2",
+                f"governed `create_issue`, p50, against one INSERT ({database})",
+                fmt_ms(lat.gateway.p50_s),
+                f"one INSERT {fmt_ms(lat.one_insert.p50_s)}",
+                met["one insert"][0],
+                f"≤ {ONE_INSERT_TARGET:g}×",
+                met["one insert"][1],
+            ),
+            Row(
+                "2",
+                f"governed `create_issue`, p99 ({database})",
+                fmt_ms(lat.gateway.p99_s),
+                f"bare {fmt_ms(lat.bare.p99_s)}",
+                ratio(lat.gateway.p99_s, lat.bare.p99_s),
+                "—",
+                None,
+            ),
+            Row(
+                "2",
+                f"governed `get_issue`, p50 ({database})",
+                fmt_ms(lat.gateway_read.p50_s),
+                f"bare {fmt_ms(lat.bare_read.p50_s)}",
+                met["read"][0],
+                f"≤ {P50_TARGET}×",
+                met["read"][1],
+            ),
+            Row(
+                "2",
+                f"governed `get_issue`, p99 ({database})",
+                fmt_ms(lat.gateway_read.p99_s),
+                f"bare {fmt_ms(lat.bare_read.p99_s)}",
+                ratio(lat.gateway_read.p99_s, lat.bare_read.p99_s),
+                "—",
+                None,
+            ),
+        ]
+    return rows
+
+
 def _call_rows(call: GovernedCallResult) -> list[Row]:
     gateway, bare = call.gateway, call.bare
     loaded = f"{call.clients} clients on one agent"
     rows = [
-        Row(
-            "2",
-            "governed `create_issue`, p50",
-            fmt_ms(gateway.latency.p50_s),
-            f"bare {fmt_ms(bare.latency.p50_s)}",
-            ratio(gateway.latency.p50_s, bare.latency.p50_s),
-            f"≤ {P50_TARGET}×",
-            ratio(gateway.latency.p50_s, bare.latency.p50_s) <= P50_TARGET,
-        ),
-        Row(
-            "2",
-            "governed `create_issue`, p99",
-            fmt_ms(gateway.latency.p99_s),
-            f"bare {fmt_ms(bare.latency.p99_s)}",
-            ratio(gateway.latency.p99_s, bare.latency.p99_s),
-            "—",
-            None,
-        ),
-        Row(
-            "2",
-            "governed `get_issue`, p50",
-            fmt_ms(gateway.read_latency.p50_s),
-            f"bare {fmt_ms(bare.read_latency.p50_s)}",
-            ratio(gateway.read_latency.p50_s, bare.read_latency.p50_s),
-            f"≤ {P50_TARGET}×",
-            ratio(gateway.read_latency.p50_s, bare.read_latency.p50_s) <= P50_TARGET,
-        ),
-        Row(
-            "2",
-            "governed `get_issue`, p99",
-            fmt_ms(gateway.read_latency.p99_s),
-            f"bare {fmt_ms(bare.read_latency.p99_s)}",
-            ratio(gateway.read_latency.p99_s, bare.read_latency.p99_s),
-            "—",
-            None,
-        ),
+        *_latency_rows(call),
         Row(
             "2",
             f"governed `create_issue`, calls/s ({loaded})",
@@ -303,6 +341,51 @@ def _call_rows(call: GovernedCallResult) -> list[Row]:
             )
         )
     return rows
+
+
+def _p50_p99(latency: Latency) -> tuple[str, str]:
+    return fmt_ms(latency.p50_s), fmt_ms(latency.p99_s)
+
+
+def _latency_table(call: GovernedCallResult) -> list[str]:
+    """One call in flight, by database: every server's write and read, and the ratios."""
+    out = [
+        "",
+        "One call in flight, by database:",
+        "",
+    ]
+    body = []
+    for database in DATABASES:
+        lat = call.latencies[database]
+        body += [
+            [database, name, fmt_ms(w.p50_s), fmt_ms(w.p99_s), *read]
+            for name, w, read in (
+                ("gateway", lat.gateway, _p50_p99(lat.gateway_read)),
+                ("bare", lat.bare, _p50_p99(lat.bare_read)),
+                ("one INSERT", lat.one_insert, ("—", "—")),
+            )
+        ]
+        body += [
+            [
+                database,
+                "gateway / bare",
+                fmt_ratio(ratio(lat.gateway.p50_s, lat.bare.p50_s)),
+                fmt_ratio(ratio(lat.gateway.p99_s, lat.bare.p99_s)),
+                fmt_ratio(ratio(lat.gateway_read.p50_s, lat.bare_read.p50_s)),
+                fmt_ratio(ratio(lat.gateway_read.p99_s, lat.bare_read.p99_s)),
+            ],
+            [
+                database,
+                "gateway / one INSERT",
+                fmt_ratio(ratio(lat.gateway.p50_s, lat.one_insert.p50_s)),
+                fmt_ratio(ratio(lat.gateway.p99_s, lat.one_insert.p99_s)),
+                "—",
+                "—",
+            ],
+        ]
+    return out + _table(
+        ["database", "server", "write p50", "write p99", "read p50", "read p99"], body
+    )
 
 
 def _startup_rows(s: StartupResult) -> list[Row]:
@@ -539,7 +622,17 @@ def _call_section(call: GovernedCallResult) -> list[str]:
         "`get_issue` specs), whose tools do on its own PostgreSQL database what the "
         "gateway asks of the sandbox and nothing else: `SqlSandboxTasker.create_issue`; "
         "for the read `get_issue`, then `list_comments` (its 10 latest), the card parsed "
-        "from the description, the same result shape.",
+        "from the description, the same result shape;",
+        "- **one INSERT**: `bench/bare_server.py --one-insert`, the same `MCPServer`, "
+        "transport and `create_issue` definition, whose tool does exactly one INSERT and "
+        "nothing else: a row (a new UUIDv7, the project id it was given, the name, the "
+        "time) into `bench_one_insert`, the only table of its own database (created when "
+        "it starts), through SQLAlchemy Core in one transaction on the gateway's own "
+        "`create_engine` (`transaction(engine)`, as the sandbox's writes: `engine.begin()`, "
+        "on SQLite `BEGIN IMMEDIATE` behind the engine's lock); it answers with the issue "
+        "that row stands for, in the same result shape (a fixed state, no labels or "
+        "assignees). It has no `get_issue`. It is issue 15's floor for a write through "
+        "this stack: the SDK, the transport, one transaction of one statement.",
         "",
         "The gateway's rate limits are lifted for the benchmark through its settings "
         "(`NODEDC_AGENT_GATEWAY_WRITE_LIMIT_PER_MINUTE`, `…_WRITE_BURST`, "
@@ -550,8 +643,19 @@ def _call_section(call: GovernedCallResult) -> list[str]:
         "part of a call.",
         "",
         f"Latency: one call in flight, {call.gateway.latency.calls:,} calls of each tool "
-        "per server, the four (server, tool) pairs taking turns in blocks (order "
-        f"alternating). Throughput: {call.clients} clients calling `create_issue` at once, "
+        "per server, the five (server, tool) pairs (the gateway's write and read, the bare "
+        "server's write and read, the one-INSERT server's write) taking turns in blocks "
+        "(order alternating). This is done twice in the run: first on PostgreSQL, each "
+        "server on its own scratch database; then on SQLite, each server on its own file "
+        "in a scratch directory (`sqlite+aiosqlite://`, the engine's WAL mode, "
+        "`synchronous=NORMAL` and `BEGIN IMMEDIATE` write transactions): the gateway "
+        "(`nodedc-gateway serve`, the same settings, that file as its `DATABASE_URL`, its "
+        "sandbox Tasker in the same file) and the bare server on files made by the "
+        "gateway's migrations and seeded as on PostgreSQL, the one-INSERT server on a "
+        "file holding only its table. Throughput, CPU per call and the database's "
+        "transactions and round trips (below) are measured on PostgreSQL only, the store "
+        "replicas share (`pg_stat_database` and libpq's trace have no SQLite "
+        f"counterpart). Throughput: {call.clients} clients calling `create_issue` at once, "
         "back to back, each with its own session; on the gateway all of them one agent "
         "(one token). The servers take turns in bursts; calls/s counts the calls that "
         "ended within each burst, the p50 and p99 under load are those calls' own "
@@ -602,6 +706,7 @@ def _call_section(call: GovernedCallResult) -> list[str]:
             ]
         ],
     )
+    out += _latency_table(call)
     out += [
         "",
         "### Database transactions per call",

@@ -2,8 +2,9 @@
 
 The gateway runs exactly as deployed, `nodedc-gateway serve`, configured by environment
 variables (from a scratch working directory, so no `.env` file is picked up); the bare
-server is `bench.bare_server`. Both get the same uvicorn options and one worker. Part 5's
-upstream, `bench.upstream`, is served by uvicorn too, in its own process.
+server is `bench.bare_server` (with `--one-insert`, the one-INSERT baseline). All get the
+same uvicorn options and one worker. Part 5's upstream, `bench.upstream`, is served by
+uvicorn too, in its own process.
 """
 
 from __future__ import annotations
@@ -152,9 +153,11 @@ def gateway(database_url: str, tasker_url: str | None = None) -> Iterator[Served
 
 
 @contextlib.contextmanager
-def bare(database_url: str) -> Iterator[Served]:
-    """The bare MCP server on a free loopback port, on the sandbox in `database_url`."""
-    with _bench_module("bench.bare_server", ["--database", database_url], "/mcp") as served:
+def bare(database_url: str, *, one_insert: bool = False) -> Iterator[Served]:
+    """The bare MCP server on a free loopback port, on the sandbox in `database_url` (with
+    `one_insert`, the one-INSERT baseline on its own table there)."""
+    args = ["--database", database_url, *(["--one-insert"] if one_insert else [])]
+    with _bench_module("bench.bare_server", args, "/mcp") as served:
         yield served
 
 

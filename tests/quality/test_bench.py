@@ -32,6 +32,10 @@ def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     parts += ("[4] `serve` ready", "[4] `stdio` answers `initialize`")
     for part in (*parts, "[5] governed `create_issue` on the HTTP Tasker, p50"):
         assert part in done.stdout
+    for database in ("PostgreSQL", "SQLite"):  # issue 15's latency ratios, from one run
+        for row in ("`create_issue`, p50", "`create_issue`, p50, against one INSERT"):
+            assert f"[2] governed {row} ({database})" in done.stdout
+        assert f"[2] governed `get_issue`, p50 ({database})" in done.stdout
     text = report.read_text()
     headings = ("## 1. Grant evaluation", "## 2. Governed call", "## 3. Scale", "## 4. Start-up")
     for heading in ("## Results", *headings, "## 5. Production shape: the HTTP Tasker"):
