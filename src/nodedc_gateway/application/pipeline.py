@@ -160,10 +160,8 @@ class AdmittedCall:
 
     caller: AgentCaller
     now: datetime
-    policy: RatePolicy
-    decision: RateDecision
+    decision: RateDecision  # the budget check of the action's kind
     claimed: IdempotencyRecord | None  # the key this call holds in flight
-    claiming: bool  # a keyed write: True even when the key already existed
 
 
 @attrs.frozen
@@ -330,9 +328,7 @@ class Pipeline:
             raise Unauthenticated()
         caller = await self._caller(admission.caller, now, operation)
         assert admission.budget is not None  # the token was usable: the budget was checked
-        return AdmittedCall(
-            caller, now, policy, admission.budget, admission.claimed, claim is not None
-        )
+        return AdmittedCall(caller, now, admission.budget, admission.claimed)
 
     async def abandon(self, admitted: AdmittedCall) -> None:
         """Free the key an admitted call claimed and will never run (its spent budget
@@ -389,9 +385,7 @@ class Pipeline:
         policy = self.limits.for_kind(action.operation.kind)
         key = agent_budget_key(caller.agent.id, policy)
         decision = await self._rate_limits.check(key, policy, now)
-        claiming = _claim_request(action) is not None
-        admitted = AdmittedCall(caller, now, policy, decision, None, claiming)
-        return await self.run_agent_admitted(admitted, action)
+        return await self.run_agent_admitted(AdmittedCall(caller, now, decision, None), action)
 
     async def run_agent_admitted(self, admitted: AdmittedCall, action: AgentAction[Any]) -> Outcome:
         """Run an admitted call: refused if its budget was spent; run on the key it
@@ -405,10 +399,10 @@ class Pipeline:
             await self._audit_agent(call, draft(AuditDecision.DENY, error.code, None))
 
         if not admitted.decision.allowed:
-            error = rate_limited(admitted.decision, admitted.policy)
+            error = rate_limited(admitted.decision, self.limits.for_kind(operation.kind))
             await refused(error)
             raise error
-        if admitted.claimed is not None or not admitted.claiming:
+        if admitted.claimed is not None or not _is_keyed_write(action):
             return await self._agent_body(call, action, admitted.claimed)
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
@@ -628,11 +622,17 @@ def _writes_state(action: AgentAction[Any]) -> bool:
     return type(action).persist is not AgentAction.persist
 
 
+def _is_keyed_write(action: AgentAction[Any]) -> bool:
+    """Whether the call claims an idempotency key: keyed writes only (reads are safe to
+    repeat, and keys mean nothing to them)."""
+    return action.idempotency_key is not None and action.operation.is_write
+
+
 def _claim_request(action: AgentAction[Any]) -> ClaimRequest | None:
-    """The idempotency claim a call makes: keyed writes only (reads are safe to repeat)."""
-    operation = action.operation
-    if action.idempotency_key is None or not operation.is_write:
+    """The idempotency claim a call makes, if it makes one."""
+    if action.idempotency_key is None or not _is_keyed_write(action):
         return None
+    operation = action.operation
     fingerprint = request_fingerprint(operation.name, action.arguments())
     return ClaimRequest(action.idempotency_key, fingerprint, operation.name)
 

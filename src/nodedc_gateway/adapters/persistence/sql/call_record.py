@@ -33,6 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.engine import autocommit, insert, is_sqlite
+from nodedc_gateway.adapters.persistence.sql.repositories import (
+    SqlAuditLog,
+    bound_values,
+    parameters,
+)
 from nodedc_gateway.domain.audit import AuditDraft, ChainHead, link
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 
@@ -51,10 +56,6 @@ _heads_t, _events, _keys, _tokens = (
 _statements: dict[tuple[bool, bool], Any] = {}
 
 
-def _bound(table: Any, prefix: str) -> list[Any]:
-    return [bindparam(prefix + c.name, type_=c.type) for c in table.c]
-
-
 def _build(connection: AsyncConnection, completing: bool, using: bool) -> Any:
     moved = (
         update(_heads_t)
@@ -68,17 +69,19 @@ def _build(connection: AsyncConnection, completing: bool, using: bool) -> Any:
         .cte("moved")
     )
     names = [c.name for c in _events.c]
+    events = bound_values(_events, names, "e_")
     written = (
         insert(connection, _events)
-        .from_select(names, select(*_bound(_events, "e_")).select_from(moved))
+        .from_select(names, select(*events.values()).select_from(moved))
         .returning(_events.c.seq)
         .cte("written")
     )
     ctes = [written]
     if completing:
         key_names = [c.name for c in _keys.c]
+        keys = bound_values(_keys, key_names, "i_")
         stored = insert(connection, _keys).from_select(
-            key_names, select(*_bound(_keys, "i_")).select_from(moved)
+            key_names, select(*keys.values()).select_from(moved)
         )
         primary = [c.name for c in _keys.primary_key.columns]
         stored = stored.on_conflict_do_update(
@@ -130,10 +133,7 @@ class SqlCallRecorder:
 
     async def _read_head(self, chain: str) -> ChainHead | None:
         async with autocommit(self._engine) as connection:
-            row = (
-                await connection.execute(select(_heads_t).where(_heads_t.c.chain_id == chain))
-            ).first()
-        return None if row is None else m.chain_head_from_row(row)
+            return await SqlAuditLog(connection).head(chain)
 
     async def _swap(
         self,
@@ -150,10 +150,10 @@ class SqlCallRecorder:
             "old_hash": head.last_hash,
             "new_seq": moved.seq,
             "new_hash": moved.last_hash,
-            **{"e_" + k: v for k, v in m.audit_event_values(event).items()},
+            **parameters(m.audit_event_values(event), "e_"),
         }
         if completed is not None:
-            arguments |= {"i_" + k: v for k, v in m.idempotency_values(completed).items()}
+            arguments |= parameters(m.idempotency_values(completed), "i_")
         if token_use is not None:
             arguments |= {"token_id": token_use[0], "used_at": token_use[1]}
         variant = (completed is not None, token_use is not None)

@@ -42,13 +42,15 @@ R = TypeVar("R")
 _statements: dict[tuple[str, ...], Any] = {}
 
 
-def bound_values(table: Table, names: Sequence[str]) -> dict[str, Any]:
-    """`VALUES` for these columns as bound parameters (named `v_<column>`)."""
-    return {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
+def bound_values(table: Table, names: Sequence[str], prefix: str = "v_") -> dict[str, Any]:
+    """`VALUES` for these columns as bound parameters (named `<prefix><column>`: a
+    statement writing two tables gives each its own prefix)."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
 
 
-def parameters(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {f"v_{name}": value for name, value in values.items()}
+def parameters(values: Mapping[str, Any], prefix: str = "v_") -> dict[str, Any]:
+    """The values for `bound_values`' parameters of the same prefix."""
+    return {prefix + name: value for name, value in values.items()}
 
 
 class _Repository:
