@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,7 +14,7 @@ from nodedc_gateway.adapters.ids import UUIDv7Generator
 from nodedc_gateway.adapters.persistence.sql import create_engine
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.adapters.tasker.seed import seed_demo
-from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery
+from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery, Priority
 from tests.contracts.tasker_backends import BACKENDS, TaskerUnderTest
 
 ACTOR = Actor(
@@ -65,6 +66,39 @@ async def test_the_data_outlives_the_process_that_wrote_it(sandbox: TaskerUnderT
         assert await seed_demo(reopened) == sandbox.demo  # seeding again changes nothing
     finally:
         await engine.dispose()
+
+
+async def test_a_created_issue_is_answered_as_it_reads_back(sandbox: TaskerUnderTest) -> None:
+    """`create_issue` answers with what it wrote, not with a read of it: every field of
+    that answer must be what `get_issue` then reads (state, labels and assignees in their
+    order, dates, parent, priority, key, times)."""
+    demo = sandbox.demo
+    parent = await sandbox.port.create_issue(
+        "demo", demo.project.id, IssueDraft(name="Parent"), actor=ACTOR
+    )
+    sandbox.clock.advance(timedelta(seconds=1, microseconds=123_457))
+    draft = IssueDraft(
+        name="Child ÄÖ",
+        description_html="<p>Body</p>",
+        priority=Priority.HIGH,
+        state_id=demo.states[-1].id,
+        label_ids=tuple(label.id for label in reversed(demo.labels)),
+        assignee_ids=(demo.bob.id, demo.alice.id),
+        start_date=date(2026, 12, 1),
+        target_date=date(2026, 12, 24),
+        parent_id=parent.id,
+    )
+    created = await sandbox.port.create_issue(
+        "demo", demo.project.id, draft, actor=ACTOR, external_id="ndc-read-back"
+    )
+    assert len(created.labels) == len(demo.labels)
+    assert [m.id for m in created.assignees] == [demo.bob.id, demo.alice.id]
+    assert created.parent_id == parent.id
+    assert await sandbox.port.get_issue("demo", created.id) == created
+    again = await sandbox.port.create_issue(
+        "demo", demo.project.id, draft, actor=ACTOR, external_id="ndc-read-back"
+    )
+    assert again == created
 
 
 async def test_concurrent_creates_take_distinct_consecutive_keys(sandbox: TaskerUnderTest) -> None:

@@ -308,8 +308,8 @@ class SqlSandboxTasker:
                     c, workspace_slug, project_id, draft, actor, external_id
                 )
         except IntegrityError:
-            # Only a keyed create racing past the project lock can get here (the lock
-            # makes it the rare case); the unique (project, external_id) kept it to one.
+            # A keyed create that raced another with the same external_id past the
+            # lookup: the unique (project, external_id) kept it to one; answer with it.
             if external_id is None:
                 raise
             async with self._tx() as c:
@@ -327,18 +327,23 @@ class SqlSandboxTasker:
         actor: Actor,
         external_id: str | None,
     ) -> Issue:
-        # The project row's lock serializes creates in a project: after it, a keyed
-        # create that already committed is visible, and the next sequence number is ours.
-        project = await stored.project_in(c, workspace_slug, project_id, lock=True)
-        if external_id is not None:
-            existing = await stored.issue_by_external_id(c, project_id, external_id)
-            if existing is not None:
-                return existing
+        # Everything is read before anything is written: the project row is locked only
+        # by taking the next sequence number below, so creates in one project queue on
+        # it for their last few statements rather than for the whole transaction (a long
+        # queue on a row lock is not served in order, and its tail grows with it). A keyed
+        # create racing past the lookup below is stopped by the unique (project,
+        # external_id): `create_issue` answers with the one that committed.
+        project, keyed_id = await stored.project_and_keyed(
+            c, workspace_slug, project_id, external_id
+        )
+        if keyed_id is not None:
+            return (await stored.load_issues(c, [keyed_id]))[0]
         states = await stored.project_states(c, project_id)
         state = state_of(states, draft.state_id) if draft.state_id else default_state(states)
         labels = labels_of(await stored.project_labels(c, project_id), draft.label_ids)
         assignees = members_of(await stored.project_member_list(c, project), draft.assignee_ids)
         parent_id = await stored.parent_in(c, project_id, draft.parent_id, None)
+        # From here to the commit the project row is locked: nothing but the writes.
         taken = (
             await c.execute(
                 update(_projects)
@@ -348,10 +353,26 @@ class SqlSandboxTasker:
             )
         ).scalar_one()
         now = self._clock.now()
-        issue_id = self._ids.new_id()
+        issue = Issue(
+            id=self._ids.new_id(),
+            workspace_slug=project.workspace_slug,
+            project_id=project_id,
+            identifier=f"{project.identifier}-{taken - 1}",
+            name=draft.name,
+            description_html=draft.description_html,
+            priority=draft.priority,
+            state=state,
+            labels=tuple(labels),
+            assignees=tuple(assignees),
+            parent_id=parent_id,
+            start_date=draft.start_date,
+            target_date=draft.target_date,
+            created_at=now,
+            updated_at=now,
+        )
         await c.execute(
             insert(c, _issues).values(
-                id=issue_id,
+                id=issue.id,
                 project_id=project_id,
                 sequence_id=taken - 1,
                 name=draft.name,
@@ -370,9 +391,9 @@ class SqlSandboxTasker:
                 updated_at=now,
             )
         )
-        await stored.write_labels(c, issue_id, labels)
-        await stored.write_assignees(c, issue_id, assignees)
-        return (await stored.load_issues(c, [issue_id]))[0]
+        await stored.write_labels(c, issue.id, labels)
+        await stored.write_assignees(c, issue.id, assignees)
+        return issue  # what was written, as `load_issues` would read it back
 
     async def update_issue(
         self,

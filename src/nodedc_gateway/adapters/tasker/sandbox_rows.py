@@ -91,16 +91,28 @@ async def require_project(c: AsyncConnection, project_id: str) -> None:
         raise NotFound(f"No project {project_id!r}.")
 
 
-async def project_in(
-    c: AsyncConnection, workspace_slug: str, project_id: str, *, lock: bool = False
-) -> Project:
-    query = select(_projects).where(
+async def project_in(c: AsyncConnection, workspace_slug: str, project_id: str) -> Project:
+    return (await project_and_keyed(c, workspace_slug, project_id, None))[0]
+
+
+async def project_and_keyed(
+    c: AsyncConnection, workspace_slug: str, project_id: str, external_id: str | None
+) -> tuple[Project, str | None]:
+    """The project, and the id of its issue stored under `external_id` (None
+    when there is none, or no key): a keyed write's two lookups in one round trip."""
+    columns: list[Any] = [_projects]
+    if external_id is not None:
+        keyed = select(_issues.c.id).where(
+            _issues.c.project_id == _projects.c.id, _issues.c.external_id == external_id
+        )
+        columns.append(keyed.scalar_subquery().label("keyed_id"))
+    query = select(*columns).where(
         _projects.c.id == project_id, _projects.c.workspace_slug == workspace_slug
     )
-    row = (await c.execute(query.with_for_update() if lock else query)).first()
+    row = (await c.execute(query)).first()
     if row is None:
         raise no_project(project_id, workspace_slug)
-    return project_from(row)
+    return project_from(row), row.keyed_id if external_id is not None else None
 
 
 async def project_states(c: AsyncConnection, project_id: str) -> list[State]:
