@@ -3,8 +3,9 @@
 It is what `demo` and the tests run against when no real Tasker is configured, and it
 keeps the rules of `MemoryTasker` (states, labels and assignees belong to the project;
 keys are `IDENT-n`; a keyed create or comment is made once) with the database enforcing
-what concurrency could break: sequence numbers are taken under the project row's lock,
-and external ids are unique per project (issues) and per issue (comments).
+what concurrency could break: sequence numbers are taken by one `UPDATE … RETURNING` of
+the project row (whose lock is then held only for the inserts and the commit), and
+external ids are unique per project (issues) and per issue (comments).
 """
 
 from __future__ import annotations
