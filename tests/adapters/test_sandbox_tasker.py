@@ -16,6 +16,7 @@ from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.adapters.tasker.seed import seed_demo
 from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery, Priority
 from tests.contracts.tasker_backends import BACKENDS, TaskerUnderTest
+from tests.support.transactions import TransactionLog
 
 ACTOR = Actor(
     agent_id="01900000-0000-7000-8000-000000000002",
@@ -99,6 +100,34 @@ async def test_a_created_issue_is_answered_as_it_reads_back(sandbox: TaskerUnder
         "demo", demo.project.id, draft, actor=ACTOR, external_id="ndc-read-back"
     )
     assert again == created
+
+
+async def test_a_create_locks_its_project_only_for_its_writes(sandbox: TaskerUnderTest) -> None:
+    """Creates in one project queue on its row lock (the sequence number): the lock must
+    be taken by the `UPDATE` that takes the number, after every read, and be followed by
+    nothing but the inserts. Taken earlier (a `SELECT … FOR UPDATE` first), it was held
+    through a dozen round trips, and 16 clients on one project saw a p99 21.7× their p50."""
+    demo = sandbox.demo
+    assert isinstance(sandbox.port, SqlSandboxTasker)
+    log = TransactionLog(sandbox.port._engine)
+    try:
+        draft = IssueDraft(
+            name="Locked briefly",
+            label_ids=(demo.labels[0].id,),
+            assignee_ids=(demo.alice.id,),
+        )
+        await sandbox.port.create_issue(
+            "demo", demo.project.id, draft, actor=ACTOR, external_id="ndc-lock"
+        )
+    finally:
+        log.close()
+    [statements] = [tx for tx in log.closed if any("INSERT INTO sandbox_issues " in s for s in tx)]
+    verbs = [s.split(None, 1)[0].upper() for s in statements]
+    taking = verbs.index("UPDATE")
+    assert "sandbox_projects" in statements[taking]
+    assert not any("FOR UPDATE" in s.upper() for s in statements)
+    assert set(verbs[:taking]) == {"SELECT"}  # the reads: project and key, states, ...
+    assert verbs[taking + 1 :] == ["INSERT"] * 3  # the issue, its label, its assignee
 
 
 async def test_concurrent_creates_take_distinct_consecutive_keys(sandbox: TaskerUnderTest) -> None:
