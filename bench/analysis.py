@@ -104,8 +104,11 @@ def _round_trips(run: Run) -> list[str]:
         "- **the Tasker-side dedupe** costs no round trip of its own: the sandbox looks "
         "the external id up in the statement that reads the project.",
         "- **the workspace's policy**: whether Codex agents are switched on in the "
-        "workspace, read from Tasker on every call (its own short read), so switching the "
-        "feature off stops every agent on its next call, on every replica.",
+        "workspace, read on every call, so switching the feature off stops every agent on "
+        "its next call, on every replica. When the Tasker is the sandbox in the same "
+        "database (as here) the admission statement reads it (a scalar subquery on the "
+        "sandbox's workspaces), so it costs no round trip of its own; any other Tasker is "
+        "asked for it in a short read of its own.",
         "- **record**: one autocommit statement writing the audit event, the chain's new "
         "head, the idempotent response (and `last_used_at` at most once a minute per "
         "token), committed synchronously: the event is linked in Python to the head this "
@@ -164,8 +167,8 @@ def _latency(run: Run) -> list[str]:
         f"governed write, {work['unkeyed'].transactions:g} without a key and "
         f"{work['read'].transactions:g} for a governed read, against "
         f"{work['bare'].transactions:g} and {work['bare_read'].transactions:g} for the "
-        "bare write and read. Of those, the sandbox Tasker's own (the workspace's policy, "
-        "the write or the reads) are "
+        "bare write and read. Of those, the sandbox Tasker's own (the write or the "
+        "reads) are "
         + ", ".join(f"{work[kind].tasker_transactions:g}" for kind in ("keyed", "unkeyed", "read"))
         + " and the gateway's "
         + ", ".join(f"{work[kind].own_transactions:g}" for kind in ("keyed", "unkeyed", "read"))
@@ -198,9 +201,11 @@ def _latency(run: Run) -> list[str]:
         "machine where a round trip is this dear the ratios sit where they are. They would "
         "move only with fewer exchanges, each at a price not paid here: one pooled "
         "connection held for a whole request (more connections held while Tasker "
-        "answers), the workspace's policy read with the admission (one adapter reaching "
-        "into another's tables), or an audit commit that does not wait for the flush "
-        "(refused: an answered call must have its audit event on disk).",
+        "answers), the sandbox's write in the transaction that records the call (the "
+        "record would then wait on the project row lock), or an audit commit that does "
+        "not wait for the flush (refused: an answered call must have its audit event on "
+        "disk). The workspace's policy, once a transaction of its own, is now read by "
+        "the admission statement.",
         "",
         "The baseline is also the cheapest Tasker there is: the sandbox, in the same "
         "PostgreSQL. A real Tasker or Plane answers a write over the network in several "

@@ -1,7 +1,9 @@
 """Issue 15's first acceptance, held by a test: a governed call costs the gateway two
 database transactions, writes and reads alike — one to admit it (the caller read, its
 budget spent, its idempotency key claimed) and one to record it (the audit event, the
-stored response) — plus the sandbox Tasker's own work, on SQLite and PostgreSQL.
+stored response) — plus the sandbox Tasker's own work, on SQLite and PostgreSQL. The
+sandbox being in the same database, the workspace's policy is read with the admission,
+not asked of the sandbox in a transaction of its own.
 `make bench` counts the same on PostgreSQL from the server's own statistics."""
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tests.support.transactions import TransactionLog
 
 CALLS = 5
 _AUDIT = re.compile(r"\baudit_(events|chain_heads)\b")
+_SANDBOX = re.compile(r"\bsandbox_\w+")
 
 
 @pytest.fixture(params=backend_params(("sqlite", "postgres")))
@@ -65,9 +68,17 @@ async def test_a_governed_call_is_two_gateway_transactions(
                 result = await client.call_tool(name, arguments)
                 assert not result.is_error, result
             counted[label] = (len(log.gateways()), len(log.taskers()))
+            asked = [tx for tx in log.taskers() if _asks_policy_alone(tx)]
+            assert asked == [], (label, asked)  # the admission read it
 
     for label, (gateways, _taskers) in counted.items():
         assert gateways == 2 * CALLS, (label, log.gateways())
+
+
+def _asks_policy_alone(transaction: list[str]) -> bool:
+    """A transaction of the sandbox's that reads nothing but workspaces: the policy asked
+    for in a round trip of its own (what the admission reads beside the caller instead)."""
+    return all(set(_SANDBOX.findall(s)) == {"sandbox_workspaces"} for s in transaction)
 
 
 async def test_the_chains_head_is_held_for_the_events_insert_alone(

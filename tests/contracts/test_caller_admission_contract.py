@@ -6,12 +6,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from nodedc_gateway.adapters.clock import FixedClock
+from nodedc_gateway.adapters.ids import UUIDv7Generator
+from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
+from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.idempotency import IdempotencyRecord, RecordStatus
 from nodedc_gateway.domain.ratelimit import RatePolicy, agent_budget_key
+from nodedc_gateway.domain.tasker import WorkspacePolicy
 from nodedc_gateway.domain.tokens import AgentToken
-from nodedc_gateway.ports.callers import ClaimRequest
-from tests.contracts.persistence_backends import PersistenceUnderTest, backend_fixture
+from nodedc_gateway.ports.callers import Admission, ClaimRequest
+from tests.contracts.persistence_backends import (
+    SQL_BACKENDS,
+    PersistenceUnderTest,
+    backend_fixture,
+)
 from tests.support import entities as e
 
 backend = backend_fixture()
@@ -192,3 +201,46 @@ async def test_each_admission_sees_the_latest_commit(backend: PersistenceUnderTe
         await uow.commit()
     assert (after := await backend.admission.admit([token.token_hash], e.T0, policy, None))
     assert after.budget is None
+
+
+sql_backend = backend_fixture(SQL_BACKENDS)
+
+
+async def test_with_the_sandbox_in_its_database_it_reads_the_workspaces_policy(
+    sql_backend: PersistenceUnderTest,
+) -> None:
+    """The policy read beside the admission is the sandbox's own answer, asked afresh on
+    every admission (switched off, the next admission says so); None for a workspace that
+    does not exist, for an unusable token, and where the sandbox is not the Tasker."""
+    assert sql_backend.engine is not None
+    sandbox = SqlSandboxTasker(sql_backend.engine, UUIDv7Generator(), FixedClock())
+    await sandbox.ensure_workspace("open-ws", "Open")
+    agent = e.agent()
+    token = e.token(agent.id)
+    expired = e.token(agent.id, now=e.T0 - timedelta(days=2), days=1)
+    await _stored(sql_backend, agent, token, expired)
+    reading = SqlCallerAdmission(sql_backend.engine, workspace_policies=True)
+    policy = RatePolicy("reads", 600, 60, 100)
+
+    async def read(workspace: str, claim: ClaimRequest | None = None) -> Admission | None:
+        return await reading.admit([token.token_hash], e.T0, policy, claim, workspace)
+
+    opened = await read("open-ws", CLAIM)
+    assert opened is not None
+    assert opened.workspace_policy == await sandbox.workspace_policy("open-ws")
+    assert opened.workspace_policy == WorkspacePolicy("open-ws", agents_allowed=True)
+    assert opened.claimed == CLAIM.record(agent.id, e.T0)  # the rest is unchanged
+    await sandbox.set_workspace_policy("open-ws", agents_allowed=False)
+    closed = await read("open-ws")
+    assert closed is not None
+    assert closed.workspace_policy == WorkspacePolicy("open-ws", agents_allowed=False)
+    missing = await read("no-such-ws")
+    assert missing is not None
+    assert missing.budget is not None
+    assert missing.workspace_policy is None
+    unusable = await reading.admit([expired.token_hash], e.T0, policy, None, "open-ws")
+    assert unusable is not None
+    assert unusable.workspace_policy is None
+    plain = await sql_backend.admission.admit([token.token_hash], e.T0, policy, None, "open-ws")
+    assert plain is not None
+    assert plain.workspace_policy is None

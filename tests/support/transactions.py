@@ -3,7 +3,8 @@
 SQLAlchemy's own events: a statement on an AUTOCOMMIT connection is a transaction by
 itself; any other statement belongs to its connection's open transaction, which ends at
 its COMMIT or ROLLBACK. A transaction is the sandbox Tasker's when its statements touch
-`sandbox_*` tables, the gateway's otherwise."""
+`sandbox_*` tables and none of the gateway's own, the gateway's otherwise (the admission
+reads a sandbox workspace's policy beside the caller: still the gateway's)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ import attrs
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nodedc_gateway.adapters.persistence.sql import tables as t
+
 _SANDBOX = re.compile(r"\bsandbox_\w+")
+_GATEWAY = re.compile(
+    r"\b("
+    + "|".join(
+        sorted((n for n in t.metadata.tables if not n.startswith("sandbox_")), key=len)[::-1]
+    )
+    + r")\b"
+)
 
 
 @attrs.define
@@ -54,7 +64,13 @@ class TransactionLog:
             self.closed.append(statements)
 
     def gateways(self) -> list[list[str]]:
-        return [tx for tx in self.closed if not any(_SANDBOX.search(s) for s in tx)]
+        return [tx for tx in self.closed if not _is_taskers(tx)]
 
     def taskers(self) -> list[list[str]]:
-        return [tx for tx in self.closed if any(_SANDBOX.search(s) for s in tx)]
+        return [tx for tx in self.closed if _is_taskers(tx)]
+
+
+def _is_taskers(transaction: list[str]) -> bool:
+    return any(_SANDBOX.search(s) for s in transaction) and not any(
+        _GATEWAY.search(_SANDBOX.sub("", s)) for s in transaction
+    )

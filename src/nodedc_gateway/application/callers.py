@@ -49,6 +49,7 @@ class SequentialAdmission:
         now: datetime,
         budget: RatePolicy,
         claim: ClaimRequest | None,
+        workspace: str | None = None,  # the gateway's stores hold no Tasker workspaces
     ) -> Admission | None:
         found = await self._callers.find(token_hashes)
         if found is None:

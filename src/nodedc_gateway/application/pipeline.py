@@ -29,6 +29,7 @@ from nodedc_gateway.application.budgets import rate_limited, spend
 from nodedc_gateway.application.callers import RepositoryCallerLookup, SequentialAdmission
 from nodedc_gateway.application.entitlements import EntitlementService
 from nodedc_gateway.application.idempotent_calls import claim_and_run, release, store_or_release
+from nodedc_gateway.domain import validation
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import AuditDecision, AuditDraft
 from nodedc_gateway.domain.entitlement import Entitlement
@@ -36,6 +37,7 @@ from nodedc_gateway.domain.errors import (
     ErrorCode,
     GatewayError,
     Unauthenticated,
+    ValidationFailed,
     restore_error,
 )
 from nodedc_gateway.domain.evaluation import Decision, GrantIndex, evaluate_grants
@@ -51,7 +53,7 @@ from nodedc_gateway.domain.idempotency import (
 from nodedc_gateway.domain.operations import Kind, Operation
 from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy, agent_budget_key
 from nodedc_gateway.domain.secret import SecretStr
-from nodedc_gateway.domain.tasker import Actor
+from nodedc_gateway.domain.tasker import Actor, WorkspacePolicy
 from nodedc_gateway.domain.tokens import AgentToken, is_well_formed_token
 from nodedc_gateway.ports.audit import CallRecorder
 from nodedc_gateway.ports.callers import (
@@ -121,6 +123,9 @@ class AgentCall:
     caller: AgentCaller
     now: datetime
     idempotency_key: str | None
+    #: The policy of the workspace the call names, when the admission read it (see
+    #: `CallerAdmission`): read for this call, so as fresh as asking Tasker now.
+    workspace_policy: WorkspacePolicy | None = None
 
     @property
     def agent(self) -> Agent:
@@ -162,6 +167,7 @@ class AdmittedCall:
     now: datetime
     decision: RateDecision  # the budget check of the action's kind
     claimed: IdempotencyRecord | None  # the key this call holds in flight
+    workspace_policy: WorkspacePolicy | None = None  # read with the admission, if it could
 
 
 @attrs.frozen
@@ -323,12 +329,17 @@ class Pipeline:
         now = self._clock.now()
         policy = self.limits.for_kind(action.operation.kind)
         claim = _claim_request(action)
-        admission = await self._admission.admit(self._candidates(token), now, policy, claim)
+        workspace = _workspace_named(action)
+        admission = await self._admission.admit(
+            self._candidates(token), now, policy, claim, workspace
+        )
         if admission is None:
             raise Unauthenticated()
         caller = await self._caller(admission.caller, now, operation)
         assert admission.budget is not None  # the token was usable: the budget was checked
-        return AdmittedCall(caller, now, admission.budget, admission.claimed)
+        return AdmittedCall(
+            caller, now, admission.budget, admission.claimed, admission.workspace_policy
+        )
 
     async def abandon(self, admitted: AdmittedCall) -> None:
         """Free the key an admitted call claimed and will never run (its spent budget
@@ -392,7 +403,7 @@ class Pipeline:
         claimed; or, when its key already existed, that record judged (replay, reuse,
         in flight or taken over) as `claim_and_run` judges it."""
         caller, operation = admitted.caller, action.operation
-        call = AgentCall(caller, admitted.now, action.idempotency_key)
+        call = AgentCall(caller, admitted.now, action.idempotency_key, admitted.workspace_policy)
         draft = partial(agent_draft, self._ids, caller.agent, operation, admitted.now)
 
         async def refused(error: GatewayError) -> None:
@@ -620,6 +631,18 @@ def _writes_state(action: AgentAction[Any]) -> bool:
     """Whether the action writes gateway state with its audit event (`persist`): then its
     closing record needs the unit of work."""
     return type(action).persist is not AgentAction.persist
+
+
+def _workspace_named(action: AgentAction[Any]) -> str | None:
+    """The workspace slug the call's arguments name, as `locate` will read it; None when
+    there is none or it is not a slug (`locate` then says what is wrong with it)."""
+    raw = action.arguments().get("workspace_slug")
+    if raw is None:
+        return None
+    try:
+        return validation.workspace_slug(raw)
+    except ValidationFailed:
+        return None
 
 
 def _is_keyed_write(action: AgentAction[Any]) -> bool:

@@ -100,7 +100,7 @@ class _SessionTool(Tool):
             raise NotFound(
                 "No such work session of this agent (start_work_session returns its id)."
             )
-        await require_open_workspace(self.deps, session.workspace_slug)
+        await require_open_workspace(self.deps, call, session.workspace_slug)
         return Located(
             Target(session.workspace_slug, session.project_id), self.fields(), found=session
         )

@@ -53,7 +53,7 @@ async def locate_project(
     ref = parse_project_ref(project_raw)
     if workspace not in call.caller.index.workspaces:
         return Target(workspace, WORKSPACE_LEVEL), None
-    await require_open_workspace(deps, workspace)
+    await require_open_workspace(deps, call, workspace)
     if validation.is_uuid(ref):
         return Target(workspace, ref), None
     try:
@@ -82,7 +82,7 @@ async def locate_issue(
     workspace = validation.workspace_slug(args.get("workspace_slug"))
     if workspace not in call.caller.index.workspaces:
         return Target(workspace, WORKSPACE_LEVEL), issue_ref
-    await require_open_workspace(deps, workspace)
+    await require_open_workspace(deps, call, workspace)
     try:
         issue = await deps.tasker.get_issue(workspace, issue_ref)
     except NotFound:
@@ -90,11 +90,16 @@ async def locate_issue(
     return Target(workspace, issue.project_id), issue_ref
 
 
-async def require_open_workspace(deps: ToolDeps, workspace: str) -> None:
+async def require_open_workspace(deps: ToolDeps, call: AgentCall, workspace: str) -> None:
     """Refuse calls into a workspace whose admins switched agents off (Tasker: Features),
-    whatever grants say: the policy is asked on every call, so switching it off bites at once."""
+    whatever grants say: the policy is asked on every call, so switching it off bites at once
+    (read with the call's admission when it could be, else asked of Tasker here)."""
+    known = call.workspace_policy
     try:
-        allowed = (await deps.tasker.workspace_policy(workspace)).agents_allowed
+        if known is not None and known.workspace_slug == workspace:
+            allowed = known.agents_allowed
+        else:
+            allowed = (await deps.tasker.workspace_policy(workspace)).agents_allowed
     except NotFound:
         allowed = False
     if not allowed:

@@ -20,7 +20,7 @@ from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
 from nodedc_gateway.adapters.persistence.sql.call_record import SqlCallRecorder
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
-from nodedc_gateway.entrypoints.settings import Settings
+from nodedc_gateway.entrypoints.settings import Settings, TaskerBackend
 
 
 async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
@@ -45,7 +45,11 @@ def with_sql(container: Any, settings: Settings) -> None:
     persistence = container.persistence
     persistence.uow.override(providers.Singleton(SqlUnitOfWorkFactory, engine))
     persistence.callers.override(providers.Singleton(SqlCallerLookup, engine))
-    persistence.admission.override(providers.Singleton(SqlCallerAdmission, engine))
+    # The sandbox Tasker is in this database: the admission reads workspace policies too.
+    sandbox = settings.tasker_backend is TaskerBackend.SANDBOX
+    persistence.admission.override(
+        providers.Singleton(SqlCallerAdmission, engine, workspace_policies=sandbox)
+    )
     persistence.recorder.override(providers.Singleton(SqlCallRecorder, engine))
     persistence.rate_limits.override(providers.Singleton(SqlRateLimitStore, engine))
     persistence.console_sessions.override(providers.Singleton(SqlConsoleSessionStore, engine))

@@ -16,6 +16,7 @@ from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.grants import Grant
 from nodedc_gateway.domain.idempotency import IdempotencyRecord, agent_scope
 from nodedc_gateway.domain.ratelimit import RateDecision, RatePolicy
+from nodedc_gateway.domain.tasker import WorkspacePolicy
 from nodedc_gateway.domain.tokens import AgentToken
 
 
@@ -64,6 +65,10 @@ class Admission:
     #: The record claimed for this call; None when no claim was asked, the budget refused,
     #: or the key already exists (the caller then judges the stored record itself).
     claimed: IdempotencyRecord | None
+    #: The policy of the workspace asked for, read in the same step, when this store also
+    #: holds Tasker's workspaces (the sandbox Tasker in the same database); None when it
+    #: does not, none was asked for, or there is no such workspace (ask Tasker then).
+    workspace_policy: WorkspacePolicy | None = None
 
 
 class CallerAdmission(Protocol):
@@ -73,6 +78,7 @@ class CallerAdmission(Protocol):
         now: datetime,
         budget: RatePolicy,
         claim: ClaimRequest | None,
+        workspace: str | None = None,
     ) -> Admission | None:
         """Everything an agent call must know or take before it acts, in one step:
 
@@ -81,5 +87,7 @@ class CallerAdmission(Protocol):
           `agent_budget_key(agent id, budget)`, as `RateLimitStore.check` spends it;
         - when that admits and `claim` is given: `claim.record(agent id, now)` inserted
           unless its key exists, committed before this returns (a concurrent retry sees
-          it), as `IdempotencyStore.claim` inserts it."""
+          it), as `IdempotencyStore.claim` inserts it;
+        - when `workspace` is given and this store holds Tasker's workspaces: that
+          workspace's policy, as `TaskerPort.workspace_policy` reads it."""
         ...

@@ -78,6 +78,13 @@ def comment_from(row: AnyRow) -> Comment:
     )
 
 
+def agents_allowed_in(slug: Any) -> Any:
+    """Whether the workspace `slug` (a value or a bound parameter) lets agents in, as a
+    scalar subquery: NULL when there is no such workspace. For a statement of the
+    gateway's that reads the policy beside its own tables (the admission)."""
+    return select(_ws.c.agents_allowed).where(_ws.c.slug == slug).scalar_subquery()
+
+
 async def require_workspace(c: AsyncConnection, slug: str) -> AnyRow:
     row = (await c.execute(select(_ws).where(_ws.c.slug == slug))).first()
     if row is None:

@@ -20,6 +20,11 @@ audit event) is flushed with a synchronous commit, which flushes these with it.
 Nothing is cached: a token, agent or grant revoked on any replica is refused on the very
 next call everywhere. On SQLite the same three steps run in one transaction under the
 engine's write lock.
+
+When the sandbox Tasker lives in the same database (`workspace_policies`), the policy of
+the workspace the call names is read in the same statement (a scalar subquery on
+`sandbox_workspaces`), so the call does not ask the sandbox for it in a round trip of its
+own: read on every call all the same, so switching agents off still bites at once.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from sqlalchemy import String, and_, bindparam, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -57,27 +63,30 @@ from nodedc_gateway.adapters.ratelimit.sql import (
     gcra_parameters,
     gcra_upsert,
 )
+from nodedc_gateway.adapters.tasker.sandbox_rows import agents_allowed_in
 from nodedc_gateway.domain.canonical import to_microseconds
 from nodedc_gateway.domain.grants import GrantStatus
 from nodedc_gateway.domain.ratelimit import RatePolicy, agent_budget_key
+from nodedc_gateway.domain.tasker import WorkspacePolicy
 from nodedc_gateway.domain.tokens import TokenStatus
 from nodedc_gateway.ports.callers import Admission, ClaimRequest
 
 if TYPE_CHECKING:
     from nodedc_gateway.ports.callers import CallerAdmission
 
-#: The one statement, with and without a claim (built on first use).
-_statements: dict[bool, Any] = {}
+#: The one statement, with and without a claim, with and without the workspace's policy
+#: (built on first use).
+_statements: dict[tuple[bool, bool], Any] = {}
 
 
-def _admission(connection: AsyncConnection, claiming: bool) -> Any:
-    statement = _statements.get(claiming)
+def _admission(connection: AsyncConnection, claiming: bool, policy: bool) -> Any:
+    statement = _statements.get((claiming, policy))
     if statement is None:
-        statement = _statements[claiming] = _build(connection, claiming)
+        statement = _statements[claiming, policy] = _build(connection, claiming, policy)
     return statement
 
 
-def _build(connection: AsyncConnection, claiming: bool) -> Any:
+def _build(connection: AsyncConnection, claiming: bool, policy: bool) -> Any:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     tokens, agents, grants = t.agent_tokens, t.agents, t.grants
@@ -119,6 +128,9 @@ def _build(connection: AsyncConnection, claiming: bool) -> Any:
         )
         joined = joined.outerjoin(claimed, true())
         columns.append(claimed.c.scope.label("c_scope"))
+    if policy:
+        workspace = bindparam("workspace", type_=String())
+        columns.append(agents_allowed_in(workspace).label("w_allowed"))
     active = and_(grants.c.agent_id == agent_id, grants.c.status == str(GrantStatus.ACTIVE))
     return (
         select(*columns, *grant_columns(grants))
@@ -128,8 +140,11 @@ def _build(connection: AsyncConnection, claiming: bool) -> Any:
 
 
 class SqlCallerAdmission:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, workspace_policies: bool = False) -> None:
+        """`workspace_policies`: the sandbox Tasker's tables are in this database (it is
+        the configured Tasker), so the admission can read a workspace's policy too."""
         self._engine = engine
+        self._policies = workspace_policies
 
     async def admit(
         self,
@@ -137,12 +152,19 @@ class SqlCallerAdmission:
         now: datetime,
         budget: RatePolicy,
         claim: ClaimRequest | None,
+        workspace: str | None = None,
     ) -> Admission | None:
         if not token_hashes:
             return None
+        if not self._policies:
+            workspace = None
         if is_sqlite(self._engine):
             async with transaction(self._engine) as connection:
-                return await _in_steps(connection, token_hashes, now, budget, claim)
+                admission = await _in_steps(connection, token_hashes, now, budget, claim)
+                if admission is None or admission.budget is None or workspace is None:
+                    return admission
+                allowed = (await connection.execute(select(agents_allowed_in(workspace)))).scalar()
+            return attrs.evolve(admission, workspace_policy=_policy(workspace, allowed))
         now_us = to_microseconds(now)
         arguments: dict[str, Any] = {
             "hashes": list(token_hashes),
@@ -155,8 +177,10 @@ class SqlCallerAdmission:
             values = idempotency_values(claim.record("", now))
             del values["scope"]
             arguments |= parameters(values)
+        if workspace is not None:
+            arguments["workspace"] = workspace
         async with autocommit(self._engine) as connection:
-            statement = _admission(connection, claim is not None)
+            statement = _admission(connection, claim is not None, workspace is not None)
             rows = (await connection.execute(statement, arguments)).all()
         if not rows:
             return None
@@ -169,7 +193,14 @@ class SqlCallerAdmission:
         claimed = None
         if claim is not None and first.c_scope is not None:
             claimed = claim.record(caller.agent.id, now)
-        return Admission(caller, decision, claimed)
+        policy = None if workspace is None else _policy(workspace, first.w_allowed)
+        return Admission(caller, decision, claimed, policy)
+
+
+def _policy(workspace: str, allowed: bool | None) -> WorkspacePolicy | None:
+    """The policy read beside the admission; None for a workspace that does not exist (the
+    sandbox's own read then answers for it, with its own error)."""
+    return None if allowed is None else WorkspacePolicy(workspace, bool(allowed))
 
 
 async def _in_steps(
