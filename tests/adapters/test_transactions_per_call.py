@@ -19,11 +19,10 @@ from tests.contracts.persistence_backends import backend_params
 from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
 from tests.support.mcp import http_client, structured
 from tests.support.served import ServedGateway, gateway_settings, served_gateway
-from tests.support.transactions import TransactionLog
+from tests.support.transactions import SANDBOX_TABLE, TransactionLog
 
 CALLS = 5
 _AUDIT = re.compile(r"\baudit_(events|chain_heads)\b")
-_SANDBOX = re.compile(r"\bsandbox_\w+")
 
 
 @pytest.fixture(params=backend_params(("sqlite", "postgres")))
@@ -78,7 +77,7 @@ async def test_a_governed_call_is_two_gateway_transactions(
 def _asks_policy_alone(transaction: list[str]) -> bool:
     """A transaction of the sandbox's that reads nothing but workspaces: the policy asked
     for in a round trip of its own (what the admission reads beside the caller instead)."""
-    return all(set(_SANDBOX.findall(s)) == {"sandbox_workspaces"} for s in transaction)
+    return all(set(SANDBOX_TABLE.findall(s)) == {"sandbox_workspaces"} for s in transaction)
 
 
 async def test_the_chains_head_is_held_for_the_events_insert_alone(

@@ -17,13 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
 
-_SANDBOX = re.compile(r"\bsandbox_\w+")
+#: A sandbox Tasker table named in a statement.
+SANDBOX_TABLE = re.compile(r"\bsandbox_\w+")
 _GATEWAY = re.compile(
-    r"\b("
-    + "|".join(
-        sorted((n for n in t.metadata.tables if not n.startswith("sandbox_")), key=len)[::-1]
-    )
-    + r")\b"
+    r"\b(" + "|".join(n for n in t.metadata.tables if not SANDBOX_TABLE.match(n)) + r")\b"
 )
 
 
@@ -71,6 +68,7 @@ class TransactionLog:
 
 
 def _is_taskers(transaction: list[str]) -> bool:
-    return any(_SANDBOX.search(s) for s in transaction) and not any(
-        _GATEWAY.search(_SANDBOX.sub("", s)) for s in transaction
+    # `\b` keeps a gateway table's name from matching inside a sandbox table's.
+    return any(SANDBOX_TABLE.search(s) for s in transaction) and not any(
+        _GATEWAY.search(s) for s in transaction
     )
