@@ -29,6 +29,7 @@ from sqlalchemy import event
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.http_resilience import Timing
 from nodedc_gateway.adapters.launcher.http import HttpLauncher
+from nodedc_gateway.adapters.persistence.sql import direct
 from nodedc_gateway.adapters.tasker.plane import PlaneTasker
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
 from nodedc_gateway.application.audit_verification import verify_audit_chains
@@ -295,24 +296,31 @@ async def kill_connection_at(r: Rig, table: str) -> AsyncIterator[dict[str, bool
     """Terminates, from outside, the PostgreSQL backend about to run the next statement
     that inserts into `table` (alone, or inside a larger statement): the connection
     dies in the middle of the request's transaction."""
-    engine = (await resolve(r.container.persistence.uow)).engine.sync_engine
+    async_engine = (await resolve(r.container.persistence.uow)).engine
+    engine = async_engine.sync_engine
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     armed = {"on": True, "fired": False}
     inserting = re.compile(rf"\bINSERT INTO {table}\b", re.IGNORECASE)
 
-    def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def kill_backend(statement: str, connection: psycopg.AsyncConnection[Any]) -> None:
         if armed["on"] and inserting.search(statement):
             armed["on"] = False
-            pid = conn.connection.driver_connection.info.backend_pid
+            pid = connection.info.backend_pid
             with psycopg.connect(dsn, autocommit=True) as admin:
                 row = admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
             armed["fired"] = bool(row and row[0])  # the backend was there, and is gone
 
+    def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        kill_backend(statement, conn.connection.driver_connection)
+
+    # Through SQLAlchemy, or straight on the driver (`sql.direct`: the closing record).
     event.listen(engine, "before_cursor_execute", kill)
+    direct.listen(async_engine, kill_backend)
     try:
         yield armed
     finally:
         event.remove(engine, "before_cursor_execute", kill)
+        direct.unlisten(async_engine, kill_backend)
 
 
 async def test_a_connection_killed_while_a_card_is_recorded() -> None:

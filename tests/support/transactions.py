@@ -2,9 +2,11 @@
 
 SQLAlchemy's own events: a statement on an AUTOCOMMIT connection is a transaction by
 itself; any other statement belongs to its connection's open transaction, which ends at
-its COMMIT or ROLLBACK. A transaction is the sandbox Tasker's when its statements touch
-`sandbox_*` tables and none of the gateway's own, the gateway's otherwise (the admission
-reads a sandbox workspace's policy beside the caller: still the gateway's)."""
+its COMMIT or ROLLBACK. A statement run straight on the driver (`sql.direct`: the
+admission and the closing record on PostgreSQL) is in autocommit, a transaction by
+itself. A transaction is the sandbox Tasker's when its statements touch `sandbox_*`
+tables and none of the gateway's own, the gateway's otherwise (the admission reads a
+sandbox workspace's policy beside the caller: still the gateway's)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import attrs
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nodedc_gateway.adapters.persistence.sql import direct
 from nodedc_gateway.adapters.persistence.sql import tables as t
 
 #: A sandbox Tasker table named in a statement.
@@ -37,12 +40,14 @@ class TransactionLog:
         event.listen(sync, "before_cursor_execute", self._statement)
         event.listen(sync, "commit", self._end)
         event.listen(sync, "rollback", self._end)
+        direct.listen(self.engine, self._direct)
 
     def close(self) -> None:
         sync = self.engine.sync_engine
         event.remove(sync, "before_cursor_execute", self._statement)
         event.remove(sync, "commit", self._end)
         event.remove(sync, "rollback", self._end)
+        direct.unlisten(self.engine, self._direct)
 
     def clear(self) -> None:
         self.closed.clear()
@@ -54,6 +59,9 @@ class TransactionLog:
             self.closed.append([sql])
         else:
             self._open.setdefault(id(conn), []).append(sql)
+
+    def _direct(self, sql: str, _connection: Any) -> None:
+        self.closed.append([sql])
 
     def _end(self, conn: Any) -> None:
         statements = self._open.pop(id(conn), [])

@@ -53,7 +53,7 @@ def _gcra_step(connection: AsyncConnection) -> Any:
 
 
 def gcra_upsert(
-    connection: AsyncConnection,
+    connection: AsyncEngine | AsyncConnection,
     key: ColumnElement[str] | None = None,
     source: FromClause | None = None,
     where: ColumnElement[bool] | None = None,

@@ -44,12 +44,8 @@ from nodedc_gateway.adapters.persistence.sql.callers import (
     grant_columns,
     token_and_agent_columns,
 )
-from nodedc_gateway.adapters.persistence.sql.engine import (
-    autocommit,
-    insert,
-    is_sqlite,
-    transaction,
-)
+from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
+from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite, transaction
 from nodedc_gateway.adapters.persistence.sql.mapping import idempotency_values
 from nodedc_gateway.adapters.persistence.sql.repositories import (
     SqlIdempotencyStore,
@@ -75,18 +71,19 @@ if TYPE_CHECKING:
     from nodedc_gateway.ports.callers import CallerAdmission
 
 #: The one statement, with and without a claim, with and without the workspace's policy
-#: (built on first use).
-_statements: dict[tuple[bool, bool], Any] = {}
+#: (built and compiled on first use).
+_statements: dict[tuple[bool, bool], DirectStatement] = {}
 
 
-def _admission(connection: AsyncConnection, claiming: bool, policy: bool) -> Any:
+def _admission(engine: AsyncEngine, claiming: bool, policy: bool) -> DirectStatement:
     statement = _statements.get((claiming, policy))
     if statement is None:
-        statement = _statements[claiming, policy] = _build(connection, claiming, policy)
+        built = _build(engine, claiming, policy)
+        statement = _statements[claiming, policy] = DirectStatement(built, engine.dialect)
     return statement
 
 
-def _build(connection: AsyncConnection, claiming: bool, policy: bool) -> Any:
+def _build(engine: AsyncEngine, claiming: bool, policy: bool) -> Any:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     tokens, agents, grants = t.agent_tokens, t.agents, t.grants
@@ -107,7 +104,7 @@ def _build(connection: AsyncConnection, claiming: bool, policy: bool) -> Any:
     )
     # `agent_budget_key` and `agent_scope`, built in SQL.
     budget_key = literal("agent:") + agent_id + literal(":") + bindparam("policy", type_=String())
-    spent = gcra_upsert(connection, budget_key, found, usable).cte("spent")
+    spent = gcra_upsert(engine, budget_key, found, usable).cte("spent")
     joined = found.outerjoin(spent, true())
     columns = [*found.c, spent.c.tat_us.label("s_tat_us"), spent.c.admitted.label("s_admitted")]
     if claiming:
@@ -115,7 +112,7 @@ def _build(connection: AsyncConnection, claiming: bool, policy: bool) -> Any:
         names = [column.name for column in table.c]
         values = {**bound_values(table, names), "scope": literal("agent:") + agent_id}
         claimed = (
-            insert(connection, table)
+            insert(engine, table)
             .from_select(
                 names,
                 select(*(values[name] for name in names)).select_from(
@@ -179,9 +176,8 @@ class SqlCallerAdmission:
             arguments |= parameters(values)
         if workspace is not None:
             arguments["workspace"] = workspace
-        async with autocommit(self._engine) as connection:
-            statement = _admission(connection, claim is not None, workspace is not None)
-            rows = (await connection.execute(statement, arguments)).all()
+        statement = _admission(self._engine, claim is not None, workspace is not None)
+        rows = await statement.run(self._engine, arguments)
         if not rows:
             return None
         first = rows[0]

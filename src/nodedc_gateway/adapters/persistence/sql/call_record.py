@@ -11,7 +11,7 @@ one autocommit statement writes everything only if the head is still that one:
          written   AS (INSERT INTO audit_events SELECT … FROM moved),
          completed AS (INSERT INTO idempotency_keys SELECT … FROM moved ON CONFLICT …),
          used      AS (UPDATE agent_tokens SET last_used_at … WHERE EXISTS (moved))
-    SELECT count(*) FROM moved
+    SELECT count(*) AS written FROM written
 
 A compare-and-swap on the head: if another transaction (a replica, an owner action) moved
 it, nothing is written, and the head is read again for one more try; then the caller
@@ -28,10 +28,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
+from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
 from nodedc_gateway.adapters.persistence.sql.engine import autocommit, insert, is_sqlite
 from nodedc_gateway.adapters.persistence.sql.repositories import (
     SqlAuditLog,
@@ -53,10 +54,10 @@ _heads_t, _events, _keys, _tokens = (
     t.idempotency_keys,
     t.agent_tokens,
 )
-_statements: dict[tuple[bool, bool], Any] = {}
+_statements: dict[tuple[bool, bool], DirectStatement] = {}
 
 
-def _build(connection: AsyncConnection, completing: bool, using: bool) -> Any:
+def _build(connection: AsyncEngine, completing: bool, using: bool) -> Any:
     moved = (
         update(_heads_t)
         .where(
@@ -98,7 +99,7 @@ def _build(connection: AsyncConnection, completing: bool, using: bool) -> Any:
             .cte("used")
         )
         ctes.append(used)
-    return select(func.count()).select_from(written).add_cte(*ctes)
+    return select(func.count().label("written")).select_from(written).add_cte(*ctes)
 
 
 class SqlCallRecorder:
@@ -157,12 +158,12 @@ class SqlCallRecorder:
         if token_use is not None:
             arguments |= {"token_id": token_use[0], "used_at": token_use[1]}
         variant = (completed is not None, token_use is not None)
-        async with autocommit(self._engine) as connection:
-            statement = _statements.get(variant)
-            if statement is None:
-                statement = _statements[variant] = _build(connection, *variant)
-            written = (await connection.execute(statement, arguments)).scalar_one()
-        return moved if written else None
+        statement = _statements.get(variant)
+        if statement is None:
+            built = _build(self._engine, *variant)
+            statement = _statements[variant] = DirectStatement(built, self._engine.dialect)
+        (written,) = await statement.run(self._engine, arguments)
+        return moved if written.written else None
 
     def _remember(self, head: ChainHead) -> None:
         if len(self._heads) >= MAX_HEADS:

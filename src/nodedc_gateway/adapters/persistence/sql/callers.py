@@ -57,7 +57,7 @@ class _Columns:
         self._prefix = prefix
 
     def __getattr__(self, name: str) -> Any:
-        return self._row._mapping[self._prefix + name]
+        return getattr(self._row, self._prefix + name)
 
 
 def _part(row: Any, prefix: str) -> m.AnyRow:

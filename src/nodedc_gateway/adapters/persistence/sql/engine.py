@@ -182,9 +182,12 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
-def insert(connection: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that can take `ON CONFLICT …` on this connection's database (each dialect
-    imported by the first insert on it: a gateway on SQLite never loads PostgreSQL's)."""
+def insert(
+    connection: AsyncEngine | AsyncConnection, table: Table
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take `ON CONFLICT …` on this engine's or connection's database
+    (each dialect imported by the first insert on it: a gateway on SQLite never loads
+    PostgreSQL's)."""
     if is_sqlite(connection):
         from sqlalchemy.dialects import sqlite
 
