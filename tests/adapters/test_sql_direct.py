@@ -4,13 +4,14 @@ handed back as they were taken, or thrown away when they broke."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import JSON, Boolean, String, bindparam, literal, select
+from sqlalchemy import JSON, Boolean, Float, String, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import create_engine, direct, transaction
@@ -52,7 +53,8 @@ async def test_values_go_in_and_come_out_as_through_sqlalchemy(engine: AsyncEngi
         (expected,) = (await connection.execute(_STATEMENT, _VALUES)).all()
 
     assert tuple(row) == tuple(expected)
-    assert row.at == _VALUES["at"] and row.at.tzinfo == UTC  # back in UTC, to the µs
+    assert row.at == _VALUES["at"]
+    assert row.at.tzinfo == UTC  # back in UTC, to the µs
     assert row.document == _VALUES["document"]
     assert row.flag is False
     assert row.scoped == "agent:x'y %s"
@@ -118,3 +120,28 @@ async def test_a_connection_that_broke_is_not_pooled_again(engine: AsyncEngine) 
     assert row.flag is False
     async with direct.direct(engine) as connection:
         assert connection.info.backend_pid != killed[0]
+
+
+async def test_a_call_cancelled_mid_statement_leaves_the_pool_usable(engine: AsyncEngine) -> None:
+    sleeping = DirectStatement(
+        select(func.pg_sleep(bindparam("seconds", type_=Float())).label("slept")),
+        engine.dialect,
+    )
+    sent = asyncio.Event()
+
+    def started(_sql: str, _connection: Any) -> None:
+        sent.set()
+
+    direct.listen(engine, started)
+    try:
+        running = asyncio.create_task(sleeping.run(engine, {"seconds": 60.0}))
+        await sent.wait()  # the statement is on its way (the observer runs just before)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    finally:
+        direct.unlisten(engine, started)
+    (row,) = await DirectStatement(_STATEMENT, engine.dialect).run(engine, _VALUES)
+    assert row.flag is False
+    async with direct.direct(engine) as connection:
+        assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

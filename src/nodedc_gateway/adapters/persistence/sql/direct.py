@@ -121,18 +121,30 @@ async def direct(engine: AsyncEngine) -> AsyncIterator[AsyncConnection[Any]]:
     """The psycopg connection of one of `engine`'s pooled connections, in autocommit
     while the block runs: a statement is its own transaction, with no BEGIN or COMMIT
     round trip. The pool's checkout check applies as for any connection; a connection
-    that broke in the block is thrown away rather than pooled again."""
+    that broke in the block, or that a cancellation left mid-statement, is thrown away
+    rather than pooled again."""
     pooled = await engine.raw_connection()
     connection: AsyncConnection[Any] = pooled.driver_connection  # type: ignore[assignment]
+    reusable = True
     try:
         await connection.set_autocommit(True)  # a flag: no round trip when idle
         yield connection
     except BaseException:
-        if connection.closed or connection.broken:
-            await greenlet_spawn(pooled.invalidate)
+        # Broken, or left mid-statement (a cancelled call): its state is unknown.
+        reusable = _idle(connection)
         raise
     finally:
-        if not connection.closed:
+        if reusable:
             await connection.set_autocommit(False)
-        # Back to the pool (its reset is a ROLLBACK that psycopg skips when idle).
-        await greenlet_spawn(pooled.close)
+            # Back to the pool (its reset is a ROLLBACK that psycopg skips when idle).
+            await greenlet_spawn(pooled.close)
+        else:
+            await greenlet_spawn(pooled.invalidate)  # closed, and its slot given back
+
+
+def _idle(connection: AsyncConnection[Any]) -> bool:
+    from psycopg import pq  # loaded with the engine's dialect
+
+    if connection.closed or connection.broken:
+        return False
+    return connection.info.transaction_status == pq.TransactionStatus.IDLE
