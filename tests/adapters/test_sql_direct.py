@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import JSON, Boolean, Float, String, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nodedc_gateway.adapters.persistence.sql import create_engine, direct, transaction
+from nodedc_gateway.adapters.persistence.sql import direct, transaction
 from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
 from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
-from tests.support.databases import migrated_postgres_url
+from tests.support.databases import single_connection_postgres
+
+pytestmark = pytest.mark.postgres
 
 #: Every kind of conversion the admission and the record rely on: a type with its own
 #: bind and result processing (UTC timestamps), JSON, a Boolean, a bound default (a
@@ -38,12 +40,8 @@ _VALUES: dict[str, Any] = {
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    # One pooled connection, so each test sees the very connection a statement used.
-    engine = create_engine(await migrated_postgres_url(), pool_size=1, max_overflow=0)
-    try:
+    async with single_connection_postgres() as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 async def test_values_go_in_and_come_out_as_through_sqlalchemy(engine: AsyncEngine) -> None:

@@ -15,20 +15,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
+from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory
 from tests.support import entities as e
-from tests.support.databases import migrated_postgres_url, postgres_url
+from tests.support.databases import postgres_url, single_connection_postgres
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(await migrated_postgres_url(), pool_size=1, max_overflow=0)
-    try:
+    async with single_connection_postgres() as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 async def _backend_pid(engine: AsyncEngine) -> int:

@@ -7,10 +7,16 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -100,6 +106,19 @@ async def migrated_postgres_url() -> str:
     else:
         _empty_postgres(_shared_postgres)
     return _shared_postgres
+
+
+@asynccontextmanager
+async def single_connection_postgres() -> AsyncIterator[AsyncEngine]:
+    """An engine on this run's migrated PostgreSQL database with a pool of exactly one
+    connection, so a test sees the very connection each statement used."""
+    from nodedc_gateway.adapters.persistence.sql import create_engine
+
+    engine = create_engine(await migrated_postgres_url(), pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def _empty_postgres(url: str) -> None:

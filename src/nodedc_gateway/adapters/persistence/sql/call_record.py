@@ -57,7 +57,7 @@ _heads_t, _events, _keys, _tokens = (
 _statements: dict[tuple[bool, bool], DirectStatement] = {}
 
 
-def _build(connection: AsyncEngine, completing: bool, using: bool) -> Any:
+def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
     moved = (
         update(_heads_t)
         .where(
@@ -72,7 +72,7 @@ def _build(connection: AsyncEngine, completing: bool, using: bool) -> Any:
     names = [c.name for c in _events.c]
     events = bound_values(_events, names, "e_")
     written = (
-        insert(connection, _events)
+        insert(engine, _events)
         .from_select(names, select(*events.values()).select_from(moved))
         .returning(_events.c.seq)
         .cte("written")
@@ -81,7 +81,7 @@ def _build(connection: AsyncEngine, completing: bool, using: bool) -> Any:
     if completing:
         key_names = [c.name for c in _keys.c]
         keys = bound_values(_keys, key_names, "i_")
-        stored = insert(connection, _keys).from_select(
+        stored = insert(engine, _keys).from_select(
             key_names, select(*keys.values()).select_from(moved)
         )
         primary = [c.name for c in _keys.primary_key.columns]
