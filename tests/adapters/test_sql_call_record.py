@@ -1,9 +1,11 @@
-"""The closing record in one statement (PostgreSQL): everything or nothing, on the head it
-was linked to, and the chain whole whoever else appends meanwhile."""
+"""The closing record in one step (PostgreSQL: one statement; SQLite: one write
+transaction on the driver): everything or nothing, on the head it was linked to, and the
+chain whole whoever else appends meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from nodedc_gateway.adapters.persistence.sql.call_record import SqlCallRecorder
 from nodedc_gateway.domain.audit import AuditDraft, ChainHead, verify_chain
 from nodedc_gateway.domain.idempotency import IdempotencyRecord, RecordStatus, StoredResponse
 from nodedc_gateway.domain.tokens import AgentToken
+from tests.contracts.persistence_backends import backend_params
 from tests.support import entities as e
 from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
 
@@ -23,6 +26,19 @@ from tests.support.databases import migrated_postgres_url, migrated_sqlite_url
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
     engine = create_engine(await migrated_postgres_url())
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=backend_params(("sqlite", "postgres")))
+async def either(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        url = await migrated_sqlite_url(tmp_path)
+    else:
+        url = await migrated_postgres_url()
+    engine = create_engine(url)
     try:
         yield engine
     finally:
@@ -60,12 +76,10 @@ async def _state(
     )
 
 
-pytestmark = pytest.mark.postgres
-
-
 async def test_a_record_writes_the_event_the_response_and_the_use_at_once(
-    engine: AsyncEngine,
+    either: AsyncEngine,
 ) -> None:
+    engine = either
     agent_id, token, claimed = await _agent(engine)
     draft = e.draft(agent_id)
     completed = claimed.completed(StoredResponse(True, {"issue": {"id": "i-1"}}))
@@ -84,10 +98,12 @@ async def test_a_record_writes_the_event_the_response_and_the_use_at_once(
 
 
 async def test_a_record_links_after_whatever_else_appended_meanwhile(
-    engine: AsyncEngine,
+    either: AsyncEngine,
 ) -> None:
-    """The head it remembers is stale (an owner action appended since): the swap misses,
-    the head is read again, and the event lands after the other one."""
+    """PostgreSQL: the head it remembers is stale (an owner action appended since): the
+    swap misses, the head is read again, and the event lands after the other one.
+    SQLite: the head is read in the record's own transaction."""
+    engine = either
     agent_id, token, claimed = await _agent(engine)
     recorder = SqlCallRecorder(engine)
     first, second = e.draft(agent_id), e.draft(agent_id)
@@ -105,6 +121,7 @@ async def test_a_record_links_after_whatever_else_appended_meanwhile(
     assert stored == claimed  # untouched: no response was given to store
 
 
+@pytest.mark.postgres
 async def test_nothing_is_written_when_the_head_keeps_moving(engine: AsyncEngine) -> None:
     agent_id, token, claimed = await _agent(engine)
 
@@ -124,6 +141,7 @@ async def test_nothing_is_written_when_the_head_keeps_moving(engine: AsyncEngine
     assert stored_token.last_used_at is None
 
 
+@pytest.mark.postgres
 async def test_a_chain_without_a_head_is_left_to_the_unit_of_work(engine: AsyncEngine) -> None:
     agent = e.agent()
     async with SqlUnitOfWorkFactory(engine)() as uow:
@@ -134,6 +152,7 @@ async def test_a_chain_without_a_head_is_left_to_the_unit_of_work(engine: AsyncE
         assert await uow.audit.head(agent.id) is None
 
 
+@pytest.mark.postgres
 async def test_two_replicas_appending_at_once_keep_one_whole_chain(engine: AsyncEngine) -> None:
     """Two recorders (two processes' memories of the head) and the locking path race on
     one chain; every event lands once, the chain verifies."""
@@ -156,10 +175,48 @@ async def test_two_replicas_appending_at_once_keep_one_whole_chain(engine: Async
     assert sorted(d.id for d in written[1:]) == sorted(d.id for d in drafts)
 
 
-async def test_sqlite_declines(tmp_path: Path) -> None:
+async def test_sqlite_a_new_chain_gets_its_head_with_its_first_event(tmp_path: Path) -> None:
     engine = create_engine(await migrated_sqlite_url(tmp_path))
     try:
-        agent_id, _, _ = await _agent(engine)
-        assert not await SqlCallRecorder(engine).record(e.draft(agent_id), None, None)
+        agent = e.agent()
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            await uow.agents.add(agent)
+            await uow.commit()
+        drafts = [e.draft(agent.id), e.draft(agent.id)]
+        for draft in drafts:
+            assert await SqlCallRecorder(engine).record(draft, None, None)
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            events = list(await uow.audit.chain(agent.id))
+            head = await uow.audit.head(agent.id)
+            await uow.rollback()
+        assert [ev.draft for ev in events] == drafts
+        assert head is not None
+        assert head.seq == 2
+        assert verify_chain(agent.id, events, head).ok
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_a_record_that_fails_writes_nothing(tmp_path: Path) -> None:
+    """The event's insert fails (an event of that id exists) after the response and the
+    token's use were written in the same transaction: all of it is rolled back."""
+    engine = create_engine(await migrated_sqlite_url(tmp_path))
+    try:
+        agent_id, token, claimed = await _agent(engine)
+        draft = e.draft(agent_id)
+        recorder = SqlCallRecorder(engine)
+        assert await recorder.record(draft, None, None)
+        completed = claimed.completed(StoredResponse(True, {}))
+
+        with pytest.raises(sqlite3.IntegrityError):
+            await recorder.record(draft, completed, (token.id, e.T0))
+
+        drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
+        assert len(drafts) == 2
+        assert whole
+        assert stored == claimed  # still in flight
+        assert stored_token is not None
+        assert stored_token.last_used_at is None
+        assert await recorder.record(e.draft(agent_id), None, None)  # and it goes on
     finally:
         await engine.dispose()

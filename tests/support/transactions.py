@@ -3,10 +3,11 @@
 SQLAlchemy's own events: a statement on an AUTOCOMMIT connection is a transaction by
 itself; any other statement belongs to its connection's open transaction, which ends at
 its COMMIT or ROLLBACK. A statement run straight on the driver (`sql.direct`: the
-admission and the closing record on PostgreSQL) is in autocommit, a transaction by
-itself. A transaction is the sandbox Tasker's when its statements touch `sandbox_*`
-tables and none of the gateway's own, the gateway's otherwise (the admission reads a
-sandbox workspace's policy beside the caller: still the gateway's)."""
+admission and the closing record) is in autocommit on PostgreSQL, a transaction by
+itself; on SQLite it belongs to the direct transaction its BEGIN opened. A transaction
+is the sandbox Tasker's when its statements touch `sandbox_*` tables and none of the
+gateway's own, the gateway's otherwise (the admission reads a sandbox workspace's policy
+beside the caller: still the gateway's)."""
 
 from __future__ import annotations
 
@@ -60,8 +61,17 @@ class TransactionLog:
         else:
             self._open.setdefault(id(conn), []).append(sql)
 
-    def _direct(self, sql: str, _connection: Any) -> None:
-        self.closed.append([sql])
+    def _direct(self, sql: str, connection: Any) -> None:
+        key = id(connection)
+        word = sql.split(None, 1)[0].upper()
+        if word == "BEGIN":  # SQLite: a write transaction in one hop
+            self._open[key] = []
+        elif word in ("COMMIT", "ROLLBACK"):
+            self.closed.append(self._open.pop(key))
+        elif key in self._open:
+            self._open[key].append(sql)
+        else:  # PostgreSQL: one statement in autocommit
+            self.closed.append([sql])
 
     def _end(self, conn: Any) -> None:
         statements = self._open.pop(id(conn), [])

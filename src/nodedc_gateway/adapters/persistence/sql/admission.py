@@ -18,8 +18,8 @@ rate-limit check and the claim did on their own: whatever the call then commits 
 audit event) is flushed with a synchronous commit, which flushes these with it.
 
 Nothing is cached: a token, agent or grant revoked on any replica is refused on the very
-next call everywhere. On SQLite the same three steps run in one transaction under the
-engine's write lock.
+next call everywhere. On SQLite the same steps are statements of one write transaction,
+run on the driver in one hop (`_SqliteSteps`).
 
 When the sandbox Tasker lives in the same database (`workspace_policies`), the policy of
 the workspace the call names is read in the same statement (a scalar subquery on
@@ -29,32 +29,32 @@ own: read on every call all the same, so switching agents off still bites at onc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from sqlalchemy import String, and_, bindparam, func, literal, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.callers import (
     caller_from,
-    find_on,
+    caller_rows,
     grant_columns,
     token_and_agent_columns,
 )
-from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
-from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite, transaction
-from nodedc_gateway.adapters.persistence.sql.mapping import idempotency_values
-from nodedc_gateway.adapters.persistence.sql.repositories import (
-    SqlIdempotencyStore,
-    bound_values,
-    parameters,
+from nodedc_gateway.adapters.persistence.sql.direct import (
+    DirectStatement,
+    Transaction,
+    write_transaction,
 )
+from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite
+from nodedc_gateway.adapters.persistence.sql.mapping import idempotency_values
+from nodedc_gateway.adapters.persistence.sql.repositories import bound_values, parameters
 from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
 from nodedc_gateway.adapters.ratelimit.sql import (
-    check_on,
     gcra_decision,
     gcra_parameters,
     gcra_upsert,
@@ -156,12 +156,9 @@ class SqlCallerAdmission:
         if not self._policies:
             workspace = None
         if is_sqlite(self._engine):
-            async with transaction(self._engine) as connection:
-                admission = await _in_steps(connection, token_hashes, now, budget, claim)
-                if admission is None or admission.budget is None or workspace is None:
-                    return admission
-                allowed = (await connection.execute(select(agents_allowed_in(workspace)))).scalar()
-            return attrs.evolve(admission, workspace_policy=_policy(workspace, allowed))
+            steps = _sqlite_steps(self._engine)
+            work = functools.partial(steps.admit, token_hashes, now, budget, claim, workspace)
+            return await write_transaction(self._engine, work)
         now_us = to_microseconds(now)
         arguments: dict[str, Any] = {
             "hashes": list(token_hashes),
@@ -199,26 +196,73 @@ def _policy(workspace: str, allowed: bool | None) -> WorkspacePolicy | None:
     return None if allowed is None else WorkspacePolicy(workspace, bool(allowed))
 
 
-async def _in_steps(
-    connection: AsyncConnection,
-    token_hashes: Sequence[str],
-    now: datetime,
-    budget: RatePolicy,
-    claim: ClaimRequest | None,
-) -> Admission | None:
-    """The three steps on one connection, in its one transaction (SQLite)."""
-    found = await find_on(connection, token_hashes)
-    if found is None:
-        return None
-    if not found.token.is_usable(now):
-        return Admission(found, None, None)
-    key = agent_budget_key(found.agent.id, budget)
-    decision = await check_on(connection, key, budget, now)
-    if not decision.allowed or claim is None:
-        return Admission(found, decision, None)
-    record = claim.record(found.agent.id, now)
-    existing = await SqlIdempotencyStore(connection).claim(record)
-    return Admission(found, decision, record if existing is None else None)
+@attrs.frozen
+class _SqliteSteps:
+    """SQLite: the same steps as the one statement, as statements of one write
+    transaction (SQLite has no data-modifying CTEs), run in one hop to the engine's lane
+    (`direct.write_transaction`)."""
+
+    find: DirectStatement  # the caller's rows, for one hash
+    spend: DirectStatement  # `gcra_upsert`
+    claim: DirectStatement  # the key, unless it is taken
+    policy: DirectStatement  # the workspace's policy
+
+    def admit(
+        self,
+        token_hashes: Sequence[str],
+        now: datetime,
+        budget: RatePolicy,
+        claim: ClaimRequest | None,
+        workspace: str | None,
+        transaction: Transaction,
+    ) -> Admission | None:
+        for token_hash in token_hashes:  # the first candidate (current pepper) wins
+            rows = transaction.run(self.find, {"hash": token_hash})
+            if rows:
+                break
+        else:
+            return None
+        caller = caller_from(rows)
+        if not caller.token.is_usable(now):
+            return Admission(caller, None, None)
+        key = agent_budget_key(caller.agent.id, budget)
+        now_us = to_microseconds(now)
+        (spent,) = transaction.run(self.spend, {"key": key, **gcra_parameters(budget, now_us)})
+        decision = gcra_decision(key, budget, now_us, spent.tat_us, bool(spent.admitted))
+        claimed = None
+        if decision.allowed and claim is not None:
+            record = claim.record(caller.agent.id, now)
+            if transaction.run(self.claim, parameters(idempotency_values(record))):
+                claimed = record
+        policy = None
+        if workspace is not None:
+            (row,) = transaction.run(self.policy, {"workspace": workspace})
+            policy = _policy(workspace, row.allowed)
+        return Admission(caller, decision, claimed, policy)
+
+
+_sqlite: list[_SqliteSteps] = []  # built and compiled on first use
+
+
+def _sqlite_steps(engine: AsyncEngine) -> _SqliteSteps:
+    if not _sqlite:
+        keys = t.idempotency_keys
+        names = [column.name for column in keys.c]
+        claim = (
+            insert(engine, keys)
+            .values(bound_values(keys, names))
+            .on_conflict_do_nothing()
+            .returning(keys.c.scope)
+        )
+        workspace = bindparam("workspace", type_=String())
+        statements = (
+            caller_rows(t.agent_tokens.c.token_hash == bindparam("hash", type_=String())),
+            gcra_upsert(engine),
+            claim,
+            select(agents_allowed_in(workspace).label("allowed")),
+        )
+        _sqlite.append(_SqliteSteps(*(DirectStatement(s, engine.dialect) for s in statements)))
+    return _sqlite[0]
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

@@ -1,4 +1,5 @@
-"""A call's closing record on PostgreSQL in one statement, without holding the chain's head.
+"""A call's closing record in one step: on PostgreSQL one statement, without holding the
+chain's head; on SQLite one write transaction in one hop to the driver (`_SqliteSteps`).
 
 The unit-of-work path locks the head (`SELECT … FOR UPDATE`), links the event, writes it
 and the new head, the stored response and the token's last use, and commits: five round
@@ -23,16 +24,22 @@ synchronously: the audit event is on disk before the answer leaves, as before.
 from __future__ import annotations
 
 import asyncio
+import functools
 import zlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
-from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
+from nodedc_gateway.adapters.persistence.sql.direct import (
+    DirectStatement,
+    Transaction,
+    write_transaction,
+)
 from nodedc_gateway.adapters.persistence.sql.engine import autocommit, insert, is_sqlite
 from nodedc_gateway.adapters.persistence.sql.repositories import (
     SqlAuditLog,
@@ -79,17 +86,11 @@ def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
     )
     ctes = [written]
     if completing:
-        key_names = [c.name for c in _keys.c]
-        keys = bound_values(_keys, key_names, "i_")
+        keys = bound_values(_keys, _key_names(), "i_")
         stored = insert(engine, _keys).from_select(
-            key_names, select(*keys.values()).select_from(moved)
+            _key_names(), select(*keys.values()).select_from(moved)
         )
-        primary = [c.name for c in _keys.primary_key.columns]
-        stored = stored.on_conflict_do_update(
-            index_elements=primary,
-            set_={n: stored.excluded[n] for n in key_names if n not in primary},
-        )
-        ctes.append(stored.returning(_keys.c.key).cte("completed"))
+        ctes.append(_stored_over(stored).returning(_keys.c.key).cte("completed"))
     if using:
         used = (
             update(_tokens)
@@ -100,6 +101,19 @@ def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
         )
         ctes.append(used)
     return select(func.count().label("written")).select_from(written).add_cte(*ctes)
+
+
+def _key_names() -> list[str]:
+    return [c.name for c in _keys.c]
+
+
+def _stored_over(stored: Any) -> Any:
+    """The completed idempotency record over its claim (`IdempotencyStore.complete`)."""
+    primary = [c.name for c in _keys.primary_key.columns]
+    return stored.on_conflict_do_update(
+        index_elements=primary,
+        set_={n: stored.excluded[n] for n in _key_names() if n not in primary},
+    )
 
 
 class SqlCallRecorder:
@@ -114,8 +128,11 @@ class SqlCallRecorder:
         completed: IdempotencyRecord | None,
         token_use: tuple[str, datetime] | None,
     ) -> bool:
-        if is_sqlite(self._engine):  # one writer at a time already: nothing to gain
-            return False
+        if is_sqlite(self._engine):  # one writer at a time already: no head to swap
+            work = functools.partial(
+                _sqlite_steps(self._engine).record, draft, completed, token_use
+            )
+            return await write_transaction(self._engine, work)
         chain = draft.chain_id
         async with self._locks[zlib.crc32(chain.encode()) % _STRIPES]:
             head = self._heads.get(chain)
@@ -169,6 +186,62 @@ class SqlCallRecorder:
         if len(self._heads) >= MAX_HEADS:
             self._heads.clear()
         self._heads[head.chain_id] = head
+
+
+@attrs.frozen
+class _SqliteSteps:
+    """SQLite: the record as statements of one write transaction, run in one hop to the
+    engine's lane (`direct.write_transaction`). The transaction holds the database's
+    write lock from its start, so the head it reads is the head it moves."""
+
+    head: DirectStatement
+    move: DirectStatement  # the head, created with the chain's first event
+    event: DirectStatement
+    complete: DirectStatement  # the idempotency record
+    use: DirectStatement  # the token's last use
+
+    def record(
+        self,
+        draft: AuditDraft,
+        completed: IdempotencyRecord | None,
+        token_use: tuple[str, datetime] | None,
+        transaction: Transaction,
+    ) -> bool:
+        if completed is not None:
+            transaction.run(self.complete, parameters(m.idempotency_values(completed), "i_"))
+        if token_use is not None:
+            transaction.run(self.use, {"token_id": token_use[0], "used_at": token_use[1]})
+        # Last, as in the unit of work: the chain's part, from its head to the event.
+        rows = transaction.run(self.head, {"chain": draft.chain_id})
+        event, moved = link(m.chain_head_from_row(rows[0]) if rows else None, draft)
+        transaction.run(self.move, parameters(attrs.asdict(moved), "h_"))
+        transaction.run(self.event, parameters(m.audit_event_values(event), "e_"))
+        return True
+
+
+_sqlite: list[_SqliteSteps] = []  # built and compiled on first use
+
+
+def _sqlite_steps(engine: AsyncEngine) -> _SqliteSteps:
+    if not _sqlite:
+        head_names = [c.name for c in _heads_t.c]
+        move = insert(engine, _heads_t).values(bound_values(_heads_t, head_names, "h_"))
+        move = move.on_conflict_do_update(
+            index_elements=[_heads_t.c.chain_id],
+            set_={"seq": move.excluded.seq, "last_hash": move.excluded.last_hash},
+        )
+        event_names = [c.name for c in _events.c]
+        statements = (
+            select(_heads_t).where(_heads_t.c.chain_id == bindparam("chain")),
+            move,
+            insert(engine, _events).values(bound_values(_events, event_names, "e_")),
+            _stored_over(insert(engine, _keys).values(bound_values(_keys, _key_names(), "i_"))),
+            update(_tokens)
+            .where(_tokens.c.id == bindparam("token_id"))
+            .values(last_used_at=bindparam("used_at", type_=_tokens.c.last_used_at.type)),
+        )
+        _sqlite.append(_SqliteSteps(*(DirectStatement(s, engine.dialect) for s in statements)))
+    return _sqlite[0]
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

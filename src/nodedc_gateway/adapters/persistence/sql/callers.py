@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import FromClause, and_, bindparam, select
+from sqlalchemy import ColumnElement, FromClause, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
@@ -26,25 +26,24 @@ if TYPE_CHECKING:
 _TOKEN, _AGENT, _GRANT = "t_", "a_", "g_"
 _tokens, _agents, _grants = t.agent_tokens, t.agents, t.grants
 
-#: One row per active grant of the agent (one row with no grant when it has none).
-_FIND = (
-    select(
-        *(c.label(_TOKEN + c.name) for c in _tokens.c),
-        *(c.label(_AGENT + c.name) for c in _agents.c),
-        *(c.label(_GRANT + c.name) for c in _grants.c),
-    )
-    .select_from(
-        _tokens.join(_agents, _agents.c.id == _tokens.c.agent_id).outerjoin(
-            _grants,
-            and_(
-                _grants.c.agent_id == _agents.c.id,
-                _grants.c.status == str(GrantStatus.ACTIVE),
-            ),
+
+def caller_rows(token: ColumnElement[bool]) -> Select[Any]:
+    """The token that `token` picks with its agent and the agent's active grants: one row
+    per grant (one row with no grant when it has none), under `caller_from`'s names."""
+    return (
+        select(*token_and_agent_columns(), *grant_columns(_grants))
+        .select_from(
+            _tokens.join(_agents, _agents.c.id == _tokens.c.agent_id).outerjoin(
+                _grants,
+                and_(
+                    _grants.c.agent_id == _agents.c.id,
+                    _grants.c.status == str(GrantStatus.ACTIVE),
+                ),
+            )
         )
+        .where(token)
+        .order_by(_grants.c.id)
     )
-    .where(_tokens.c.token_hash.in_(bindparam("hashes", expanding=True)))
-    .order_by(_grants.c.id)
-)
 
 
 class _Columns:
@@ -109,6 +108,10 @@ def token_and_agent_columns() -> list[Any]:
         *(c.label(_TOKEN + c.name) for c in _tokens.c),
         *(c.label(_AGENT + c.name) for c in _agents.c),
     ]
+
+
+#: The lookup of `find_on`: any of the candidate hashes.
+_FIND = caller_rows(_tokens.c.token_hash.in_(bindparam("hashes", expanding=True)))
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port

@@ -1,38 +1,52 @@
-"""The two statements every agent call runs on PostgreSQL, run straight on psycopg.
+"""The statements every agent call runs, on the driver rather than through SQLAlchemy.
 
-The admission and the closing record are each one wide statement (see `admission` and
-`call_record`) that runs on every governed call. Through SQLAlchemy's connection and
-execution layers each costs about twice its own driver work: the cache-key walk of the
-statement, the execution context, parameter and result processing row by row, the
-`AsyncConnection` and its greenlet hops. Here such a statement is built with SQLAlchemy
-as before, compiled once for the engine's dialect (`DirectStatement`), and run on the
-psycopg connection of a pooled connection (`direct`): the same SQL, the same parameter
-and result conversions (each column's own type processors), the same pool and its
-checkout check, without the layers in between.
+The admission and the closing record run on every governed call. Through SQLAlchemy's
+connection and execution layers each statement costs about twice its own driver work:
+the cache-key walk of the statement, the execution context, parameter and result
+processing row by row, the `AsyncConnection` and its greenlet hops; on SQLite, each
+statement is also two or three hops to aiosqlite's thread and back. Here such a
+statement is built with SQLAlchemy as before, compiled once for the engine's dialect
+(`DirectStatement`), and run on the driver: the same SQL, the same parameter and result
+conversions (each column's own type processors), without the layers in between.
+
+- PostgreSQL (`DirectStatement.run`, `direct`): one statement, in autocommit, on the
+  psycopg connection of a pooled connection (the pool's checkout check included).
+- SQLite (`write_transaction`): a whole write transaction (`BEGIN IMMEDIATE` … `COMMIT`)
+  runs as one function in one hop to a thread of its own, on a connection of its own to
+  the engine's database file, configured as the engine's are. It queues behind the
+  engine's other transactions in this process (`serialized`), as any transaction there.
 
 SQLAlchemy's execution events do not see these statements; whoever wants to observe them
 (the tests that count transactions, or kill a backend mid-statement) listens with
-`listen(engine, observer)`, which is told the SQL and the psycopg connection before each.
+`listen(engine, observer)`, which is told the SQL and the driver's connection before each
+statement runs, on SQLite `BEGIN IMMEDIATE`, `COMMIT` and `ROLLBACK` included (from the
+transaction's own thread).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
-#: Told the SQL about to run and the connection it runs on (`listen`).
-Observer = Callable[[str, "AsyncConnection[Any]"], None]
+#: Told the SQL about to run and the driver's connection it runs on (`listen`): psycopg's
+#: `AsyncConnection`, or a `sqlite3.Connection` (in the transaction's own thread).
+Observer = Callable[[str, Any], None]
 _observers: weakref.WeakKeyDictionary[Engine, list[Observer]] = weakref.WeakKeyDictionary()
 
 
@@ -46,15 +60,18 @@ def unlisten(engine: AsyncEngine, observer: Observer) -> None:
 
 
 class DirectStatement:
-    """A SQLAlchemy Core SELECT compiled once for a dialect (pyformat, as psycopg takes
-    it), with what turns given values into the driver's parameters and the driver's rows
-    into rows of named columns, each by its column's own type."""
+    """A SQLAlchemy Core statement (a SELECT, or an INSERT or UPDATE with or without
+    RETURNING) compiled once for a dialect (named parameters for psycopg, positional for
+    sqlite3), with what turns given values into the driver's parameters and the driver's
+    rows into rows of named columns, each by its column's own type."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | UpdateBase, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
-        if compiled.positiontup is not None or dialect.paramstyle != "pyformat":
-            raise ValueError(f"a direct statement needs named parameters, not {dialect.paramstyle}")
+        if dialect.paramstyle not in ("pyformat", "qmark"):
+            raise ValueError(f"a direct statement takes pyformat or qmark: {dialect.paramstyle}")
         self.sql = compiled.string
+        #: The parameters' names in the order of their places (positional styles only).
+        self._order: list[str] | None = compiled.positiontup
         self._defaults: dict[str, Any] = {}
         self._required: set[str] = set()
         self._processors: list[tuple[str, Callable[[Any], Any]]] = []
@@ -68,7 +85,7 @@ class DirectStatement:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors.append((name, processor))
-        columns = list(statement.selected_columns)
+        columns = list(statement.exported_columns)  # a SELECT's columns, or RETURNING's
         unnamed = [str(c) for c in columns if not c.key or not c.key.isidentifier()]
         if unnamed:
             raise ValueError(f"label every selected column of a direct statement: {unnamed}")
@@ -81,8 +98,9 @@ class DirectStatement:
             is not None
         ]
 
-    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The driver's parameters for `values` (every required one given, no other)."""
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
+        """The driver's parameters for `values` (every required one given, no other):
+        by name, or in the order of their places."""
         given = values.keys()
         if given != self._required:
             missing, unknown = self._required - given, given - self._required
@@ -90,6 +108,8 @@ class DirectStatement:
         bound = {**self._defaults, **values}
         for name, processor in self._processors:
             bound[name] = processor(bound[name])
+        if self._order is not None:
+            return [bound[name] for name in self._order]
         return bound
 
     def rows(self, fetched: Sequence[Sequence[Any]]) -> list[Any]:
@@ -148,3 +168,138 @@ def _idle(connection: AsyncConnection[Any]) -> bool:
     if connection.closed or connection.broken:
         return False
     return connection.info.transaction_status == pq.TransactionStatus.IDLE
+
+
+# --- SQLite: a write transaction in one hop ----------------------------------------------
+
+T = TypeVar("T")
+
+
+class Transaction:
+    """The open write transaction a `write_transaction` function runs its statements in
+    (in the transaction's own thread: the function must not await anything)."""
+
+    def __init__(self, connection: sqlite3.Connection, observers: Sequence[Observer]) -> None:
+        self._connection = connection
+        self._observers = observers
+
+    def run(self, statement: DirectStatement, values: Mapping[str, Any]) -> list[Any]:
+        """Run one statement in the transaction: its rows (none for a statement without
+        RETURNING)."""
+        parameters = statement.parameters(values)
+        self._tell(statement.sql)
+        cursor = self._connection.execute(statement.sql, parameters)
+        try:
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        return statement.rows(fetched)
+
+    def send(self, sql: str) -> None:
+        """A statement without parameters or rows (`BEGIN IMMEDIATE`, `COMMIT` …)."""
+        self._tell(sql)
+        self._connection.execute(sql).close()
+
+    def _tell(self, sql: str) -> None:
+        for observer in self._observers:
+            observer(sql, self._connection)
+
+
+class _Lane:
+    """One engine's SQLite connection of its own, and the one thread that uses it."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._closed = False
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nodedc-sqlite")
+
+    def transaction(self, work: Callable[[Transaction], T], observers: Sequence[Observer]) -> T:
+        """In the lane's thread: `work` in one write transaction, committed when it
+        returns, rolled back when it raises."""
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = _connect(self._path)
+        transaction = Transaction(connection, observers)
+        transaction.send("BEGIN IMMEDIATE")  # the write lock up front, as the engine's
+        try:
+            result = work(transaction)
+            transaction.send("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                transaction.send("ROLLBACK")
+            raise
+        return result
+
+    def close(self) -> None:
+        """Close the connection once the work queued before is done; then the thread ends
+        (at most once: the engine's disposal and its collection may both ask)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.executor.submit(self._close)
+        self.executor.shutdown(wait=False)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    from nodedc_gateway.adapters.persistence.sql.engine import SQLITE_PRAGMAS
+
+    # Autocommit at the driver: `BEGIN IMMEDIATE` and `COMMIT` are sent as statements.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in SQLITE_PRAGMAS:
+        connection.execute(pragma).close()
+    return connection
+
+
+_lanes: weakref.WeakKeyDictionary[Engine, _Lane] = weakref.WeakKeyDictionary()
+
+
+def _lane(engine: AsyncEngine) -> _Lane:
+    sync = engine.sync_engine
+    lane = _lanes.get(sync)
+    if lane is None:
+        path = sync.url.database
+        if not path or path == ":memory:":
+            raise ValueError("a direct SQLite transaction needs the engine's database file")
+        lane = _lanes[sync] = _Lane(path)
+        # Closed with the engine's pool (a later transaction opens a new lane), or when
+        # the engine is collected.
+        event.listen(sync, "engine_disposed", _closer(lane))
+        weakref.finalize(sync, lane.close)
+    return lane
+
+
+def _closer(lane: _Lane) -> Callable[[Engine], None]:
+    def close(engine: Engine) -> None:
+        if _lanes.get(engine) is lane:
+            del _lanes[engine]
+        lane.close()
+
+    return close
+
+
+async def write_transaction(engine: AsyncEngine, work: Callable[[Transaction], T]) -> T:
+    """Run `work` in one SQLite write transaction, in one hop to the engine's lane: what
+    it returns once committed; what it raises once rolled back. The transaction queues
+    behind the engine's others in this process as any does (`serialized`); one that a
+    cancelled call leaves running still ends (committed or rolled back) before the next
+    begins."""
+    from nodedc_gateway.adapters.persistence.sql.engine import serialized
+
+    lane = _lane(engine)
+    observers = tuple(_observers.get(engine.sync_engine, ()))
+    async with serialized(engine):
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(lane.executor, lane.transaction, work, observers)
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            await asyncio.wait([running])  # hold the engine's turn until it has ended
+            if not running.cancelled():
+                running.exception()  # retrieved: the cancellation is what propagates
+            raise

@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 # imports it when a PostgreSQL engine is made): the embedded SQLite gateway never loads it.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Run on every SQLite connection as it opens (the engine's, and `direct`'s own).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+)
 POSTGRES_DRIVER = "postgresql+psycopg"
 SQLITE_DRIVER = "sqlite+aiosqlite"
 
@@ -62,11 +69,18 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine for a `postgresql+psycopg://` or `sqlite+aiosqlite://` URL.
 
     `options` go to SQLAlchemy's `create_async_engine` (pool sizes, for instance)."""
-    driver = make_url(url).drivername
+    parsed = make_url(url)
+    driver = parsed.drivername
     if driver not in (POSTGRES_DRIVER, SQLITE_DRIVER):
         raise ValueError(
             f"unsupported database driver {driver!r}: use {POSTGRES_DRIVER}:// "
             f"or {SQLITE_DRIVER}://"
+        )
+    if driver == SQLITE_DRIVER and parsed.database in (None, "", ":memory:"):
+        # Each connection would have a database of its own (`direct` keeps one apart).
+        raise ValueError(
+            f"{SQLITE_DRIVER}:// needs a database file ({SQLITE_DRIVER}:///path/to/file.db); "
+            "an in-memory SQLite database is private to one connection"
         )
     engine = create_async_engine(url, **options)
     if driver == SQLITE_DRIVER:
@@ -107,12 +121,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-        ):
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
         cursor.close()
 
