@@ -4,16 +4,21 @@ database, and concurrent writers cannot break keys or external-id dedupe."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.ids import UUIDv7Generator
 from nodedc_gateway.adapters.persistence.sql import create_engine
+from nodedc_gateway.adapters.persistence.sql.engine import is_sqlite
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.adapters.tasker.seed import seed_demo
+from nodedc_gateway.adapters.turns import Turns
 from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery, Priority
 from tests.contracts.tasker_backends import BACKENDS, TaskerUnderTest
 from tests.support.transactions import TransactionLog
@@ -128,6 +133,77 @@ async def test_a_create_locks_its_project_only_for_its_writes(sandbox: TaskerUnd
     assert not any("FOR UPDATE" in s.upper() for s in statements)
     assert set(verbs[:taking]) == {"SELECT"}  # the reads: project and key, states, ...
     assert verbs[taking + 1 :] == ["INSERT"] * 3  # the issue, its label, its assignee
+
+
+async def test_a_create_takes_its_projects_row_in_its_turn(sandbox: TaskerUnderTest) -> None:
+    """The UPDATE that takes the sequence number, and so the project row's lock, is sent
+    in the project's turn (`Turns`, first come first served), which ends before the
+    inserts: this process's creates in one project never wait on the row more than one
+    at a time, the order PostgreSQL does not promise kept by the turns."""
+    demo = sandbox.demo
+    port = sandbox.port
+    assert isinstance(port, SqlSandboxTasker)
+    turn = port._creates.of(demo.project.id)
+    held: list[tuple[str, bool]] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.startswith(("UPDATE sandbox_projects", "INSERT INTO sandbox_issues ")):
+            held.append((sql.split(None, 1)[0], turn.locked()))
+
+    engine = port._engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await port.create_issue("demo", demo.project.id, IssueDraft(name="Turn"), actor=ACTOR)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert held == [("UPDATE", True), ("INSERT", False)]
+    assert not turn.locked()
+
+
+async def test_creates_in_one_project_are_numbered_in_the_order_they_came(
+    sandbox: TaskerUnderTest,
+) -> None:
+    """Each create comes to the project's turn while the one before it waits on the row
+    (PostgreSQL: held by another transaction, as another replica's create would): they
+    are numbered in the order they came."""
+    demo = sandbox.demo
+    port = sandbox.port
+    assert isinstance(port, SqlSandboxTasker)
+    arrived: list[asyncio.Event] = [asyncio.Event() for _ in range(5)]
+    turns, came = port._creates, itertools.count()
+
+    class Arrivals(Turns):
+        def of(self, key: str) -> asyncio.Lock:
+            arrived[next(came)].set()
+            return turns.of(key)
+
+    port._creates = Arrivals()
+    other = create_engine(_engine_url(sandbox))
+    try:
+        async with other.connect() as holder:
+            if not is_sqlite(other):  # the row held elsewhere until every create has come
+                await holder.execute(
+                    text("UPDATE sandbox_projects SET name = name WHERE id = :id"),
+                    {"id": demo.project.id},
+                )
+            creates = []
+            for n, came_in in enumerate(arrived):
+                draft = IssueDraft(name=f"Came {n}")
+                creates.append(
+                    asyncio.create_task(
+                        port.create_issue("demo", demo.project.id, draft, actor=ACTOR)
+                    )
+                )
+                async with asyncio.timeout(30):  # a deadline, should it never come
+                    await came_in.wait()
+            await holder.rollback()
+            issues = await asyncio.gather(*creates)
+    finally:
+        port._creates = turns
+        await other.dispose()
+    numbers = [int(issue.identifier.split("-")[1]) for issue in issues]
+    assert numbers == sorted(numbers)
+    assert [issue.name for issue in issues] == [f"Came {n}" for n in range(5)]
 
 
 async def test_concurrent_creates_take_distinct_consecutive_keys(sandbox: TaskerUnderTest) -> None:

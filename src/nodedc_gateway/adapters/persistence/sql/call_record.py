@@ -23,9 +23,7 @@ synchronously: the audit event is on disk before the answer leaves, as before.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import zlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +44,7 @@ from nodedc_gateway.adapters.persistence.sql.repositories import (
     bound_values,
     parameters,
 )
+from nodedc_gateway.adapters.turns import Turns
 from nodedc_gateway.domain.audit import AuditDraft, ChainHead, link
 from nodedc_gateway.domain.idempotency import IdempotencyRecord
 
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
 
 #: Heads remembered at most (beyond, forgotten all at once: a miss costs one read).
 MAX_HEADS = 10_000
-_STRIPES = 64
 _heads_t, _events, _keys, _tokens = (
     t.audit_chain_heads,
     t.audit_events,
@@ -120,7 +118,7 @@ class SqlCallRecorder:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._heads: dict[str, ChainHead] = {}
-        self._locks = [asyncio.Lock() for _ in range(_STRIPES)]
+        self._turns = Turns()
 
     async def record(
         self,
@@ -134,7 +132,7 @@ class SqlCallRecorder:
             )
             return await write_transaction(self._engine, work)
         chain = draft.chain_id
-        async with self._locks[zlib.crc32(chain.encode()) % _STRIPES]:
+        async with self._turns.of(chain):
             head = self._heads.get(chain)
             for _ in range(2):
                 if head is None:
