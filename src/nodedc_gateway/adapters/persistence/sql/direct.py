@@ -256,31 +256,39 @@ def _connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-_lanes: weakref.WeakKeyDictionary[Engine, _Lane] = weakref.WeakKeyDictionary()
+class _Slot:
+    """Where one engine's lane is: opened on first use, closed with the engine's pool
+    (`dispose`: a later transaction opens a new one) or when the engine is collected."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lane: _Lane | None = None
+
+    def lane(self) -> _Lane:
+        if self._lane is None:
+            self._lane = _Lane(self._path)
+        return self._lane
+
+    def close(self, *_: Any) -> None:
+        lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.close()
+
+
+_slots: weakref.WeakKeyDictionary[Engine, _Slot] = weakref.WeakKeyDictionary()
 
 
 def _lane(engine: AsyncEngine) -> _Lane:
     sync = engine.sync_engine
-    lane = _lanes.get(sync)
-    if lane is None:
+    slot = _slots.get(sync)
+    if slot is None:
         path = sync.url.database
         if not path or path == ":memory:":
             raise ValueError("a direct SQLite transaction needs the engine's database file")
-        lane = _lanes[sync] = _Lane(path)
-        # Closed with the engine's pool (a later transaction opens a new lane), or when
-        # the engine is collected.
-        event.listen(sync, "engine_disposed", _closer(lane))
-        weakref.finalize(sync, lane.close)
-    return lane
-
-
-def _closer(lane: _Lane) -> Callable[[Engine], None]:
-    def close(engine: Engine) -> None:
-        if _lanes.get(engine) is lane:
-            del _lanes[engine]
-        lane.close()
-
-    return close
+        slot = _slots[sync] = _Slot(path)
+        event.listen(sync, "engine_disposed", slot.close)
+        weakref.finalize(sync, slot.close)
+    return slot.lane()
 
 
 async def write_transaction(engine: AsyncEngine, work: Callable[[Transaction], T]) -> T:
@@ -291,9 +299,9 @@ async def write_transaction(engine: AsyncEngine, work: Callable[[Transaction], T
     begins."""
     from nodedc_gateway.adapters.persistence.sql.engine import serialized
 
-    lane = _lane(engine)
     observers = tuple(_observers.get(engine.sync_engine, ()))
     async with serialized(engine):
+        lane = _lane(engine)  # in turn: the engine may have been disposed meanwhile
         loop = asyncio.get_running_loop()
         running = loop.run_in_executor(lane.executor, lane.transaction, work, observers)
         try:
