@@ -76,6 +76,23 @@ async def _state(
     )
 
 
+async def _nothing_more_written(
+    engine: AsyncEngine,
+    agent_id: str,
+    token: AgentToken,
+    claimed: IdempotencyRecord,
+    *,
+    events: int,
+) -> None:
+    """The chain whole with `events` events, the key still in flight, the token unused."""
+    drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
+    assert len(drafts) == events
+    assert whole
+    assert stored == claimed  # still in flight
+    assert stored_token is not None
+    assert stored_token.last_used_at is None
+
+
 async def test_a_record_writes_the_event_the_response_and_the_use_at_once(
     either: AsyncEngine,
 ) -> None:
@@ -133,12 +150,7 @@ async def test_nothing_is_written_when_the_head_keeps_moving(engine: AsyncEngine
     recorded = await Stale(engine).record(e.draft(agent_id), completed, (token.id, e.T0))
 
     assert not recorded
-    drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
-    assert len(drafts) == 1
-    assert whole
-    assert stored == claimed  # still in flight
-    assert stored_token is not None
-    assert stored_token.last_used_at is None
+    await _nothing_more_written(engine, agent_id, token, claimed, events=1)
 
 
 @pytest.mark.postgres
@@ -211,12 +223,7 @@ async def test_sqlite_a_record_that_fails_writes_nothing(tmp_path: Path) -> None
         with pytest.raises(sqlite3.IntegrityError):
             await recorder.record(draft, completed, (token.id, e.T0))
 
-        drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
-        assert len(drafts) == 2
-        assert whole
-        assert stored == claimed  # still in flight
-        assert stored_token is not None
-        assert stored_token.last_used_at is None
+        await _nothing_more_written(engine, agent_id, token, claimed, events=2)
         assert await recorder.record(e.draft(agent_id), None, None)  # and it goes on
     finally:
         await engine.dispose()

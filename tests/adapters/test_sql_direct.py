@@ -50,6 +50,12 @@ async def test_values_go_in_and_come_out_as_through_sqlalchemy(engine: AsyncEngi
     async with transaction(engine) as connection:
         (expected,) = (await connection.execute(_STATEMENT, _VALUES)).all()
 
+    assert_as_through_sqlalchemy(row, expected)
+
+
+def assert_as_through_sqlalchemy(row: Any, expected: Any) -> None:
+    """`row`, run direct, holds what SQLAlchemy's own execution gave (`expected`), and
+    that is `_VALUES` back."""
     assert tuple(row) == tuple(expected)
     assert row.at == _VALUES["at"]
     assert row.at.tzinfo == UTC  # back in UTC, to the µs

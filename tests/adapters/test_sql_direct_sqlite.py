@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from nodedc_gateway.adapters.persistence.sql import create_engine, direct, transaction
 from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement, Transaction
 from nodedc_gateway.adapters.persistence.sql.engine import _sqlite_lock
-from tests.adapters.test_sql_direct import _STATEMENT, _VALUES
+from tests.adapters.test_sql_direct import _STATEMENT, _VALUES, assert_as_through_sqlalchemy
 
 _counts = table("counts", column("n", Integer()))
 
@@ -53,11 +53,7 @@ async def test_values_go_in_and_come_out_as_through_sqlalchemy(engine: AsyncEngi
     async with transaction(engine) as connection:
         (expected,) = (await connection.execute(_STATEMENT, _VALUES)).all()
 
-    assert tuple(row) == tuple(expected)
-    assert row.at == _VALUES["at"]
-    assert row.document == _VALUES["document"]
-    assert row.flag is False
-    assert row.scoped == "agent:x'y %s"
+    assert_as_through_sqlalchemy(row, expected)
 
 
 async def test_a_transaction_commits_what_it_wrote_and_says_what_it_sent(

@@ -242,3 +242,16 @@ def test_the_same_secret_twice_is_refused_everywhere() -> None:
         f"{PREFIX}INTERNAL_TOKEN and {PREFIX}TOKEN_PEPPER are the same value; "
         "they must be independent secrets"
     ]
+
+
+def test_an_in_memory_sqlite_database_is_refused_with_its_variable() -> None:
+    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
+        settings = load_settings(
+            {}, internal_token=STRONG_TOKEN, token_pepper=STRONG_PEPPER, database_url=url
+        )
+
+        assert settings.problems() == [
+            f"{PREFIX}DATABASE_URL must name a SQLite file (sqlite+aiosqlite:///path.db): "
+            "an in-memory SQLite database is private to one connection "
+            "(memory:// keeps everything in process)"
+        ]

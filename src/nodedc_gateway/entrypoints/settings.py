@@ -141,11 +141,8 @@ class Settings:
 
     def embedded_directory(self) -> Path:
         """Where the embedded database (and local secrets) live."""
-        if self.database_url.startswith("sqlite") and ":///" in self.database_url:
-            path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
-            if path and path != ":memory:":
-                return Path(path).parent
-        return Path("var")
+        path = _sqlite_file(self.database_url)
+        return Path(path).parent if path else Path("var")
 
     def problems(self) -> list[str]:
         """What makes this configuration unusable (or unsafe for its environment), one
@@ -246,6 +243,12 @@ class Settings:
             found.append(
                 f"{PREFIX}DATABASE_URL must start with postgresql+psycopg:// "
                 "(or sqlite+aiosqlite:// in local mode)"
+            )
+        elif self.database_url.startswith("sqlite") and _sqlite_file(self.database_url) is None:
+            found.append(
+                f"{PREFIX}DATABASE_URL must name a SQLite file (sqlite+aiosqlite:///path.db): "
+                "an in-memory SQLite database is private to one connection "
+                "(memory:// keeps everything in process)"
             )
         return found
 
@@ -473,3 +476,11 @@ def with_local_secrets(settings: Settings) -> Settings:
         internal_token=settings.internal_token or SecretStr(stored["internal_token"]),
         token_pepper=settings.token_pepper or SecretStr(stored["token_pepper"]),
     )
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names; None for none or an in-memory database."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" else None

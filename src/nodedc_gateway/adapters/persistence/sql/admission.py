@@ -52,7 +52,11 @@ from nodedc_gateway.adapters.persistence.sql.direct import (
 )
 from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite
 from nodedc_gateway.adapters.persistence.sql.mapping import idempotency_values
-from nodedc_gateway.adapters.persistence.sql.repositories import bound_values, parameters
+from nodedc_gateway.adapters.persistence.sql.repositories import (
+    bound_values,
+    insert_new,
+    parameters,
+)
 from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
 from nodedc_gateway.adapters.ratelimit.sql import (
     gcra_decision,
@@ -247,13 +251,7 @@ _sqlite: list[_SqliteSteps] = []  # built and compiled on first use
 def _sqlite_steps(engine: AsyncEngine) -> _SqliteSteps:
     if not _sqlite:
         keys = t.idempotency_keys
-        names = [column.name for column in keys.c]
-        claim = (
-            insert(engine, keys)
-            .values(bound_values(keys, names))
-            .on_conflict_do_nothing()
-            .returning(keys.c.scope)
-        )
+        claim = insert_new(engine, keys, [column.name for column in keys.c])
         workspace = bindparam("workspace", type_=String())
         statements = (
             caller_rows(t.agent_tokens.c.token_hash == bindparam("hash", type_=String())),

@@ -43,6 +43,7 @@ from nodedc_gateway.adapters.persistence.sql.repositories import (
     SqlAuditLog,
     bound_values,
     parameters,
+    replacing,
 )
 from nodedc_gateway.adapters.turns import Turns
 from nodedc_gateway.domain.audit import AuditDraft, ChainHead, link
@@ -59,6 +60,7 @@ _heads_t, _events, _keys, _tokens = (
     t.idempotency_keys,
     t.agent_tokens,
 )
+_KEY_NAMES = [c.name for c in _keys.c]
 _statements: dict[tuple[bool, bool], DirectStatement] = {}
 
 
@@ -84,11 +86,12 @@ def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
     )
     ctes = [written]
     if completing:
-        keys = bound_values(_keys, _key_names(), "i_")
+        keys = bound_values(_keys, _KEY_NAMES, "i_")
         stored = insert(engine, _keys).from_select(
-            _key_names(), select(*keys.values()).select_from(moved)
+            _KEY_NAMES, select(*keys.values()).select_from(moved)
         )
-        ctes.append(_stored_over(stored).returning(_keys.c.key).cte("completed"))
+        completed = replacing(stored, _keys, _KEY_NAMES)  # as `IdempotencyStore.complete`
+        ctes.append(completed.returning(_keys.c.key).cte("completed"))
     if using:
         used = (
             update(_tokens)
@@ -99,19 +102,6 @@ def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
         )
         ctes.append(used)
     return select(func.count().label("written")).select_from(written).add_cte(*ctes)
-
-
-def _key_names() -> list[str]:
-    return [c.name for c in _keys.c]
-
-
-def _stored_over(stored: Any) -> Any:
-    """The completed idempotency record over its claim (`IdempotencyStore.complete`)."""
-    primary = [c.name for c in _keys.primary_key.columns]
-    return stored.on_conflict_do_update(
-        index_elements=primary,
-        set_={n: stored.excluded[n] for n in _key_names() if n not in primary},
-    )
 
 
 class SqlCallRecorder:
@@ -224,16 +214,13 @@ def _sqlite_steps(engine: AsyncEngine) -> _SqliteSteps:
     if not _sqlite:
         head_names = [c.name for c in _heads_t.c]
         move = insert(engine, _heads_t).values(bound_values(_heads_t, head_names, "h_"))
-        move = move.on_conflict_do_update(
-            index_elements=[_heads_t.c.chain_id],
-            set_={"seq": move.excluded.seq, "last_hash": move.excluded.last_hash},
-        )
+        complete = insert(engine, _keys).values(bound_values(_keys, _KEY_NAMES, "i_"))
         event_names = [c.name for c in _events.c]
         statements = (
             select(_heads_t).where(_heads_t.c.chain_id == bindparam("chain")),
-            move,
+            replacing(move, _heads_t, head_names),
             insert(engine, _events).values(bound_values(_events, event_names, "e_")),
-            _stored_over(insert(engine, _keys).values(bound_values(_keys, _key_names(), "i_"))),
+            replacing(complete, _keys, _KEY_NAMES),
             update(_tokens)
             .where(_tokens.c.id == bindparam("token_id"))
             .values(last_used_at=bindparam("used_at", type_=_tokens.c.last_used_at.type)),

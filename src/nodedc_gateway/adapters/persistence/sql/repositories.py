@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, union, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
@@ -53,6 +53,30 @@ def parameters(values: Mapping[str, Any], prefix: str = "v_") -> dict[str, Any]:
     return {prefix + name: value for name, value in values.items()}
 
 
+def insert_new(
+    bind: AsyncEngine | AsyncConnection, table: Table, names: Sequence[str], prefix: str = "v_"
+) -> Any:
+    """INSERT of these columns (`bound_values`) that writes nothing over an existing row
+    with the same key or unique value; RETURNING the primary key, so a row back means
+    inserted (drivers do not all count the rows an INSERT wrote)."""
+    return (
+        insert(bind, table)
+        .values(bound_values(table, names, prefix))
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
+
+
+def replacing(statement: Any, table: Table, names: Sequence[str]) -> Any:
+    """An INSERT of `table`'s columns `names` (by VALUES or SELECT) made to store the row
+    whole over any row with the same primary key (`ON CONFLICT … DO UPDATE` of the rest)."""
+    keys = [column.name for column in table.primary_key.columns]
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in names if name not in keys},
+    )
+
+
 class _Repository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._c = connection
@@ -69,14 +93,7 @@ class _Repository:
         inserted. The transaction stays usable either way."""
         names = tuple(values)
         statement = self._statement(
-            ("insert_new", table.name, *names),
-            # RETURNING, not rowcount: drivers do not all count rows an INSERT wrote.
-            lambda: (
-                insert(self._c, table)
-                .values(bound_values(table, names))
-                .on_conflict_do_nothing()
-                .returning(*table.primary_key.columns)
-            ),
+            ("insert_new", table.name, *names), lambda: insert_new(self._c, table, names)
         )
         result = await self._c.execute(statement, parameters(values))
         return result.first() is not None
@@ -121,11 +138,8 @@ class _Repository:
         names = tuple(values)
 
         def build() -> Any:
-            stmt = insert(self._c, table).values(bound_values(table, names))
-            keys = [column.name for column in table.primary_key.columns]
-            return stmt.on_conflict_do_update(
-                index_elements=keys,
-                set_={name: stmt.excluded[name] for name in names if name not in keys},
+            return replacing(
+                insert(self._c, table).values(bound_values(table, names)), table, names
             )
 
         statement = self._statement(("upsert", table.name, *names), build)
