@@ -227,3 +227,41 @@ async def test_sqlite_a_record_that_fails_writes_nothing(tmp_path: Path) -> None
         assert await recorder.record(e.draft(agent_id), None, None)  # and it goes on
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_record_never_waits_on_the_token_row_while_it_holds_the_head(
+    engine: AsyncEngine,
+) -> None:
+    """A refusal's unit of work notes the token's use (locking its row), then appends to
+    the chain (waiting on the head). Were the record to lock the head and then wait on
+    that row, the two would deadlock and PostgreSQL would abort one: the call that made
+    the card answering an error. The record skips a token row someone else is writing
+    (that writer notes the use itself) and never waits on it: here a lock timeout on the
+    recorder's connections turns a wait into a failure."""
+    agent_id, token, claimed = await _agent(engine)
+    impatient = create_engine(
+        engine.url.render_as_string(hide_password=False),
+        connect_args={"options": "-c lock_timeout=5000"},
+    )
+    refusal = e.draft(agent_id, event_type="mcp_request")
+    recorded = e.draft(agent_id)
+    completed = claimed.completed(StoredResponse(True, {"issue": {"id": "i-1"}}))
+    try:
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            await uow.tokens.record_use(token.id, e.T0 + timedelta(minutes=1))  # the row: held
+
+            used = (token.id, e.T0 + timedelta(minutes=2))
+            assert await SqlCallRecorder(impatient).record(recorded, completed, used)
+
+            await uow.audit.append([refusal])  # the head: free again
+            await uow.commit()
+    finally:
+        await impatient.dispose()
+
+    drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
+    assert drafts[-2:] == [recorded, refusal]
+    assert whole
+    assert stored == completed
+    assert stored_token is not None
+    assert stored_token.last_used_at == e.T0 + timedelta(minutes=1)  # the holder's note

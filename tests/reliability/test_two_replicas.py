@@ -91,7 +91,7 @@ async def test_two_replicas_share_idempotency_and_rate_limits(
 
     assert cards_named(database, "Exactly once") == 1
     created = {r["structuredContent"]["issue"]["id"] for r in raced if not r.get("isError")}
-    assert len(created) == 1  # every success is that one card
+    assert len(created) == 1, (raced, settled)  # every success is that one card
     in_flight = [r for r in raced if r.get("isError")]
     assert all(
         r["structuredContent"]["error"]["code"] == "idempotency_in_flight" for r in in_flight

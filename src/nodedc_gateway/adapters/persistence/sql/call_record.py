@@ -11,7 +11,8 @@ one autocommit statement writes everything only if the head is still that one:
                        WHERE chain_id = c AND seq = old AND last_hash = old RETURNING …),
          written   AS (INSERT INTO audit_events SELECT … FROM moved),
          completed AS (INSERT INTO idempotency_keys SELECT … FROM moved ON CONFLICT …),
-         used      AS (UPDATE agent_tokens SET last_used_at … WHERE EXISTS (moved))
+         used      AS (UPDATE agent_tokens SET last_used_at … WHERE EXISTS (moved)
+                       AND the row is not locked by another writer (SKIP LOCKED))
     SELECT count(*) AS written FROM written
 
 A compare-and-swap on the head: if another transaction (a replica, an owner action) moved
@@ -93,9 +94,18 @@ def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
         completed = replacing(stored, _keys, _KEY_NAMES)  # as `IdempotencyStore.complete`
         ctes.append(completed.returning(_keys.c.key).cte("completed"))
     if using:
+        # The token's row only if no one else is writing it: the head is held here, and a
+        # unit of work that noted the use (holding the row) appends to the chain next, so
+        # waiting on the row would deadlock with it. That writer notes the use itself.
+        free = (
+            select(_tokens.c.id)
+            .where(_tokens.c.id == bindparam("token_id"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
         used = (
             update(_tokens)
-            .where(_tokens.c.id == bindparam("token_id"), exists(select(moved.c.chain_id)))
+            .where(_tokens.c.id == free, exists(select(moved.c.chain_id)))
             .values(last_used_at=bindparam("used_at", type_=_tokens.c.last_used_at.type))
             .returning(_tokens.c.id)
             .cte("used")
