@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -265,3 +266,30 @@ async def test_a_record_never_waits_on_the_token_row_while_it_holds_the_head(
     assert stored == completed
     assert stored_token is not None
     assert stored_token.last_used_at == e.T0 + timedelta(minutes=1)  # the holder's note
+
+
+@pytest.mark.postgres
+async def test_a_record_postgresql_aborts_is_left_to_the_unit_of_work(engine: AsyncEngine) -> None:
+    """A statement PostgreSQL aborts on its own (here a lock timeout, as a deadlock would)
+    wrote nothing: the record declines, so the locking path records the call rather than
+    the call failing after its card was made. Any other failure is raised."""
+    agent_id, token, claimed = await _agent(engine)
+    impatient = create_engine(
+        engine.url.render_as_string(hide_password=False),
+        connect_args={"options": "-c lock_timeout=50"},
+    )
+    completed = claimed.completed(StoredResponse(True, {}))
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        async with await psycopg.AsyncConnection.connect(dsn) as holder:
+            held = "SELECT seq FROM audit_chain_heads WHERE chain_id = %s FOR UPDATE"
+            assert await (await holder.execute(held, [agent_id])).fetchone()  # the head: held
+            recorded = await SqlCallRecorder(impatient).record(
+                e.draft(agent_id), completed, (token.id, e.T0)
+            )
+            await holder.rollback()
+    finally:
+        await impatient.dispose()
+
+    assert not recorded
+    await _nothing_more_written(engine, agent_id, token, claimed, events=1)

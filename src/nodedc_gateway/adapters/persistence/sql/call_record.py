@@ -17,7 +17,9 @@ one autocommit statement writes everything only if the head is still that one:
 
 A compare-and-swap on the head: if another transaction (a replica, an owner action) moved
 it, nothing is written, and the head is read again for one more try; then the caller
-takes the locking path. Calls of one agent in this process take turns on a lock of the
+takes the locking path. So does a statement PostgreSQL aborted (a deadlock, a lock
+timeout): it wrote nothing, and the locking path records the call instead of the call
+failing after its work is done. Calls of one agent in this process take turns on a lock of the
 process (striped by chain), so they do not race each other's swap. The statement commits
 synchronously: the audit event is on disk before the answer leaves, as before.
 """
@@ -53,6 +55,9 @@ from nodedc_gateway.domain.idempotency import IdempotencyRecord
 if TYPE_CHECKING:
     from nodedc_gateway.ports.audit import CallRecorder
 
+#: SQLSTATEs of a statement PostgreSQL aborted on its own, having written nothing, that the
+#: locking path can simply do again: deadlock, serialization failure, lock timeout.
+ABORTED_ALONE = frozenset({"40P01", "40001", "55P03"})
 #: Heads remembered at most (beyond, forgotten all at once: a miss costs one read).
 MAX_HEADS = 10_000
 _heads_t, _events, _keys, _tokens = (
@@ -139,7 +144,12 @@ class SqlCallRecorder:
                     head = await self._read_head(chain)
                     if head is None:
                         return False  # a new chain: the locking path creates its head
-                moved = await self._swap(head, draft, completed, token_use)
+                try:
+                    moved = await self._swap(head, draft, completed, token_use)
+                except Exception as error:
+                    if getattr(error, "sqlstate", None) not in ABORTED_ALONE:
+                        raise
+                    break  # the statement wrote nothing: the locking path records it
                 if moved is not None:
                     self._remember(moved)
                     return True
