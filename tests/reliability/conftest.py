@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.figures import RECORDED, Figure
+from tests.reliability.real_plane import BOOT_TIMEOUT_S
+
+TEST_TIMEOUT_S = 300  # pyproject's `timeout`: the suite's limit per test
 
 _OUTCOMES: defaultdict[str, Counter[str]] = defaultdict(Counter)  # test file -> outcomes
 _PASSED: defaultdict[str, list[str]] = defaultdict(list)  # test file -> tests passed
@@ -26,6 +29,17 @@ def figures(request: pytest.FixtureRequest) -> Figure:
         RECORDED.append((where, line))
 
     return record
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test to need the real Plane boots it, and that boot's first run on a
+    machine installs and migrates Plane: minutes (1.5 idle, over 5 under load), longer than
+    the suite's limit per test, which would kill it halfway and leave a half-migrated
+    database for every later boot. Such tests wait as long as the boot may take, and their
+    own limit on top."""
+    for item in items:
+        if "plane" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(BOOT_TIMEOUT_S + TEST_TIMEOUT_S))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
