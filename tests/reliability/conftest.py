@@ -14,8 +14,6 @@ import pytest
 from tests.reliability.figures import RECORDED, Figure
 from tests.reliability.real_plane import BOOT_TIMEOUT_S
 
-TEST_TIMEOUT_S = 300  # pyproject's `timeout`: the suite's limit per test
-
 _OUTCOMES: defaultdict[str, Counter[str]] = defaultdict(Counter)  # test file -> outcomes
 _PASSED: defaultdict[str, list[str]] = defaultdict(list)  # test file -> tests passed
 
@@ -31,15 +29,16 @@ def figures(request: pytest.FixtureRequest) -> Figure:
     return record
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The first test to need the real Plane boots it, and that boot's first run on a
     machine installs and migrates Plane: minutes (1.5 idle, over 5 under load), longer than
     the suite's limit per test, which would kill it halfway and leave a half-migrated
     database for every later boot. Such tests wait as long as the boot may take, and their
-    own limit on top."""
+    own limit on top (pyproject's `timeout`)."""
+    limit = BOOT_TIMEOUT_S + float(config.getini("timeout") or 0)
     for item in items:
         if "plane" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.timeout(BOOT_TIMEOUT_S + TEST_TIMEOUT_S))
+            item.add_marker(pytest.mark.timeout(limit))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

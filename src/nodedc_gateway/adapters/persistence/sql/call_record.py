@@ -19,8 +19,8 @@ A compare-and-swap on the head: if another transaction (a replica, an owner acti
 it, nothing is written, and the head is read again for one more try; then the caller
 takes the locking path. So does a statement PostgreSQL aborted (a deadlock, a lock
 timeout): it wrote nothing, and the locking path records the call instead of the call
-failing after its work is done. Calls of one agent in this process take turns on a lock of the
-process (striped by chain), so they do not race each other's swap. The statement commits
+failing after its work is done. Calls of one agent in this process take turns on a lock of
+the process (striped by chain), so they do not race each other's swap. The statement commits
 synchronously: the audit event is on disk before the answer leaves, as before.
 """
 
