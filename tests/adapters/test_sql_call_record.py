@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import SqlUnitOfWorkFactory, create_engine
@@ -230,6 +231,20 @@ async def test_sqlite_a_record_that_fails_writes_nothing(tmp_path: Path) -> None
         await engine.dispose()
 
 
+@asynccontextmanager
+async def _impatient(engine: AsyncEngine, *, lock_timeout_ms: int) -> AsyncIterator[AsyncEngine]:
+    """Another engine on `engine`'s database whose statements give up waiting on a lock
+    after `lock_timeout_ms`: a wait becomes an error the test can see."""
+    impatient = create_engine(
+        engine.url.render_as_string(hide_password=False),
+        connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"},
+    )
+    try:
+        yield impatient
+    finally:
+        await impatient.dispose()
+
+
 @pytest.mark.postgres
 async def test_a_record_never_waits_on_the_token_row_while_it_holds_the_head(
     engine: AsyncEngine,
@@ -241,24 +256,18 @@ async def test_a_record_never_waits_on_the_token_row_while_it_holds_the_head(
     (that writer notes the use itself) and never waits on it: here a lock timeout on the
     recorder's connections turns a wait into a failure."""
     agent_id, token, claimed = await _agent(engine)
-    impatient = create_engine(
-        engine.url.render_as_string(hide_password=False),
-        connect_args={"options": "-c lock_timeout=5000"},
-    )
     refusal = e.draft(agent_id, event_type="mcp_request")
     recorded = e.draft(agent_id)
     completed = claimed.completed(StoredResponse(True, {"issue": {"id": "i-1"}}))
-    try:
-        async with SqlUnitOfWorkFactory(engine)() as uow:
-            await uow.tokens.record_use(token.id, e.T0 + timedelta(minutes=1))  # the row: held
+    uows = SqlUnitOfWorkFactory(engine)
+    async with _impatient(engine, lock_timeout_ms=5000) as impatient, uows() as uow:
+        await uow.tokens.record_use(token.id, e.T0 + timedelta(minutes=1))  # the row: held
 
-            used = (token.id, e.T0 + timedelta(minutes=2))
-            assert await SqlCallRecorder(impatient).record(recorded, completed, used)
+        used = (token.id, e.T0 + timedelta(minutes=2))
+        assert await SqlCallRecorder(impatient).record(recorded, completed, used)
 
-            await uow.audit.append([refusal])  # the head: free again
-            await uow.commit()
-    finally:
-        await impatient.dispose()
+        await uow.audit.append([refusal])  # the head: free again
+        await uow.commit()
 
     drafts, stored, stored_token, whole = await _state(engine, agent_id, token, claimed)
     assert drafts[-2:] == [recorded, refusal]
@@ -274,22 +283,14 @@ async def test_a_record_postgresql_aborts_is_left_to_the_unit_of_work(engine: As
     wrote nothing: the record declines, so the locking path records the call rather than
     the call failing after its card was made. Any other failure is raised."""
     agent_id, token, claimed = await _agent(engine)
-    impatient = create_engine(
-        engine.url.render_as_string(hide_password=False),
-        connect_args={"options": "-c lock_timeout=50"},
-    )
     completed = claimed.completed(StoredResponse(True, {}))
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        async with await psycopg.AsyncConnection.connect(dsn) as holder:
-            held = "SELECT seq FROM audit_chain_heads WHERE chain_id = %s FOR UPDATE"
-            assert await (await holder.execute(held, [agent_id])).fetchone()  # the head: held
-            recorded = await SqlCallRecorder(impatient).record(
-                e.draft(agent_id), completed, (token.id, e.T0)
-            )
-            await holder.rollback()
-    finally:
-        await impatient.dispose()
+    held = text("SELECT seq FROM audit_chain_heads WHERE chain_id = :chain FOR UPDATE")
+    async with _impatient(engine, lock_timeout_ms=50) as impatient, engine.connect() as holder:
+        assert (await holder.execute(held, {"chain": agent_id})).first()  # the head: held
+        recorded = await SqlCallRecorder(impatient).record(
+            e.draft(agent_id), completed, (token.id, e.T0)
+        )
+        await holder.rollback()
 
     assert not recorded
     await _nothing_more_written(engine, agent_id, token, claimed, events=1)
