@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
@@ -107,19 +108,31 @@ async def project_and_keyed(
 ) -> tuple[Project, str | None]:
     """The project, and the id of its issue stored under `external_id` (None
     when there is none, or no key): a keyed write's two lookups in one round trip."""
-    columns: list[Any] = [_projects]
+    values = {"project_id": project_id, "workspace_slug": workspace_slug}
     if external_id is not None:
-        keyed = select(_issues.c.id).where(
-            _issues.c.project_id == _projects.c.id, _issues.c.external_id == external_id
-        )
-        columns.append(keyed.scalar_subquery().label("keyed_id"))
-    query = select(*columns).where(
-        _projects.c.id == project_id, _projects.c.workspace_slug == workspace_slug
-    )
-    row = (await c.execute(query)).first()
+        values["external_id"] = external_id
+    row = (await c.execute(_project_query(keyed=external_id is not None), values)).first()
     if row is None:
         raise no_project(project_id, workspace_slug)
     return project_from(row), row.keyed_id if external_id is not None else None
+
+
+@functools.cache
+def _project_query(*, keyed: bool) -> Select[Any]:
+    """The project by id in its workspace, with the id of its issue under an external id
+    when `keyed`: built once (SQLAlchemy then memoizes its cache key too), on every call
+    of the keyed create."""
+    columns: list[Any] = [_projects]
+    if keyed:
+        found = select(_issues.c.id).where(
+            _issues.c.project_id == _projects.c.id,
+            _issues.c.external_id == bindparam("external_id"),
+        )
+        columns.append(found.scalar_subquery().label("keyed_id"))
+    return select(*columns).where(
+        _projects.c.id == bindparam("project_id"),
+        _projects.c.workspace_slug == bindparam("workspace_slug"),
+    )
 
 
 async def project_states(c: AsyncConnection, project_id: str) -> list[State]:
