@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from nodedc_gateway.adapters.persistence.sql import direct, transaction
 from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
 from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
-from tests.support.databases import single_connection_postgres
+from tests.support.databases import engine_dsn, single_connection_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -106,7 +106,7 @@ async def test_the_connection_goes_back_to_the_pool_out_of_autocommit(
 async def test_a_connection_that_broke_is_not_pooled_again(engine: AsyncEngine) -> None:
     statement = DirectStatement(_STATEMENT, engine.dialect)
     killed: list[int] = []
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = engine_dsn(engine)
 
     def kill(_sql: str, connection: psycopg.AsyncConnection[Any]) -> None:
         if not killed:

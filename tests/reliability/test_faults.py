@@ -37,7 +37,7 @@ from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Gateway, build_container, resolve
 from nodedc_gateway.entrypoints.http import create_app
 from tests.support import fake_launcher, stand_in
-from tests.support.databases import migrated_postgres_url
+from tests.support.databases import engine_dsn, migrated_postgres_url
 from tests.support.fake_plane import API_KEY, FakePlane, PlaneSandbox
 from tests.support.mcp import http_client
 from tests.support.served import INTERNAL_TOKEN, gateway_settings, serve
@@ -298,7 +298,7 @@ async def kill_connection_at(r: Rig, table: str) -> AsyncIterator[dict[str, bool
     dies in the middle of the request's transaction."""
     async_engine = (await resolve(r.container.persistence.uow)).engine
     engine = async_engine.sync_engine
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = engine_dsn(engine)
     armed = {"on": True, "fired": False}
     inserting = re.compile(rf"\bINSERT INTO {table}\b", re.IGNORECASE)
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -55,6 +56,12 @@ def _database_url(url: str, database: str) -> str:
 
 def _dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def engine_dsn(engine: AsyncEngine | Engine) -> str:
+    """The libpq connection string of a PostgreSQL engine's database (for psycopg, from
+    outside the engine: to hold a lock or end a backend)."""
+    return _dsn(engine.url.render_as_string(hide_password=False))
 
 
 def create_postgres_database() -> str:
