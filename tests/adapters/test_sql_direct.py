@@ -11,13 +11,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import JSON, Boolean, Float, String, bindparam, func, literal, select
+from sqlalchemy import JSON, Boolean, Float, String, bindparam, event, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import direct, transaction
 from nodedc_gateway.adapters.persistence.sql.direct import DirectStatement
 from nodedc_gateway.adapters.persistence.sql.types import UtcDateTime
-from tests.support.databases import engine_dsn, single_connection_postgres
+from tests.support.databases import engine_dsn, migrated_postgres_url, single_connection_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -149,3 +149,67 @@ async def test_a_call_cancelled_mid_statement_leaves_the_pool_usable(engine: Asy
     assert row.flag is False
     async with direct.direct(engine) as connection:
         assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+@pytest.fixture
+async def roomy() -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool can spare connections for direct statements to keep."""
+    from nodedc_gateway.adapters.persistence.sql import create_engine
+
+    engine = create_engine(await migrated_postgres_url(), pool_size=3, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _used(engine: AsyncEngine) -> list[psycopg.AsyncConnection[Any]]:
+    """The driver connection of every direct statement on `engine` from now on."""
+    used: list[psycopg.AsyncConnection[Any]] = []
+    direct.listen(engine, lambda _sql, connection: used.append(connection))
+    return used
+
+
+async def test_the_next_direct_statement_runs_on_the_kept_connection(roomy: AsyncEngine) -> None:
+    checkouts: list[int] = []
+    event.listen(roomy.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    used = _used(roomy)
+    statement = DirectStatement(_STATEMENT, roomy.dialect)
+
+    for _ in range(3):
+        (row,) = await statement.run(roomy, _VALUES)
+        assert row.flag is False
+
+    assert len(checkouts) == 1  # taken from the pool once, then kept between statements
+    assert len({connection.info.backend_pid for connection in used}) == 1
+    async with roomy.connect() as connection:  # a transaction still gets a connection
+        assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+
+
+async def test_a_kept_connection_the_server_ended_is_not_used_again(roomy: AsyncEngine) -> None:
+    used = _used(roomy)
+    statement = DirectStatement(_STATEMENT, roomy.dialect)
+    await statement.run(roomy, _VALUES)
+    ended = used[-1].info.backend_pid
+    with psycopg.connect(engine_dsn(roomy), autocommit=True) as admin:
+        # Returns once the backend has exited, its goodbye sent to the kept connection.
+        admin.execute("SELECT pg_terminate_backend(%s, 10000)", [ended])
+
+    (row,) = await statement.run(roomy, _VALUES)  # no error: a fresh connection serves
+
+    assert row.flag is False
+    assert used[-1].info.backend_pid != ended
+
+
+async def test_kept_connections_are_closed_with_the_engines_pool(roomy: AsyncEngine) -> None:
+    used = _used(roomy)
+    await DirectStatement(_STATEMENT, roomy.dialect).run(roomy, _VALUES)
+    kept = used[-1]
+    assert not kept.closed  # kept, open
+    pid = kept.info.backend_pid
+
+    await roomy.dispose()
+
+    assert kept.closed
+    await DirectStatement(_STATEMENT, roomy.dialect).run(roomy, _VALUES)  # the new pool serves
+    assert used[-1].info.backend_pid != pid
