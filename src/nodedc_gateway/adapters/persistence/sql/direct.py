@@ -37,7 +37,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
@@ -160,7 +160,7 @@ class _Kept:
         #: Counts the disposals: a connection taken before one is not kept after it.
         self.generation = 0
 
-    def release(self, *_: Any) -> None:
+    def close(self, *_: Any) -> None:
         """Close the kept connections (the pool is being disposed: in SQLAlchemy's
         greenlet, where closing them can wait)."""
         self.generation += 1
@@ -174,11 +174,33 @@ _kept: weakref.WeakKeyDictionary[Engine, _Kept] = weakref.WeakKeyDictionary()
 
 def _kept_of(engine: AsyncEngine) -> _Kept:
     sync = engine.sync_engine
-    kept = _kept.get(sync)
-    if kept is None:
-        kept = _kept[sync] = _Kept(sync)
-        event.listen(sync, "engine_disposed", kept.release)
-    return kept
+    return _of_engine(_kept, sync, lambda: _Kept(sync))
+
+
+class _EngineState(Protocol):
+    def close(self, *_: Any) -> None: ...
+
+
+S = TypeVar("S", bound=_EngineState)
+
+
+def _of_engine(
+    states: weakref.WeakKeyDictionary[Engine, S],
+    engine: Engine,
+    make: Callable[[], S],
+    *,
+    on_collection: bool = False,
+) -> S:
+    """`engine`'s state in `states`, made on first use and closed with the engine's pool
+    (a later use makes a new one); with `on_collection`, also when the engine is
+    collected undisposed (only a state whose closing never waits)."""
+    state = states.get(engine)
+    if state is None:
+        state = states[engine] = make()
+        event.listen(engine, "engine_disposed", state.close)
+        if on_collection:
+            weakref.finalize(engine, state.close)
+    return state
 
 
 async def _take(engine: AsyncEngine, kept: _Kept) -> PoolProxiedConnection:
@@ -348,15 +370,10 @@ _slots: weakref.WeakKeyDictionary[Engine, _Slot] = weakref.WeakKeyDictionary()
 
 def _lane(engine: AsyncEngine) -> _Lane:
     sync = engine.sync_engine
-    slot = _slots.get(sync)
-    if slot is None:
-        path = sync.url.database
-        if not path or path == ":memory:":
-            raise ValueError("a direct SQLite transaction needs the engine's database file")
-        slot = _slots[sync] = _Slot(path)
-        event.listen(sync, "engine_disposed", slot.close)
-        weakref.finalize(sync, slot.close)
-    return slot.lane()
+    path = sync.url.database
+    if not path or path == ":memory:":
+        raise ValueError("a direct SQLite transaction needs the engine's database file")
+    return _of_engine(_slots, sync, lambda: _Slot(path), on_collection=True).lane()
 
 
 async def write_transaction(engine: AsyncEngine, work: Callable[[Transaction], T]) -> T:
