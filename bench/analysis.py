@@ -16,7 +16,7 @@ from bench.report import (
     transactions_met,
 )
 from bench.startup import INITIALIZE_TARGET_S, RSS_TARGET_BYTES, SERVE_READY_TARGET_S
-from bench.stats import fmt_ms, fmt_us, ratio
+from bench.stats import fmt_ms, fmt_ratio, fmt_us, ratio
 
 #: The same harness on the code before any of this work (commit f92b5fb, 2026-11-22,
 #: `make bench` on this machine): the starting point the changes are measured against.
@@ -142,10 +142,13 @@ def _latency(run: Run) -> list[str]:
         "",
         f"Before this work the governed call took {BEFORE['p50_ratio']}× the bare p50 and "
         f"made {BEFORE['throughput_ratio']}× its calls per second (8 clients, one agent "
-        f"each); now, on PostgreSQL, the write takes {p50:.2f}× (target ≤ {P50_TARGET}×: "
-        f"{verdict(p50 <= P50_TARGET)}), the read {read_p50:.2f}× (target ≤ {P50_TARGET}×: "
+        f"each); now, on PostgreSQL, the write takes {fmt_ratio(p50, P50_TARGET)} (target "
+        f"≤ {P50_TARGET}×: "
+        f"{verdict(p50 <= P50_TARGET)}), the read {fmt_ratio(read_p50, P50_TARGET)} (target "
+        f"≤ {P50_TARGET}×: "
         f"{verdict(read_p50 <= P50_TARGET)}), and {call.clients} clients on one agent make "
-        f"{rate:.2f}× the bare server's calls per second (target ≥ {THROUGHPUT_TARGET}×: "
+        f"{fmt_ratio(rate, THROUGHPUT_TARGET)} the bare server's calls per second (target ≥ "
+        f"{THROUGHPUT_TARGET}×: "
         f"{verdict(rate >= THROUGHPUT_TARGET)}) with a p99 {tail:.2f}× their p50 (target "
         f"≤ {TAIL_TARGET:g}×: {verdict(tail <= TAIL_TARGET)}; the bare server's "
         f"{call.bare.loaded_latency.tail:.2f}×). At the median the governed write spends "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import attrs
@@ -447,6 +448,12 @@ def _startup_rows(s: StartupResult) -> list[Row]:
     ]
 
 
+def _shown(row: Row) -> str:
+    """The row's ratio, precise enough to be read against its target's bound."""
+    found = re.search(r"\d+(?:\.\d+)?", row.target) if row.met is not None else None
+    return fmt_ratio(row.ratio, float(found.group()) if found else None)
+
+
 def _met(row: Row) -> str:
     return "—" if row.met is None else ("met" if row.met else "**missed**")
 
@@ -456,7 +463,7 @@ def console(run: Run) -> str:
     for row in rows(run):
         verdict = "" if row.met is None else ("  target met" if row.met else "  TARGET MISSED")
         lines.append(
-            f"[{row.part}] {row.what}: {fmt_ratio(row.ratio)}  "
+            f"[{row.part}] {row.what}: {_shown(row)}  "
             f"({row.ours} vs {row.baseline}; target {row.target}){verdict}"
         )
     return "\n".join(lines)
@@ -514,10 +521,7 @@ def markdown(run: Run, analysis: Sequence[str]) -> str:
         ]
     out += _table(
         ["part", "measurement", "ours", "baseline", "ratio", "target", ""],
-        [
-            [r.part, r.what, r.ours, r.baseline, fmt_ratio(r.ratio), r.target, _met(r)]
-            for r in rows(run)
-        ],
+        [[r.part, r.what, r.ours, r.baseline, _shown(r), r.target, _met(r)] for r in rows(run)],
     )
     if run.grants is not None:
         out += [

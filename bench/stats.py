@@ -23,10 +23,14 @@ def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline else math.inf
 
 
-def fmt_ratio(value: float) -> str:
-    """`1.68×`; a small ratio as a fraction (`1/2,400`) so it does not read as zero."""
+def fmt_ratio(value: float, bound: float | None = None) -> str:
+    """`1.68×`; a small ratio as a fraction (`1/2,400`) so it does not read as zero; a
+    third decimal when two would read as the target's `bound` itself (0.665 missing
+    ≥ 0.67 is shown as `0.665×`, not `0.67×`)."""
     if 0 < value < 0.1:
         return f"1/{1 / value:,.0f}"
+    if bound is not None and value != bound and f"{value:.2f}" == f"{bound:.2f}":
+        return f"{value:.3f}×"
     return f"{value:.2f}×"
 
 
