@@ -449,9 +449,10 @@ def _startup_rows(s: StartupResult) -> list[Row]:
 
 
 def _shown(row: Row) -> str:
-    """The row's ratio, precise enough to be read against its target's bound."""
-    found = re.search(r"\d+(?:\.\d+)?", row.target) if row.met is not None else None
-    return fmt_ratio(row.ratio, float(found.group()) if found else None)
+    """The row's ratio, precise enough to be read against its target when that target is
+    a bound on the ratio itself (`≥ 0.67×`; not an absolute one such as `≤ 1 s`)."""
+    found = re.search(r"(\d+(?:\.\d+)?)×", row.target)
+    return fmt_ratio(row.ratio, float(found.group(1)) if found else None)
 
 
 def _met(row: Row) -> str:

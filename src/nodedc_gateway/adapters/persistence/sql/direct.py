@@ -47,6 +47,12 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util.concurrency import greenlet_spawn
 
+from nodedc_gateway.adapters.persistence.sql.engine import (
+    SQLITE_PRAGMAS,
+    is_idle_and_open,
+    serialized,
+)
+
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
@@ -205,8 +211,6 @@ def _of_engine(
 
 async def _take(engine: AsyncEngine, kept: _Kept) -> PoolProxiedConnection:
     """A kept connection that is still usable, else one from the pool, in autocommit."""
-    from nodedc_gateway.adapters.persistence.sql.engine import is_idle_and_open
-
     while kept.idle:
         pooled = kept.idle.pop()
         if is_idle_and_open(_driver(pooled).pgconn):  # as at the pool's checkout
@@ -337,8 +341,6 @@ class _Lane:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    from nodedc_gateway.adapters.persistence.sql.engine import SQLITE_PRAGMAS
-
     # Autocommit at the driver: `BEGIN IMMEDIATE` and `COMMIT` are sent as statements.
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in SQLITE_PRAGMAS:
@@ -382,8 +384,6 @@ async def write_transaction(engine: AsyncEngine, work: Callable[[Transaction], T
     behind the engine's others in this process as any does (`serialized`); one that a
     cancelled call leaves running still ends (committed or rolled back) before the next
     begins."""
-    from nodedc_gateway.adapters.persistence.sql.engine import serialized
-
     observers = tuple(_observers.get(engine.sync_engine, ()))
     async with serialized(engine):
         lane = _lane(engine)  # in turn: the engine may have been disposed meanwhile
