@@ -336,15 +336,24 @@ class SqlSandboxTasker:
         # queue on a row lock is not served in order, and its tail grows with it). A keyed
         # create racing past the lookup below is stopped by the unique (project,
         # external_id): `create_issue` answers with the one that committed.
-        project, keyed_id = await stored.project_and_keyed(
+        project, states, keyed_id = await stored.project_for_create(
             c, workspace_slug, project_id, external_id
         )
         if keyed_id is not None:
             return (await stored.load_issues(c, [keyed_id]))[0]
-        states = await stored.project_states(c, project_id)
         state = state_of(states, draft.state_id) if draft.state_id else default_state(states)
-        labels = labels_of(await stored.project_labels(c, project_id), draft.label_ids)
-        assignees = members_of(await stored.project_member_list(c, project), draft.assignee_ids)
+        # The labels and members are read only when the draft names some (as an update
+        # does): a card without them needs neither list.
+        labels = (
+            labels_of(await stored.project_labels(c, project_id), draft.label_ids)
+            if draft.label_ids
+            else ()
+        )
+        assignees = (
+            members_of(await stored.project_member_list(c, project), draft.assignee_ids)
+            if draft.assignee_ids
+            else ()
+        )
         parent_id = await stored.parent_in(c, project_id, draft.parent_id, None)
         # From here to the commit the project row is locked: nothing but the writes.
         # This process's creates in the project lock it in turn (`Turns`: first come,

@@ -117,11 +117,34 @@ async def project_and_keyed(
     return project_from(row), row.keyed_id if external_id is not None else None
 
 
+async def project_for_create(
+    c: AsyncConnection, workspace_slug: str, project_id: str, external_id: str | None
+) -> tuple[Project, list[State], str | None]:
+    """What a create reads before it writes, in one round trip: the project, its states
+    in their order, and the id of its issue stored under `external_id` (None when there
+    is none, or no key)."""
+    values = {"project_id": project_id, "workspace_slug": workspace_slug}
+    if external_id is not None:
+        values["external_id"] = external_id
+    rows = (
+        await c.execute(_project_query(keyed=external_id is not None, states=True), values)
+    ).all()
+    if not rows:
+        raise no_project(project_id, workspace_slug)
+    states = [
+        State(row.state_id, row.state_name, StateGroup(row.state_group))
+        for row in rows
+        if row.state_id is not None
+    ]
+    return project_from(rows[0]), states, rows[0].keyed_id if external_id is not None else None
+
+
 @functools.cache
-def _project_query(*, keyed: bool) -> Select[Any]:
+def _project_query(*, keyed: bool, states: bool = False) -> Select[Any]:
     """The project by id in its workspace, with the id of its issue under an external id
-    when `keyed`: built once (SQLAlchemy then memoizes its cache key too), on every call
-    of the keyed create."""
+    when `keyed`, and one row per state of it (in their order; one row of NULLs when it
+    has none) when `states`: built once (SQLAlchemy then memoizes its cache key too), as
+    it runs on every create."""
     columns: list[Any] = [_projects]
     if keyed:
         found = select(_issues.c.id).where(
@@ -129,9 +152,22 @@ def _project_query(*, keyed: bool) -> Select[Any]:
             _issues.c.external_id == bindparam("external_id"),
         )
         columns.append(found.scalar_subquery().label("keyed_id"))
-    return select(*columns).where(
+    where = (
         _projects.c.id == bindparam("project_id"),
         _projects.c.workspace_slug == bindparam("workspace_slug"),
+    )
+    if not states:
+        return select(*columns).where(*where)
+    columns += [
+        _states.c.id.label("state_id"),
+        _states.c.name.label("state_name"),
+        _states.c.state_group,
+    ]
+    return (
+        select(*columns)
+        .select_from(_projects.outerjoin(_states, _states.c.project_id == _projects.c.id))
+        .where(*where)
+        .order_by(_states.c.position, _states.c.id)
     )
 
 
