@@ -144,31 +144,37 @@ def _project_query(*, keyed: bool, states: bool = False) -> Select[Any]:
     """The project by id in its workspace, with the id of its issue under an external id
     when `keyed`, and one row per state of it (in their order; one row of NULLs when it
     has none) when `states`: built once (SQLAlchemy then memoizes its cache key too), as
-    it runs on every create."""
+    it runs on every create. The keyed issue is an outer join on the unique (project,
+    external_id), not a subquery in the columns: that would be probed again for every
+    state's row."""
     columns: list[Any] = [_projects]
+    joined: Any = _projects
     if keyed:
-        found = select(_issues.c.id).where(
-            _issues.c.project_id == _projects.c.id,
-            _issues.c.external_id == bindparam("external_id"),
+        found = _issues.alias("keyed")
+        joined = joined.outerjoin(
+            found,
+            and_(
+                found.c.project_id == _projects.c.id,
+                found.c.external_id == bindparam("external_id"),
+            ),
         )
-        columns.append(found.scalar_subquery().label("keyed_id"))
-    where = (
-        _projects.c.id == bindparam("project_id"),
-        _projects.c.workspace_slug == bindparam("workspace_slug"),
-    )
-    if not states:
-        return select(*columns).where(*where)
-    columns += [
-        _states.c.id.label("state_id"),
-        _states.c.name.label("state_name"),
-        _states.c.state_group,
-    ]
-    return (
+        columns.append(found.c.id.label("keyed_id"))
+    if states:
+        joined = joined.outerjoin(_states, _states.c.project_id == _projects.c.id)
+        columns += [
+            _states.c.id.label("state_id"),
+            _states.c.name.label("state_name"),
+            _states.c.state_group,
+        ]
+    query = (
         select(*columns)
-        .select_from(_projects.outerjoin(_states, _states.c.project_id == _projects.c.id))
-        .where(*where)
-        .order_by(_states.c.position, _states.c.id)
+        .select_from(joined)
+        .where(
+            _projects.c.id == bindparam("project_id"),
+            _projects.c.workspace_slug == bindparam("workspace_slug"),
+        )
     )
+    return query.order_by(_states.c.position, _states.c.id) if states else query
 
 
 async def project_states(c: AsyncConnection, project_id: str) -> list[State]:
