@@ -166,6 +166,38 @@ async def test_a_plain_create_reads_once_and_only_what_it_needs(
     assert not any("sandbox_labels" in s or "sandbox_project_members" in s for s in statements)
 
 
+@pytest.mark.postgres
+async def test_only_a_recorded_create_commits_without_waiting_for_the_flush() -> None:
+    """The gateway's sandbox (`recorded`: a synchronous commit of the call's record
+    follows every agent write in the same database, flushing it) creates with
+    `synchronous_commit` off for that transaction alone; a sandbox on its own (the bench's
+    bare server) waits for its flush as any transaction does."""
+    async with BACKENDS["sandbox-postgres"]() as sandbox:
+        # The test databases default to `off` (tests need no durability): not here.
+        engine = create_engine(
+            _engine_url(sandbox), connect_args={"options": "-c synchronous_commit=on"}
+        )
+        at_commit: list[str] = []
+
+        def note(connection: Any) -> None:
+            at_commit.append(connection.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+        event.listen(engine.sync_engine, "commit", note)
+        try:
+            alone = SqlSandboxTasker(engine, UUIDv7Generator(), sandbox.clock)
+            recorded = SqlSandboxTasker(engine, UUIDv7Generator(), sandbox.clock, recorded=True)
+            draft = IssueDraft(name="Flushed by the record")
+            project = sandbox.demo.project.id
+            await recorded.create_issue("demo", project, draft, actor=ACTOR, external_id="r-1")
+            await alone.create_issue("demo", project, draft, actor=ACTOR)
+            await alone.create_issue("demo", project, draft, actor=ACTOR, external_id="r-2")
+            await recorded.create_issue("demo", project, draft, actor=ACTOR)
+        finally:
+            event.remove(engine.sync_engine, "commit", note)
+            await engine.dispose()
+        assert at_commit == ["off", "on", "on", "off"]
+
+
 async def test_a_create_takes_its_projects_row_in_its_turn(sandbox: TaskerUnderTest) -> None:
     """The UPDATE that takes the sequence number, and so the project row's lock, is sent
     in the project's turn (`Turns`, first come first served), which ends before the

@@ -55,5 +55,9 @@ def with_sql(container: Any, settings: Settings) -> None:
     persistence.console_sessions.override(providers.Singleton(SqlConsoleSessionStore, engine))
     persistence.ready.override(providers.Singleton(_readiness, engine))
     container.tasker.sandbox.override(
-        providers.Singleton(SqlSandboxTasker, engine, container.core.ids, container.core.clock)
+        # Each agent write is followed by the call's record, committed synchronously in
+        # this database: the sandbox's own create commits without waiting for the flush.
+        providers.Singleton(
+            SqlSandboxTasker, engine, container.core.ids, container.core.clock, recorded=True
+        )
     )

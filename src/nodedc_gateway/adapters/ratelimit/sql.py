@@ -19,7 +19,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    func,
     select,
     true,
 )
@@ -29,6 +28,7 @@ from nodedc_gateway.adapters.persistence.sql.engine import (
     autocommit,
     insert,
     is_sqlite,
+    relaxed_commit,
     transaction,
 )
 from nodedc_gateway.adapters.persistence.sql.tables import rate_limits
@@ -78,7 +78,7 @@ def gcra_upsert(
         # The statement is its own transaction (autocommit); this makes its commit
         # asynchronous, sparing it the WAL flush. Rate-limit state is not worth one: a
         # crash can at worst forget the last fraction of a second of spent budget.
-        relaxed = select(func.set_config("synchronous_commit", "off", True)).subquery()
+        relaxed = relaxed_commit()
         first = key if key is not None else bindparam("key", type_=String())
         rows = select(first, _NOW + _INTERVAL, true()).select_from(
             relaxed if source is None else relaxed.join(source, true())

@@ -22,6 +22,7 @@ from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.engine import (
     autocommit,
     insert,
+    is_sqlite,
     transaction,
 )
 from nodedc_gateway.adapters.tasker import sandbox_rows as stored
@@ -72,11 +73,18 @@ _comments = t.sandbox_comments
 class SqlSandboxTasker:
     """Implements `TaskerPort` and `SandboxAdmin` over the gateway database."""
 
-    def __init__(self, engine: AsyncEngine, ids: IdGenerator, clock: Clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, ids: IdGenerator, clock: Clock, *, recorded: bool = False
+    ) -> None:
+        """`recorded`: every agent write is followed by a synchronous commit in this same
+        database (the gateway's record of the call, which its client waits for), so a
+        create's own commit need not wait for the WAL flush: that commit flushes it
+        (`relaxed_commit`, on PostgreSQL). Not for a sandbox on its own."""
         self._engine = engine
         self._ids = ids
         self._clock = clock
         self._creates = Turns()  # per project: who takes the next sequence number
+        self._relaxed = recorded and not is_sqlite(engine)
 
     def _tx(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A transaction."""
@@ -337,7 +345,7 @@ class SqlSandboxTasker:
         # create racing past the lookup below is stopped by the unique (project,
         # external_id): `create_issue` answers with the one that committed.
         project, states, keyed_id = await stored.project_for_create(
-            c, workspace_slug, project_id, external_id
+            c, workspace_slug, project_id, external_id, relaxed=self._relaxed
         )
         if keyed_id is not None:
             return (await stored.load_issues(c, [keyed_id]))[0]

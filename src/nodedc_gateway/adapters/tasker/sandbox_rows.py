@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nodedc_gateway.adapters.persistence.sql import tables as t
 from nodedc_gateway.adapters.persistence.sql.engine import (
     insert,
     is_sqlite,
+    relaxed_commit,
 )
 from nodedc_gateway.adapters.persistence.sql.mapping import AnyRow
 from nodedc_gateway.domain.canonical import to_microseconds
@@ -118,17 +119,22 @@ async def project_and_keyed(
 
 
 async def project_for_create(
-    c: AsyncConnection, workspace_slug: str, project_id: str, external_id: str | None
+    c: AsyncConnection,
+    workspace_slug: str,
+    project_id: str,
+    external_id: str | None,
+    *,
+    relaxed: bool = False,
 ) -> tuple[Project, list[State], str | None]:
     """What a create reads before it writes, in one round trip: the project, its states
     in their order, and the id of its issue stored under `external_id` (None when there
-    is none, or no key)."""
+    is none, or no key). With `relaxed` (PostgreSQL), the transaction it runs in then
+    commits without waiting for the WAL flush (`relaxed_commit`)."""
     values = {"project_id": project_id, "workspace_slug": workspace_slug}
     if external_id is not None:
         values["external_id"] = external_id
-    rows = (
-        await c.execute(_project_query(keyed=external_id is not None, states=True), values)
-    ).all()
+    query = _project_query(keyed=external_id is not None, states=True, relaxed=relaxed)
+    rows = (await c.execute(query, values)).all()
     if not rows:
         raise no_project(project_id, workspace_slug)
     states = [
@@ -140,7 +146,7 @@ async def project_for_create(
 
 
 @functools.cache
-def _project_query(*, keyed: bool, states: bool = False) -> Select[Any]:
+def _project_query(*, keyed: bool, states: bool = False, relaxed: bool = False) -> Select[Any]:
     """The project by id in its workspace, with the id of its issue under an external id
     when `keyed`, and one row per state of it (in their order; one row of NULLs when it
     has none) when `states`: built once (SQLAlchemy then memoizes its cache key too), as
@@ -166,6 +172,8 @@ def _project_query(*, keyed: bool, states: bool = False) -> Select[Any]:
             _states.c.name.label("state_name"),
             _states.c.state_group,
         ]
+    if relaxed:
+        joined = relaxed_commit().join(joined, true())
     query = (
         select(*columns)
         .select_from(joined)

@@ -32,7 +32,8 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, event
+import sqlalchemy
+from sqlalchemy import Subquery, Table, event, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -204,3 +205,15 @@ def insert(
     from sqlalchemy.dialects import postgresql
 
     return postgresql.insert(table)
+
+
+def relaxed_commit() -> Subquery:
+    """PostgreSQL: a one-row subquery whose reading makes the transaction it runs in
+    commit without waiting for the WAL flush (`set_config(…, true)` lasts as long as that
+    transaction). Joined `ON true` into a statement's FROM (a volatile function: never
+    flattened away), it costs no round trip of its own.
+
+    Only for a write that something later flushes anyway: any synchronous commit in the
+    same cluster flushes all WAL before its own commit record, this write's included. A
+    crash before then loses the write, and only a write whose outcome no client learnt."""
+    return sqlalchemy.select(func.set_config("synchronous_commit", "off", True)).subquery()

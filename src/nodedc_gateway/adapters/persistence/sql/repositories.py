@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nodedc_gateway.adapters.persistence.sql import mapping as m
 from nodedc_gateway.adapters.persistence.sql import tables as t
-from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite
+from nodedc_gateway.adapters.persistence.sql.engine import insert, is_sqlite, relaxed_commit
 from nodedc_gateway.domain.access_requests import AccessRequest, RequestStatus
 from nodedc_gateway.domain.agents import Agent
 from nodedc_gateway.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, ChainHead, link
@@ -339,7 +339,7 @@ def _relaxed_claim(connection: AsyncConnection) -> Any:
     the Tasker-side external id (CONTRACT §7)."""
     table = t.idempotency_keys
     names = [column.name for column in table.c]
-    relaxed = select(func.set_config("synchronous_commit", "off", True)).subquery()
+    relaxed = relaxed_commit()
     return (
         insert(connection, table)
         .from_select(names, select(*bound_values(table, names).values()).select_from(relaxed))
