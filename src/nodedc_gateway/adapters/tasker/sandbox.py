@@ -363,27 +363,60 @@ class SqlSandboxTasker:
             else ()
         )
         parent_id = await stored.parent_in(c, project_id, draft.parent_id, None)
+        # Read just before the turn is asked for (no await between): this process's
+        # creates in a project are numbered in the order of their times.
+        now = self._clock.now()
+        row: dict[str, Any] = {
+            "id": self._ids.new_id(),
+            "project_id": project_id,
+            "name": draft.name,
+            "name_folded": draft.name.casefold(),
+            "description_html": draft.description_html,
+            "priority": str(draft.priority),
+            "state_id": state.id,
+            "parent_id": parent_id,
+            "start_date": draft.start_date,
+            "target_date": draft.target_date,
+            "external_id": external_id,
+            "created_by_agent_id": actor.agent_id,
+            "created_by_owner_user_id": actor.owner_user_id,
+            "updated_by_agent_id": actor.agent_id,
+            "created_at": now,
+            "updated_at": now,
+        }
         # From here to the commit the project row is locked: nothing but the writes.
         # This process's creates in the project lock it in turn (`Turns`: first come,
         # first served), so at most one of them waits on the row at a time; its turn ends
         # once the row is its own, and the next create's UPDATE then waits in the
         # database, going ahead the moment this one commits. PostgreSQL does not serve a
         # row's waiters in order: with 16 callers the unluckiest waited 4x the median.
-        async with self._creates.of(project_id):
-            taken = (
-                await c.execute(
-                    update(_projects)
-                    .where(_projects.c.id == project_id)
-                    .values(next_sequence=_projects.c.next_sequence + 1)
-                    .returning(_projects.c.next_sequence)
-                )
-            ).scalar_one()
-        now = self._clock.now()
+        take = (
+            update(_projects)
+            .where(_projects.c.id == project_id)
+            .values(next_sequence=_projects.c.next_sequence + 1)
+            .returning(_projects.c.next_sequence)
+        )
+        if is_sqlite(c):
+            async with self._creates.of(project_id):
+                number = (await c.execute(take)).scalar_one() - 1
+            await c.execute(insert(c, _issues).values(sequence_id=number, **row))
+        else:
+            # One round trip: the UPDATE that takes the number is a data-modifying CTE of
+            # the INSERT that files the issue under it (PostgreSQL runs it exactly once).
+            taken = take.cte("taken")
+            numbered = (
+                insert(c, _issues)
+                .values(sequence_id=select(taken.c.next_sequence - 1).scalar_subquery(), **row)
+                .add_cte(taken)
+                .returning(_issues.c.sequence_id)
+            )
+            async with self._creates.of(project_id):
+                number = (await c.execute(numbered)).scalar_one()
         issue = Issue(
-            id=self._ids.new_id(),
+            id=row["id"],
             workspace_slug=project.workspace_slug,
             project_id=project_id,
-            identifier=f"{project.identifier}-{taken - 1}",
+            identifier=f"{project.identifier}-{number}",
             name=draft.name,
             description_html=draft.description_html,
             priority=draft.priority,
@@ -395,27 +428,6 @@ class SqlSandboxTasker:
             target_date=draft.target_date,
             created_at=now,
             updated_at=now,
-        )
-        await c.execute(
-            insert(c, _issues).values(
-                id=issue.id,
-                project_id=project_id,
-                sequence_id=taken - 1,
-                name=draft.name,
-                name_folded=draft.name.casefold(),
-                description_html=draft.description_html,
-                priority=str(draft.priority),
-                state_id=state.id,
-                parent_id=parent_id,
-                start_date=draft.start_date,
-                target_date=draft.target_date,
-                external_id=external_id,
-                created_by_agent_id=actor.agent_id,
-                created_by_owner_user_id=actor.owner_user_id,
-                updated_by_agent_id=actor.agent_id,
-                created_at=now,
-                updated_at=now,
-            )
         )
         await stored.write_labels(c, issue.id, labels)
         await stored.write_assignees(c, issue.id, assignees)
