@@ -21,19 +21,9 @@ KEEP_ALIVE_S = 75
 T = TypeVar("T")
 
 
-def _run(coroutine: Coroutine[Any, Any, T], *, uvloop: bool = False) -> T:
-    """Run `coroutine` in a new event loop: with `uvloop`, libuv's where it is installed
-    (not on Windows), else asyncio's own."""
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
-    if uvloop:
-        try:
-            from uvloop import new_event_loop
-        except ImportError:
-            pass
-        else:
-            with asyncio.Runner(loop_factory=new_event_loop) as runner:
-                return runner.run(coroutine)
     return asyncio.run(coroutine)
 
 
@@ -68,7 +58,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings(host=host, port=port)
     _refuse_problems(settings)
     _configure_logs(settings)
-    _run(_serve(settings, prepare_local=settings.is_local), uvloop=True)
+    _run(_serve(settings, prepare_local=settings.is_local))
 
 
 @main.command()
@@ -228,7 +218,7 @@ def demo(no_serve: bool, as_json: bool, host: str | None, port: int | None) -> N
         )
     if not as_json:
         _configure_logs(settings)
-    _run(_demo(settings, serve=not no_serve, as_json=as_json), uvloop=True)
+    _run(_demo(settings, serve=not no_serve, as_json=as_json))
 
 
 async def _demo(settings: Settings, *, serve: bool, as_json: bool) -> None:
