@@ -101,21 +101,11 @@ async def require_project(c: AsyncConnection, project_id: str) -> None:
 
 
 async def project_in(c: AsyncConnection, workspace_slug: str, project_id: str) -> Project:
-    return (await project_and_keyed(c, workspace_slug, project_id, None))[0]
-
-
-async def project_and_keyed(
-    c: AsyncConnection, workspace_slug: str, project_id: str, external_id: str | None
-) -> tuple[Project, str | None]:
-    """The project, and the id of its issue stored under `external_id` (None
-    when there is none, or no key): a keyed write's two lookups in one round trip."""
     values = {"project_id": project_id, "workspace_slug": workspace_slug}
-    if external_id is not None:
-        values["external_id"] = external_id
-    row = (await c.execute(_project_query(keyed=external_id is not None), values)).first()
+    row = (await c.execute(_project_query(), values)).first()
     if row is None:
         raise no_project(project_id, workspace_slug)
-    return project_from(row), row.keyed_id if external_id is not None else None
+    return project_from(row)
 
 
 async def project_for_create(
@@ -146,7 +136,9 @@ async def project_for_create(
 
 
 @functools.cache
-def _project_query(*, keyed: bool, states: bool = False, relaxed: bool = False) -> Select[Any]:
+def _project_query(
+    *, keyed: bool = False, states: bool = False, relaxed: bool = False
+) -> Select[Any]:
     """The project by id in its workspace, with the id of its issue under an external id
     when `keyed`, and one row per state of it (in their order; one row of NULLs when it
     has none) when `states`: built once (SQLAlchemy then memoizes its cache key too), as
