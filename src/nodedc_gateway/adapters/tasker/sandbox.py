@@ -10,11 +10,13 @@ external ids are unique per project (issues) and per issue (comments).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy import Insert, Update, and_, bindparam, exists, or_, select, text, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -68,6 +70,37 @@ _projects, _states, _labels = t.sandbox_projects, t.sandbox_states, t.sandbox_la
 _project_members, _issues = t.sandbox_project_members, t.sandbox_issues
 _issue_labels, _issue_assignees = t.sandbox_issue_labels, t.sandbox_issue_assignees
 _comments = t.sandbox_comments
+
+
+#: The columns of a created issue's row other than its number: a create gives each one
+#: (a missing one is an error of the driver's, not a NULL).
+_ISSUE_VALUES = tuple(column.name for column in _issues.c if column.name != "sequence_id")
+
+
+@functools.cache
+def _take_number() -> Update:
+    """The project's next sequence number taken (its row locked until the commit), for the
+    project in `numbered_project` (a column's own name is reserved in a DML statement):
+    built once, as it runs on every create."""
+    return (
+        update(_projects)
+        .where(_projects.c.id == bindparam("numbered_project"))
+        .values(next_sequence=_projects.c.next_sequence + 1)
+        .returning(_projects.c.next_sequence)
+    )
+
+
+@functools.cache
+def _numbered_insert() -> Insert:
+    """PostgreSQL, one round trip: the UPDATE that takes the number is a data-modifying
+    CTE of the INSERT that files the issue under it (run exactly once); the issue's other
+    columns come with the execution's parameters, each `issue_<column>`. Built once."""
+    taken = _take_number().cte("taken")
+    # Named apart from the columns: execution parameters named as columns would be taken
+    # for the CTE's UPDATE as well (the project has an id and a name too).
+    values: dict[str, Any] = {name: bindparam(f"issue_{name}") for name in _ISSUE_VALUES}
+    values["sequence_id"] = select(taken.c.next_sequence - 1).scalar_subquery()
+    return sa_insert(_issues).values(values).add_cte(taken).returning(_issues.c.sequence_id)
 
 
 class SqlSandboxTasker:
@@ -390,28 +423,16 @@ class SqlSandboxTasker:
         # once the row is its own, and the next create's UPDATE then waits in the
         # database, going ahead the moment this one commits. PostgreSQL does not serve a
         # row's waiters in order: with 16 callers the unluckiest waited 4x the median.
-        take = (
-            update(_projects)
-            .where(_projects.c.id == project_id)
-            .values(next_sequence=_projects.c.next_sequence + 1)
-            .returning(_projects.c.next_sequence)
-        )
         if is_sqlite(c):
             async with self._creates.of(project_id):
-                number = (await c.execute(take)).scalar_one() - 1
-            await c.execute(insert(c, _issues).values(sequence_id=number, **row))
+                taken = await c.execute(_take_number(), {"numbered_project": project_id})
+                number = taken.scalar_one() - 1
+            await c.execute(sa_insert(_issues), {**row, "sequence_id": number})
         else:
-            # One round trip: the UPDATE that takes the number is a data-modifying CTE of
-            # the INSERT that files the issue under it (PostgreSQL runs it exactly once).
-            taken = take.cte("taken")
-            numbered = (
-                insert(c, _issues)
-                .values(sequence_id=select(taken.c.next_sequence - 1).scalar_subquery(), **row)
-                .add_cte(taken)
-                .returning(_issues.c.sequence_id)
-            )
             async with self._creates.of(project_id):
-                number = (await c.execute(numbered)).scalar_one()
+                numbered = {f"issue_{name}": value for name, value in row.items()}
+                numbered["numbered_project"] = project_id
+                number = (await c.execute(_numbered_insert(), numbered)).scalar_one()
         issue = Issue(
             id=row["id"],
             workspace_slug=project.workspace_slug,
