@@ -1,15 +1,23 @@
 """What the CLI imports before it does its work: `--help` needs none of the served
 gateway, and `serve` on a migrated SQLite database never loads the PostgreSQL driver,
-Alembic, or the adapters of backends it does not use. Checked by what is imported (in a
-fresh interpreter), not by timing; the times and the memory are measured by
+Alembic, or the adapters of backends it does not use; and it starts with the cyclic
+collector's full collections held back, freezing what start-up made before it listens.
+Checked by what is imported and how the collector is set (in a fresh interpreter), not by
+timing; the times and the memory are measured by
 `python -m bench --only startup`."""
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from nodedc_gateway.entrypoints import cli
 
 #: Runs `nodedc-gateway --help` and prints the top-level packages imported.
 HELP = """
@@ -92,3 +100,68 @@ def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
         "nodedc_gateway.adapters.launcher.http",
     }
     assert modules & unused == set()
+
+
+#: Runs `serve` as the command line does up to the moment uvicorn would listen (its
+#: `serve` replaced), and prints what the cyclic collector was set to meanwhile.
+COLLECTOR = """
+import gc, json
+import uvicorn
+from nodedc_gateway.entrypoints import cli, http
+seen = {"before": gc.get_threshold(), "frozen_before": gc.get_freeze_count()}
+build = http.create_app
+def create_app(container):
+    seen["building"] = gc.get_threshold()
+    return build(container)
+async def listen(self, sockets=None):
+    seen["listening"] = gc.get_threshold()
+    seen["frozen"] = gc.get_freeze_count()
+http.create_app = create_app
+uvicorn.Server.serve = listen
+try:
+    cli.main(["serve", "--host", "127.0.0.1", "--port", "9"], standalone_mode=False)
+except Exception as error:  # it never listened: `serve` says so
+    seen["error"] = type(error).__name__
+seen["after"] = gc.get_threshold()
+print(json.dumps(seen))
+"""
+
+
+def test_serve_starts_with_full_collections_held_and_freezes_what_it_made(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["error"] == "ClickException"
+    default = seen["before"]
+    assert tuple(seen["building"]) == cli.STARTING_THRESHOLDS != tuple(default)
+    # Once built, before listening: the collector as it was, start-up's objects frozen.
+    assert seen["listening"] == default
+    assert seen["frozen"] > seen["frozen_before"] + 100_000
+    assert seen["after"] == default
+
+
+def test_the_collector_is_given_back_when_start_up_fails() -> None:
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    during = []
+
+    def start() -> None:
+        with cli._sparing_the_collector():
+            during.append(gc.get_threshold())
+            raise RuntimeError("no database")
+
+    with pytest.raises(RuntimeError, match="no database"):
+        start()
+    assert during == [cli.STARTING_THRESHOLDS]
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen  # nothing frozen in a start that failed
