@@ -355,7 +355,17 @@ def _startup(run: Run) -> list[str]:
         "not configured for. (When that landed, on 2026-12-05, the code before and after "
         "started in turns in one run: resident memory went from 143 MB to 124 MB, the "
         "time to ready to 0.74-0.96× and the connector's answer to 0.35-0.67× of what "
-        "they were; a record of that day, not measured by this run.)",
+        "they were; a record of that day, not measured by this run.) It also starts with "
+        "the cyclic collector's full collections held back, freezing what start-up made "
+        "before it listens (`cli._sparing_the_collector`): left alone, the collector "
+        "walked every object start-up had made so far in each full collection. (On "
+        "2026-12-07, before and after in one startup run on a quiet machine: 1476 ms and "
+        "1394 ms, 1.28× and 1.21× the bare server, the same 120 MB; with the collector "
+        "off altogether it was about 0.1 s faster still, but kept about 2 MB of start-up's "
+        "garbage for good. A record of that day, not measured by this run.) The bare "
+        "server itself takes more than the 1 s target here: importing the MCP SDK alone "
+        "(with its client, which its package imports) takes about 0.7 s of CPU on this "
+        "machine.",
         "",
         "These are measured in the development environment, which also holds Werkzeug "
         "(about 2 MB, imported by dependency-injector when it is installed; the "
