@@ -106,8 +106,9 @@ def _round_trips(run: Run) -> list[str]:
         "round trip, and `LISTEN/NOTIFY` alone cannot keep it (a call reaching another "
         "replica between the revoking commit and the delivery of the notification would "
         "pass, and a dropped channel needs exactly this read as its fallback).",
-        "- **the Tasker-side dedupe** costs no round trip of its own: the sandbox looks "
-        "the external id up in the statement that reads the project.",
+        "- **the Tasker-side dedupe** costs no round trip, nor a read: the sandbox's "
+        "unique (project, external id) refuses a second card, and only then is the first "
+        "one read, to answer with it.",
         "- **the workspace's policy**: whether Codex agents are switched on in the "
         "workspace, read on every call, so switching the feature off stops every agent on "
         "its next call, on every replica. When the Tasker is the sandbox in the same "

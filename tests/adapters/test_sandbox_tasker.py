@@ -20,7 +20,14 @@ from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.adapters.tasker.seed import seed_demo
 from nodedc_gateway.adapters.turns import Turns
 from nodedc_gateway.domain.errors import ValidationFailed
-from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery, Priority, StateGroup
+from nodedc_gateway.domain.tasker import (
+    Actor,
+    IssueChanges,
+    IssueDraft,
+    IssueQuery,
+    Priority,
+    StateGroup,
+)
 from tests.contracts.tasker_backends import BACKENDS, TaskerUnderTest
 from tests.support.transactions import TransactionLog
 
@@ -142,12 +149,12 @@ async def test_a_create_locks_its_project_only_for_its_writes(sandbox: TaskerUnd
 async def test_a_plain_create_reads_once_and_only_what_it_needs(
     sandbox: TaskerUnderTest,
 ) -> None:
-    """A create without labels or assignees reads the project, its states and its keyed
-    issue in one statement, and neither the labels nor the members: 8 round trips were 5
-    (BEGIN, that read, the sequence, the issue, COMMIT), and on PostgreSQL 4 (the number
-    taken in the issue's INSERT). The states still decide the default (the first backlog
-    one in the project's order, whichever was made first), and a project with none
-    refuses the card rather than inventing one."""
+    """A create without labels or assignees reads the project and its states in one
+    statement, and neither the labels nor the members, nor (keyed as it is) any card: 8
+    round trips were 5 (BEGIN, that read, the sequence, the issue, COMMIT), and on
+    PostgreSQL 4 (the number taken in the issue's INSERT). The states still decide the
+    default (the first backlog one in the project's order, whichever was made first), and
+    a project with none refuses the card rather than inventing one."""
     assert isinstance(sandbox.port, SqlSandboxTasker)
     engine = sandbox.port._engine
     project = await sandbox.admin.ensure_project("demo", "BARE", "Bare")
@@ -171,6 +178,34 @@ async def test_a_plain_create_reads_once_and_only_what_it_needs(
     # PostgreSQL: the UPDATE that takes the number is a CTE of the INSERT (one round trip)
     assert verbs == (["SELECT", "UPDATE", "INSERT"] if is_sqlite(engine) else ["SELECT", "WITH"])
     assert not any("sandbox_labels" in s or "sandbox_project_members" in s for s in statements)
+    # The key is the unique (project, external_id)'s to keep, not a lookup's.
+    assert "sandbox_issues" not in statements[0]
+
+
+async def test_a_repeated_keyed_create_answers_with_the_first_and_takes_no_number(
+    sandbox: TaskerUnderTest,
+) -> None:
+    """A keyed create whose key is taken (a retry after a lost answer) is refused by the
+    unique (project, external_id), undone whole, number included, and answered with the
+    card already there, as it is now: the next card takes the very next number."""
+    demo = sandbox.demo
+    first = await sandbox.port.create_issue(
+        "demo", demo.project.id, IssueDraft(name="First"), actor=ACTOR, external_id="ndc-again"
+    )
+    moved = demo.states[-1]
+    await sandbox.port.update_issue(
+        "demo", demo.project.id, first.id, IssueChanges(state_id=moved.id), actor=ACTOR
+    )
+    again = await sandbox.port.create_issue(
+        "demo", demo.project.id, IssueDraft(name="Other"), actor=ACTOR, external_id="ndc-again"
+    )
+    assert again.id == first.id
+    assert (again.name, again.state) == ("First", moved)
+    after = await sandbox.port.create_issue(
+        "demo", demo.project.id, IssueDraft(name="Next"), actor=ACTOR
+    )
+    prefix, number = first.identifier.rsplit("-", 1)
+    assert after.identifier == f"{prefix}-{int(number) + 1}"
 
 
 @pytest.mark.postgres

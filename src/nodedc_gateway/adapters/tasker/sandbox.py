@@ -352,8 +352,10 @@ class SqlSandboxTasker:
                     c, workspace_slug, project_id, draft, actor, external_id
                 )
         except IntegrityError:
-            # A keyed create that raced another with the same external_id past the
-            # lookup: the unique (project, external_id) kept it to one; answer with it.
+            # A keyed create whose external_id is taken (a retry, or a race): the unique
+            # (project, external_id) refused the second card, and its number with it (the
+            # whole statement, or on SQLite the transaction, is undone); answer with the
+            # one that is there.
             if external_id is None:
                 raise
             async with self._tx() as c:
@@ -374,14 +376,15 @@ class SqlSandboxTasker:
         # Everything is read before anything is written: the project row is locked only
         # by taking the next sequence number below, so creates in one project queue on
         # it for their last few statements rather than for the whole transaction (a long
-        # queue on a row lock is not served in order, and its tail grows with it). A keyed
-        # create racing past the lookup below is stopped by the unique (project,
-        # external_id): `create_issue` answers with the one that committed.
-        project, states, keyed_id = await stored.project_for_create(
-            c, workspace_slug, project_id, external_id, relaxed=self._relaxed
+        # queue on a row lock is not served in order, and its tail grows with it). A
+        # keyed create does not look its external_id up first: the unique (project,
+        # external_id) refuses a second card, and `create_issue` then answers with the
+        # first. (The lookup, joined to this read, cost every keyed create an index probe
+        # the common case never needed, and on PostgreSQL its plan, cached while the
+        # table was small, could scan every card of the project instead.)
+        project, states = await stored.project_for_create(
+            c, workspace_slug, project_id, relaxed=self._relaxed
         )
-        if keyed_id is not None:
-            return (await stored.load_issues(c, [keyed_id]))[0]
         state = state_of(states, draft.state_id) if draft.state_id else default_state(states)
         # The labels and members are read only when the draft names some (as an update
         # does): a card without them needs neither list.

@@ -112,19 +112,14 @@ async def project_for_create(
     c: AsyncConnection,
     workspace_slug: str,
     project_id: str,
-    external_id: str | None,
     *,
     relaxed: bool = False,
-) -> tuple[Project, list[State], str | None]:
-    """What a create reads before it writes, in one round trip: the project, its states
-    in their order, and the id of its issue stored under `external_id` (None when there
-    is none, or no key). With `relaxed` (PostgreSQL), the transaction it runs in then
-    commits without waiting for the WAL flush (`relaxed_commit`)."""
+) -> tuple[Project, list[State]]:
+    """What a create reads before it writes, in one round trip: the project and its states
+    in their order. With `relaxed` (PostgreSQL), the transaction it runs in then commits
+    without waiting for the WAL flush (`relaxed_commit`)."""
     values = {"project_id": project_id, "workspace_slug": workspace_slug}
-    if external_id is not None:
-        values["external_id"] = external_id
-    query = _project_query(keyed=external_id is not None, states=True, relaxed=relaxed)
-    rows = (await c.execute(query, values)).all()
+    rows = (await c.execute(_project_query(states=True, relaxed=relaxed), values)).all()
     if not rows:
         raise no_project(project_id, workspace_slug)
     states = [
@@ -132,31 +127,16 @@ async def project_for_create(
         for row in rows
         if row.state_id is not None
     ]
-    return project_from(rows[0]), states, rows[0].keyed_id if external_id is not None else None
+    return project_from(rows[0]), states
 
 
 @functools.cache
-def _project_query(
-    *, keyed: bool = False, states: bool = False, relaxed: bool = False
-) -> Select[Any]:
-    """The project by id in its workspace, with the id of its issue under an external id
-    when `keyed`, and one row per state of it (in their order; one row of NULLs when it
-    has none) when `states`: built once (SQLAlchemy then memoizes its cache key too), as
-    it runs on every create. The keyed issue is an outer join on the unique (project,
-    external_id), not a subquery in the columns: that would be probed again for every
-    state's row."""
+def _project_query(*, states: bool = False, relaxed: bool = False) -> Select[Any]:
+    """The project by id in its workspace, with one row per state of it (in their order;
+    one row of NULLs when it has none) when `states`: built once (SQLAlchemy then
+    memoizes its cache key too), as it runs on every create."""
     columns: list[Any] = [_projects]
     joined: Any = _projects
-    if keyed:
-        found = _issues.alias("keyed")
-        joined = joined.outerjoin(
-            found,
-            and_(
-                found.c.project_id == _projects.c.id,
-                found.c.external_id == bindparam("external_id"),
-            ),
-        )
-        columns.append(found.c.id.label("keyed_id"))
     if states:
         joined = joined.outerjoin(_states, _states.c.project_id == _projects.c.id)
         columns += [
