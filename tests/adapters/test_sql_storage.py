@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -205,3 +206,11 @@ async def test_purging_rate_limits_forgets_only_full_buckets(
     assert await store.purge(later) == 0
     assert (await store.check("busy", policy, later)).allowed
     assert not (await store.check("busy", policy, later)).allowed  # its state was kept
+
+
+def test_a_postgresql_engine_keeps_ten_connections_of_fifteen_unless_told() -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # never connected to
+    pool: Any = create_engine(url).pool
+    assert (pool.size(), pool._max_overflow) == (10, 5)
+    told: Any = create_engine(url, pool_size=2, max_overflow=0).pool
+    assert (told.size(), told._max_overflow) == (2, 0)
