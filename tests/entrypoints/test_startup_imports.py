@@ -49,7 +49,9 @@ print(" ".join(sorted(sys.modules)))
 """
 
 
-def imported(code: str, cwd: Path) -> set[str]:
+def last_line(code: str, cwd: Path) -> str:
+    """What `code`, run in a fresh interpreter in `cwd` (no gateway settings in its
+    environment), printed last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -61,7 +63,11 @@ def imported(code: str, cwd: Path) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return set(done.stdout.splitlines()[-1].split())
+    return done.stdout.splitlines()[-1]
+
+
+def imported(code: str, cwd: Path) -> set[str]:
+    return set(last_line(code, cwd).split())
 
 
 def test_help_imports_nothing_of_the_served_gateway(tmp_path: Path) -> None:
@@ -130,18 +136,7 @@ print(json.dumps(seen))
 def test_serve_starts_with_full_collections_held_and_freezes_what_it_made(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
-    done = subprocess.run(
-        [sys.executable, "-c", COLLECTOR],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen = json.loads(last_line(COLLECTOR, tmp_path))
     assert seen["error"] == "ClickException"
     default = seen["before"]
     assert tuple(seen["building"]) == cli.STARTING_THRESHOLDS != tuple(default)
