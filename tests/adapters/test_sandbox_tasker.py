@@ -187,7 +187,8 @@ async def test_a_repeated_keyed_create_answers_with_the_first_and_takes_no_numbe
 ) -> None:
     """A keyed create whose key is taken (a retry after a lost answer) is refused by the
     unique (project, external_id), undone whole, number included, and answered with the
-    card already there, as it is now: the next card takes the very next number."""
+    card already there, as it is now, even when its draft no longer fits the project:
+    the next card takes the very next number."""
     demo = sandbox.demo
     first = await sandbox.port.create_issue(
         "demo", demo.project.id, IssueDraft(name="First"), actor=ACTOR, external_id="ndc-again"
@@ -201,6 +202,15 @@ async def test_a_repeated_keyed_create_answers_with_the_first_and_takes_no_numbe
     )
     assert again.id == first.id
     assert (again.name, again.state) == ("First", moved)
+    gone = IssueDraft(name="First", state_id="no-such-state")  # the state was deleted since
+    retried = await sandbox.port.create_issue(
+        "demo", demo.project.id, gone, actor=ACTOR, external_id="ndc-again"
+    )
+    assert retried == again
+    with pytest.raises(ValidationFailed):  # without a card under the key, refused as ever
+        await sandbox.port.create_issue(
+            "demo", demo.project.id, gone, actor=ACTOR, external_id="ndc-fresh"
+        )
     after = await sandbox.port.create_issue(
         "demo", demo.project.id, IssueDraft(name="Next"), actor=ACTOR
     )

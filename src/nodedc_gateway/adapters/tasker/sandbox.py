@@ -29,7 +29,7 @@ from nodedc_gateway.adapters.persistence.sql.engine import (
 )
 from nodedc_gateway.adapters.tasker import sandbox_rows as stored
 from nodedc_gateway.adapters.turns import Turns
-from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable
+from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable, ValidationFailed
 from nodedc_gateway.domain.tasker import (
     UNSET,
     Actor,
@@ -351,11 +351,12 @@ class SqlSandboxTasker:
                 return await self._create_issue(
                     c, workspace_slug, project_id, draft, actor, external_id
                 )
-        except IntegrityError:
+        except (IntegrityError, ValidationFailed):
             # A keyed create whose external_id is taken (a retry, or a race): the unique
             # (project, external_id) refused the second card, and its number with it (the
             # whole statement, or on SQLite the transaction, is undone); answer with the
-            # one that is there.
+            # one that is there. So too when the draft no longer fits the project (a
+            # state, label, member or parent gone since the first): the card was made.
             if external_id is None:
                 raise
             async with self._tx() as c:
