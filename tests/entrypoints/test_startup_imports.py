@@ -96,6 +96,8 @@ def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
     # Outbound HTTP (the HTTP Tasker, Plane, Launcher, OAuth documents) and Markdown are
     # loaded on first use: the old httpx alone brings rich and pygments.
     assert packages & {"httpx", "markdown_it"} == set()
+    # The console's templates: Jinja is loaded when the first page is rendered.
+    assert "jinja2" not in packages
     unused = {
         "sqlalchemy.dialects.postgresql",
         "nodedc_gateway.adapters.persistence.memory",
