@@ -260,6 +260,22 @@ def _latency(run: Run) -> list[str]:
         "unprepared statements: PostgreSQL engines now keep 10 of their 15 "
         "(`engine.POSTGRES_POOL`), for the bare server too.",
         "",
+        "Tried on 2026-12-07 and not kept (gateway against gateway in alternating bursts "
+        "and blocks, each on its own database; a record of that day). With the record not "
+        "written at all, the bound of anything done to it, the gateway made 0.77× the bare "
+        "server's calls per second and its write took 1.43× the bare p50. The record joined "
+        "to the sandbox's write transaction, its statement sent with the COMMIT in one "
+        "round trip (psycopg's pipeline mode): one round trip and one transaction fewer per "
+        "write, but the project's row lock was then held through the record, and the "
+        "pipeline cost more CPU than the round trip it saved: 16 clients made 304 calls/s "
+        "against 357, and one client's p50 was 3.77 ms against 3.58 ms. Group commit of an "
+        "agent's records (one writer per chain, each statement writing every record queued "
+        "meanwhile): with the chain's turn the records had waited about 28 ms each behind "
+        "turns held about 2 ms, yet without it 976 of 989 statements wrote a single record "
+        "and the calls per second did not move (320 against 315): the wait only moved to "
+        "the project's queue. Under this load both servers are CPU-bound, and the ratio of "
+        "calls per second follows the machine's CPU per call.",
+        "",
         "The baseline is also the cheapest Tasker there is: the sandbox, in the same "
         "PostgreSQL. A real Tasker or Plane answers a write over the network in several "
         "milliseconds, so the same absolute overhead is a much smaller ratio in "
