@@ -102,12 +102,12 @@ class LazyJinja:
     is built; this one only remembers where the templates are until a page asks."""
 
     def __init__(self, directory: Path | list[Path] | None, engine_instance: Any = None) -> None:
+        # `engine_instance`: part of Litestar's protocol; it passes None for a class.
         self._directory = directory
         self._callables: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = []
         self._engine: JinjaTemplateEngine | None = None
 
-    @property
-    def engine(self) -> JinjaTemplateEngine:
+    def _made(self) -> JinjaTemplateEngine:
         if self._engine is None:
             from litestar.plugins.jinja import JinjaTemplateEngine
 
@@ -120,10 +120,10 @@ class LazyJinja:
         return self._engine
 
     def get_template(self, template_name: str) -> JinjaTemplate:
-        return self.engine.get_template(template_name)
+        return self._made().get_template(template_name)
 
     def render_string(self, template_string: str, context: Mapping[str, Any]) -> str:
-        return self.engine.render_string(template_string, context)
+        return self._made().render_string(template_string, context)
 
     def register_template_callable(
         self, key: str, template_callable: Callable[[Mapping[str, Any]], Any]
