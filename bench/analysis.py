@@ -358,17 +358,6 @@ def _scale(run: Run) -> list[str]:
 #: The code before the lazy imports (commit 3b8032a) against after them (ce44063), both
 #: started alternately in one run on this machine (load average 3-6), medians of 6-8
 #: starts, the range over two such runs: what the changes bought, whatever the load.
-def _bare_start(s: StartupResult) -> str:
-    """Why the start-up target may be out of reach: said only when it is, in this run."""
-    if s.bare.p50_s <= SERVE_READY_TARGET_S:
-        return ""
-    return (
-        f" The bare server itself takes more than the {SERVE_READY_TARGET_S:g} s target in this "
-        "run: importing the MCP SDK (with its client, which its package imports) takes most of "
-        "that, and the gateway cannot start faster than the SDK it serves."
-    )
-
-
 def _startup(run: Run) -> list[str]:
     assert run.startup is not None
     s = run.startup
@@ -422,6 +411,17 @@ def _startup(run: Run) -> list[str]:
         "`python -c pass` itself varies by several times from run to run.",
         "",
     ]
+
+
+def _bare_start(s: StartupResult) -> str:
+    """Why the start-up target may be out of reach: said only when it is, in this run."""
+    if s.bare.p50_s <= SERVE_READY_TARGET_S:
+        return ""
+    return (
+        f" The bare server itself takes more than the {SERVE_READY_TARGET_S:g} s target in this "
+        "run: importing the MCP SDK (with its client, which its package imports) takes most of "
+        "that, and the gateway cannot start faster than the SDK it serves."
+    )
 
 
 def _http(run: Run) -> list[str]:
