@@ -213,6 +213,7 @@ async def serve(tasker: TaskerPort | OneInsert, host: str, port: int) -> None:
         host=host,
         port=port,
         log_config=None,
+        http="httptools",  # as `serve`'s
         proxy_headers=True,
         server_header=False,
         lifespan="on",

@@ -619,9 +619,10 @@ def _call_section(call: GovernedCallResult) -> list[str]:
         "(an issue created at setup, by UUID, with its project) from the official `mcp` "
         'client (Streamable HTTP, protocol negotiated by `mode="auto"`) to:',
         "",
-        "- **gateway**: `nodedc-gateway serve` (uvicorn, one process) on PostgreSQL with "
-        "the sandbox Tasker: bearer authentication, rate limit, idempotency, grant "
-        "evaluation, the sandbox write or read, the audit event, access log and metrics;",
+        "- **gateway**: `nodedc-gateway serve` (uvicorn with its httptools parser, one "
+        "process; every server here is served so) on PostgreSQL with the sandbox Tasker: "
+        "bearer authentication, rate limit, idempotency, grant evaluation, the sandbox "
+        "write or read, the audit event, access log and metrics;",
         "- **bare**: `bench/bare_server.py`, an `MCPServer` with the same stateless JSON "
         "transport and the same tool definitions (the gateway's own `create_issue` and "
         "`get_issue` specs), whose tools do on its own PostgreSQL database what the "

@@ -3,8 +3,8 @@
 The gateway runs exactly as deployed, `nodedc-gateway serve`, configured by environment
 variables (from a scratch working directory, so no `.env` file is picked up); the bare
 server is `bench.bare_server` (with `--one-insert`, the one-INSERT baseline). All get the
-same uvicorn options and one worker. Part 5's upstream, `bench.upstream`, is served by
-uvicorn too, in its own process.
+same uvicorn options (its httptools parser among them) and one worker. Part 5's upstream,
+`bench.upstream`, is served by uvicorn too, in its own process.
 """
 
 from __future__ import annotations
@@ -194,7 +194,9 @@ def _bench_module(
 async def in_process(app: Any) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn inside this process (for counting round trips on
     its engine); yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, http="httptools", lifespan="on"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -365,6 +365,7 @@ def main() -> None:
         host=options.host,
         port=options.port,
         log_config=None,
+        http="httptools",
         server_header=False,
         lifespan="on",
     )
