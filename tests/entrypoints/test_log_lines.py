@@ -135,3 +135,17 @@ def test_lines_written_at_once_from_many_threads_are_never_torn() -> None:
     written = lines(stream)  # each line parses: none was torn by another
     assert len(written) == 8 * per_thread
     assert sum(line["event"] == "ours" for line in written) == 4 * per_thread
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_line_that_cannot_be_written_never_fails_the_caller(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stream = io.StringIO()
+    configure_logging(Redactor([SECRET]), stream=stream)
+    stream.close()
+    early.info("lost", note=SECRET)  # does not raise
+    logging.getLogger("httpx").info("lost too")
+    reported = capsys.readouterr().err
+    assert "a log line was not written" in reported
+    assert SECRET not in reported
