@@ -17,6 +17,7 @@ import pytest
 import structlog
 
 from nodedc_gateway.entrypoints.logs import Redactor, configure_logging, get_logger
+from tests.support.logs import logging_restored
 
 SECRET = "configured-secret-0123456789"
 TOKEN = "ndca_" + "A1b2C3d4E5" * 4
@@ -27,13 +28,8 @@ early = get_logger("nodedc_gateway.early")
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level, structlog.get_config()
-    try:
+    with logging_restored():
         yield
-    finally:
-        root.handlers[:], root.level = saved[0], saved[1]
-        structlog.configure(**saved[2])
 
 
 def configured(level: str = "info") -> io.StringIO:

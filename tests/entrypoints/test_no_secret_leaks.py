@@ -11,19 +11,16 @@ import httpx
 import pytest
 
 from nodedc_gateway.entrypoints.logs import Redactor, configure_logging
+from tests.support.logs import logging_restored
 from tests.support.served import INTERNAL_TOKEN, PEPPER, served_gateway
 
 
 @pytest.fixture
 def captured_logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging(Redactor([INTERNAL_TOKEN, PEPPER]), level="debug", stream=stream)
-    try:
+    with logging_restored():
+        configure_logging(Redactor([INTERNAL_TOKEN, PEPPER]), level="debug", stream=stream)
         yield stream
-    finally:
-        root.handlers[:], root.level = saved
 
 
 async def test_no_secret_reaches_a_log_line_or_an_audit_event(captured_logs: io.StringIO) -> None:

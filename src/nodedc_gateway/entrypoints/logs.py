@@ -17,6 +17,7 @@ logged it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -126,7 +127,7 @@ def configure_logging(
     root.setLevel(level.upper())
     structlog.configure(
         processors=[*shared, redactor, renderer],
-        logger_factory=_LineWriterFactory(handler),
+        logger_factory=functools.partial(_LineWriter, handler),
         wrapper_class=structlog.make_filtering_bound_logger(root.level),
         # Not cached: a later `configure_logging` (another stream, another level) holds
         # for every logger at once, those made at import time included.
@@ -148,7 +149,9 @@ class _LineWriter:
     stream, under the handler's lock (so it never interleaves with a library's line), as
     the handler itself writes one."""
 
-    def __init__(self, handler: logging.StreamHandler[TextIO], name: str) -> None:
+    def __init__(
+        self, handler: logging.StreamHandler[TextIO], name: str = "nodedc_gateway"
+    ) -> None:
         self._handler = handler
         self.name = name  # `add_logger_name` reads it
 
@@ -166,14 +169,6 @@ class _LineWriter:
             handler.release()
 
     debug = info = warning = error = critical = msg = write
-
-
-class _LineWriterFactory:
-    def __init__(self, handler: logging.StreamHandler[TextIO]) -> None:
-        self._handler = handler
-
-    def __call__(self, name: str = "nodedc_gateway", *_: Any) -> _LineWriter:
-        return _LineWriter(self._handler, name)
 
 
 def get_logger(name: str = "nodedc_gateway") -> Any:

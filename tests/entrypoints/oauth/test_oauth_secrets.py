@@ -13,19 +13,16 @@ import pytest
 
 from nodedc_gateway.entrypoints.logs import Redactor, configure_logging
 from tests.support import oauth as o
+from tests.support.logs import logging_restored
 from tests.support.served import INTERNAL_TOKEN, PEPPER
 
 
 @pytest.fixture
 def captured_logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging(Redactor([INTERNAL_TOKEN, PEPPER]), level="debug", stream=stream)
-    try:
+    with logging_restored():
+        configure_logging(Redactor([INTERNAL_TOKEN, PEPPER]), level="debug", stream=stream)
         yield stream
-    finally:
-        root.handlers[:], root.level = saved
 
 
 async def test_a_confidential_client_and_every_secret_of_the_flow(
