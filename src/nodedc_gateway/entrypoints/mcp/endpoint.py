@@ -4,17 +4,20 @@ into the Litestar application.
 Every HTTP request authenticates its agent token again, so a token revoked mid-session is
 refused on the very next request. A `tools/call` is admitted here in the same step
 (`Pipeline.admit`: its budget spent and its idempotency key claimed with the token's
-read), so the SDK's dispatch goes straight to the tool. A missing or bad token is HTTP 401 with a
-`WWW-Authenticate: Bearer` challenge naming the Protected Resource Metadata (RFC 9728 §5.1,
-how an OAuth-capable MCP client discovers where to sign in), answered here before the SDK
-sees the request.
+read), so the SDK's dispatch goes straight to the tool. The admission's statement is sent
+before the SDK reads the request, and the database answers it while the SDK parses and
+validates; the tool waits for it, and the SDK's answer is held until it is known
+(`_Gate`). A missing or bad token is HTTP 401 with a `WWW-Authenticate: Bearer` challenge
+naming the Protected Resource Metadata (RFC 9728 §5.1, how an OAuth-capable MCP client
+discovers where to sign in), answered here instead of anything the SDK would say.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,10 +27,11 @@ from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
-from nodedc_gateway.application.pipeline import AgentAction
+from nodedc_gateway.application.pipeline import AgentAction, AgentCaller, Pipeline
 from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.errors import GatewayError, Unauthenticated
 from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.domain.tokens import is_well_formed_token
 from nodedc_gateway.entrypoints.bootstrap import Services
 from nodedc_gateway.entrypoints.http.problems import TITLES, TYPE_BASE
 from nodedc_gateway.entrypoints.mcp.server import AdmittedToolCall, acting_as, build_mcp_server
@@ -77,20 +81,26 @@ class McpEndpoint:
         body: bytes | None = None
         if scope["method"] == "POST":
             body, receive = await _buffered(receive, MAX_MCP_BODY_BYTES)
+        caller: AgentCaller | None = None
         admitted: AdmittedToolCall | None = None
-        try:
-            call = self._tool_call(body)
-            if call is None:
+        call = self._tool_call(body)
+        if call is None:
+            try:
                 caller = await pipeline.authenticate(SecretStr(token), MCP_REQUEST)
-            else:
-                name, action = call
-                ticket = await pipeline.admit(SecretStr(token), action, MCP_REQUEST)
-                admitted, caller = AdmittedToolCall(name, action, ticket), ticket.caller
-        except Unauthenticated:
-            await _unauthorized(
-                send, self._challenge, "The agent token is unknown, revoked or expired."
-            )
+            except Unauthenticated:
+                await self._unauthenticated(send)
+                return
+        elif not is_well_formed_token(token):
+            await self._unauthenticated(send)  # no admission to wait for
             return
+        else:
+            name, action = call
+            admission = asyncio.ensure_future(pipeline.admit(SecretStr(token), action, MCP_REQUEST))
+            admitted = AdmittedToolCall(name, action, admission)
+            # One turn of the loop: the admission sends its statement, and the SDK reads
+            # the request while the database answers it.
+            await asyncio.sleep(0)
+        gate = _Gate(send, admitted, self._unauthenticated)
         try:
             if scope["method"] != "POST":
                 # Stateless JSON responses: no server-to-client stream and no session to
@@ -102,12 +112,16 @@ class McpEndpoint:
             # Litestar strips the mount prefix; the SDK's app routes on the full path.
             scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "root_path": ""}
             with acting_as(caller, admitted):  # the caller travels typed; the token stops here
-                await self._app(scope, receive, send)
+                await self._app(scope, receive, gate.send)
+            gate.raise_failure()
         finally:
-            if admitted is not None and not admitted.taken:
-                # The SDK answered without running the tool (a malformed request, say):
-                # free the key the admission claimed, so a retry is not held in flight.
-                await pipeline.abandon(admitted.admitted)
+            if admitted is not None:
+                await _settle(pipeline, admitted)
+
+    async def _unauthenticated(self, send: Any) -> None:
+        await _unauthorized(
+            send, self._challenge, "The agent token is unknown, revoked or expired."
+        )
 
     def _tool_call(self, body: bytes | None) -> tuple[str, AgentAction[Any]] | None:
         """The tool call a request body holds, built as the tool will run it; None when it
@@ -124,6 +138,57 @@ class McpEndpoint:
             return name, build_tool(self._services().tools, name, arguments)
         except GatewayError:
             return None
+
+
+class _Gate:
+    """The SDK's answer to an admitted `tools/call`, held until the admission is known:
+    passed on once it succeeded; replaced by the 401 challenge when the token was not
+    usable; dropped when the admission failed otherwise, whose error `raise_failure` then
+    raises to the application (which answers as for any error before a response). Every
+    other request's answer passes straight through."""
+
+    def __init__(
+        self,
+        send: Any,
+        admitted: AdmittedToolCall | None,
+        unauthenticated: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        self._send = send
+        self._admitted = admitted
+        self._unauthenticated = unauthenticated
+        self._checked = admitted is None
+        self._dropping = False
+        self._failure: BaseException | None = None
+
+    async def send(self, message: Any) -> None:
+        if not self._checked:
+            self._checked = True
+            assert self._admitted is not None
+            try:
+                await self._admitted.admission
+            except Unauthenticated:
+                self._dropping = True
+                await self._unauthenticated(self._send)
+            except Exception as error:  # raised again by raise_failure
+                self._dropping, self._failure = True, error
+        if not self._dropping:
+            await self._send(message)
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+
+async def _settle(pipeline: Pipeline, admitted: AdmittedToolCall) -> None:
+    """Once the SDK is done: wait for an admission still running (a request the SDK
+    answered without a word sent), and free the key of one that succeeded but whose call
+    never ran (a malformed request, say), so a retry is not held in flight."""
+    try:
+        ticket = await admitted.admission
+    except Exception:  # answered (or raised) already: nothing claimed
+        return
+    if not admitted.taken:
+        await pipeline.abandon(ticket)
 
 
 def _json(body: bytes | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@ pipeline. This module is the one place domain errors become MCP tool errors."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -69,25 +70,36 @@ def ok_result(body: Mapping[str, Any]) -> CallToolResult:
 
 @attrs.define
 class AdmittedToolCall:
-    """A `tools/call` the endpoint admitted before the SDK dispatched it (authenticated,
-    budget spent, key claimed, in one step): the tool runs it instead of starting over.
-    `taken` tells the endpoint, once the SDK is done, whether the call ran at all."""
+    """A `tools/call` whose admission (authenticated, budget spent, key claimed, in one
+    step) the endpoint started before the SDK read the request: it runs while the SDK
+    parses and validates, and the tool awaits it instead of starting over. Until it has
+    succeeded nothing runs and nothing is answered (the endpoint holds the SDK's answer;
+    it answers a failed admission itself). `taken` tells the endpoint, once the SDK is
+    done, whether the call ran at all."""
 
     name: str
     action: AgentAction[Any]
-    admitted: AdmittedCall
+    admission: asyncio.Future[AdmittedCall]
     taken: bool = False
 
+    async def caller(self) -> AgentCaller:
+        """The admitted agent, once the admission is done; raises what it raised."""
+        return (await self.admission).caller
+
     def take(self, name: str) -> AdmittedCall | None:
-        if self.taken or name != self.name:
+        """The admission, for the tool it was made for, once (after `caller`)."""
+        if self.taken or name != self.name or not self.admission.done():
             return None
         self.taken = True
-        return self.admitted
+        return self.admission.result()
 
 
 @contextlib.contextmanager
-def acting_as(caller: AgentCaller, admitted: AdmittedToolCall | None = None) -> Iterator[None]:
-    """Serve one HTTP request as `caller`: the tools see it, typed, and nothing else."""
+def acting_as(
+    caller: AgentCaller | None, admitted: AdmittedToolCall | None = None
+) -> Iterator[None]:
+    """Serve one HTTP request as `caller` (or as the agent `admitted` admits): the tools
+    see it, typed, and nothing else."""
     reset = _CALLER.set(caller)
     reset_admitted = _ADMITTED.set(admitted)
     try:
@@ -111,12 +123,15 @@ class ToolDispatcher:
 
     async def dispatch(self, ctx: Context, name: str) -> CallToolResult:
         raw = dict((ctx.request_context.params or {}).get("arguments") or {})
-        caller = _CALLER.get()
+        pending = _ADMITTED.get()
+        try:
+            caller = _CALLER.get() or (await pending.caller() if pending is not None else None)
+        except Exception:  # the endpoint answers a failed admission itself
+            return internal_error_result()  # (never sent: see AdmittedToolCall)
         if caller is None:  # only reachable past the ASGI bearer check
             return error_result(ValidationFailed.field("authorization", "no agent token"))
         svc = self._services()
         label = "ok"
-        pending = _ADMITTED.get()
         admitted = pending.take(name) if pending is not None else None
         try:
             if admitted is not None and pending is not None:

@@ -1,0 +1,148 @@
+"""The `/mcp` endpoint admits a `tools/call` while the SDK reads it: the admission's round
+trip to the database overlaps the SDK's parsing and validation. What must not change with
+that is proved here against a stand-in pipeline and SDK app, each defence on its own:
+nothing is answered before the admission is known, a token it refuses gets the 401
+challenge and never the SDK's answer, any other failure reaches the application as before,
+and a claim whose call never ran is freed."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import nodedc_gateway.entrypoints.http  # noqa: F401 - first, as the app: it imports the endpoint
+from nodedc_gateway.domain.errors import Unauthenticated
+from nodedc_gateway.domain.tokens import TOKEN_RANDOM_LENGTH, mint_token
+from nodedc_gateway.entrypoints.mcp import server
+from nodedc_gateway.entrypoints.mcp.endpoint import McpEndpoint
+
+TOKEN = mint_token("a" * TOKEN_RANDOM_LENGTH).reveal()
+CHALLENGE = 'Bearer realm="test", resource_metadata="http://test/.well-known/x"'
+TICKET: Any = SimpleNamespace(caller=SimpleNamespace(name="the admitted agent"))
+SDK_BODY = b'{"jsonrpc":"2.0","id":1,"result":{}}'
+#: Only reached when the endpoint waits for the admission before the SDK runs (the defect
+#: the first test catches), which would otherwise hang: never a timing assumption.
+DEADLOCK_S = 30
+
+
+class _Pipeline:
+    """Admits only once the SDK has started reading the request (`sdk_started`)."""
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+        self.sdk_started = asyncio.Event()
+        self.admitted = 0
+        self.abandoned: list[Any] = []
+
+    async def admit(self, token: Any, action: Any, operation: Any) -> Any:
+        self.admitted += 1
+        await self.sdk_started.wait()
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+    async def authenticate(self, token: Any, operation: Any) -> Any:
+        raise AssertionError("a tools/call is admitted, not only authenticated")
+
+    async def abandon(self, admitted: Any) -> None:
+        self.abandoned.append(admitted)
+
+
+class _Sdk:
+    """Stands in for the SDK's app: signals that it runs, then (as the tool does) waits for
+    the caller, takes the call when `takes`, and answers 200."""
+
+    def __init__(self, pipeline: _Pipeline, *, takes: bool) -> None:
+        self._pipeline = pipeline
+        self._takes = takes
+        self.callers: list[Any] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self._pipeline.sdk_started.set()
+        pending = server._ADMITTED.get()
+        assert pending is not None
+        try:
+            self.callers.append(await pending.caller())
+            if self._takes:
+                assert pending.take("whoami") is TICKET
+        except Exception:  # noqa: S110 - the tool answers with an error the endpoint drops
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": SDK_BODY})
+
+
+class _Endpoint(McpEndpoint):
+    def _tool_call(self, body: bytes | None) -> tuple[str, Any]:
+        return "whoami", SimpleNamespace()
+
+
+async def _serve(
+    pipeline: _Pipeline, *, takes: bool = True, token: str = TOKEN
+) -> tuple[list[dict[str, Any]], _Sdk]:
+    sdk = _Sdk(pipeline, takes=takes)
+    services: Any = SimpleNamespace(pipeline=pipeline)
+    endpoint = _Endpoint(sdk, lambda: services, CHALLENGE)
+    sent: list[dict[str, Any]] = []
+    requests = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return requests.pop(0) if requests else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+    }
+    await asyncio.wait_for(endpoint(scope, receive, send), DEADLOCK_S)
+    return sent, sdk
+
+
+async def test_the_sdk_reads_the_request_while_the_admission_runs_and_the_tool_gets_it() -> None:
+    pipeline = _Pipeline(TICKET)
+    sent, sdk = await _serve(pipeline)
+    assert [m.get("status") for m in sent] == [200, None]
+    assert sent[1]["body"] == SDK_BODY
+    assert sdk.callers == [TICKET.caller]
+    assert pipeline.abandoned == []  # the call ran: its claim is the tool's
+
+
+async def test_a_call_the_sdk_answers_without_running_frees_its_claim() -> None:
+    pipeline = _Pipeline(TICKET)
+    sent, _ = await _serve(pipeline, takes=False)
+    assert sent[0]["status"] == 200
+    assert pipeline.abandoned == [TICKET]
+
+
+async def test_a_refused_token_gets_the_challenge_and_never_the_sdk_answer() -> None:
+    pipeline = _Pipeline(Unauthenticated())
+    sent, sdk = await _serve(pipeline)
+    assert sdk.callers == []  # the tool never got an agent
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 401
+    headers = dict(sent[0]["headers"])
+    assert headers[b"www-authenticate"] == CHALLENGE.encode()
+    assert b"unauthenticated" in sent[1]["body"]
+    assert SDK_BODY not in [m.get("body") for m in sent]
+    assert pipeline.abandoned == []  # nothing was claimed
+
+
+async def test_any_other_admission_failure_reaches_the_application_with_nothing_sent() -> None:
+    pipeline = _Pipeline(RuntimeError("the database went away"))
+    with pytest.raises(RuntimeError, match="database went away"):
+        await _serve(pipeline)
+    assert pipeline.abandoned == []
+
+
+async def test_a_malformed_token_is_refused_before_any_admission() -> None:
+    pipeline = _Pipeline(TICKET)
+    sent, sdk = await _serve(pipeline, token="ndca_" + "a" * 10)
+    assert sent[0]["status"] == 401
+    assert pipeline.admitted == 0
+    assert sdk.callers == []
