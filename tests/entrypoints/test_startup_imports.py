@@ -135,15 +135,15 @@ print(json.dumps(seen))
 """
 
 
-def test_serve_starts_with_full_collections_held_and_freezes_what_it_made(
+def test_serve_starts_with_full_collections_held_and_serves_with_young_ones_spaced(
     tmp_path: Path,
 ) -> None:
     seen = json.loads(last_line(COLLECTOR, tmp_path))
     assert seen["error"] == "ClickException"
     default = seen["before"]
     assert tuple(seen["building"]) == cli.STARTING_THRESHOLDS != tuple(default)
-    # Once built, before listening: the collector as it was, start-up's objects frozen.
-    assert seen["listening"] == default
+    # Once built, before listening: serving's thresholds, start-up's objects frozen.
+    assert tuple(seen["listening"]) == cli.SERVING_THRESHOLDS != tuple(default)
     assert seen["frozen"] > seen["frozen_before"] + 100_000
     assert seen["after"] == default
 
