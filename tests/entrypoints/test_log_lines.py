@@ -15,8 +15,18 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
-from nodedc_gateway.entrypoints.logs import Redactor, configure_logging, get_logger
+from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
+from nodedc_gateway.entrypoints.logs import (
+    _PATTERNS,
+    REDACTED,
+    SHORTEST_SECRET,
+    Redactor,
+    configure_logging,
+    get_logger,
+)
 from tests.support.logs import logging_restored
 
 SECRET = "configured-secret-0123456789"
@@ -145,3 +155,31 @@ def test_a_line_that_cannot_be_written_never_fails_the_caller(
     reported = capsys.readouterr().err
     assert "a log line was not written" in reported
     assert SECRET not in reported
+
+
+# Strings made of what the patterns look for: pairing letters, token prefixes, "bearer".
+_PIECES = st.sampled_from(
+    [
+        *PAIRING_ALPHABET,
+        *PAIRING_ALPHABET.lower(),
+        *("-", " ", "\t", "_", "a", "0", "Z"),
+        *("ndca_", "ndcr_", "ndcc_", "bearer ", "Bearer\t", "BEARER "),
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=8).map("".join))
+def test_no_pattern_matches_fewer_characters_than_the_shortest_secret(text: str) -> None:
+    """The redactor returns strings shorter than SHORTEST_SECRET untouched, unsearched; so
+    none of its patterns may match one (a secret shorter than that is never configured)."""
+    short = text[: SHORTEST_SECRET - 1]
+    assert all(pattern.search(short) is None for pattern in _PATTERNS)
+    assert Redactor(["x" * SHORTEST_SECRET]).text(short) == short
+
+
+def test_the_shortest_things_the_redactor_hides_are_hidden() -> None:
+    """At SHORTEST_SECRET characters each kind is still redacted: the bound is exact."""
+    redactor = Redactor(["s3cr3t-8"])
+    for secret in ("bearer x", "BCDFGHJK", "s3cr3t-8"):
+        assert len(secret) >= SHORTEST_SECRET
+        assert redactor.text(secret) == REDACTED, secret

@@ -37,11 +37,21 @@ _PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
     re.compile(rf"(?<![A-Za-z0-9]){_LETTERS}{{4}}-?{_LETTERS}{{4}}(?![A-Za-z0-9])"),
 )
+#: No pattern above and no configured secret (`Redactor.add`) matches fewer characters: a
+#: bearer credential is at least "bearer" and a space and one character, a pairing code 8
+#: letters, an agent token 25 characters, a secret 8. A shorter string has nothing to hide.
+SHORTEST_SECRET = 8
 _SENSITIVE_KEYS = re.compile(
     r"(?i)^(token|agent_token|authorization|code|pairing_code|pepper|token_pepper|"
     r"internal_token|password|secret|api_key|x-api-key|plane_api_key|tasker_token|"
     r"launcher_token|cookie|access_token|refresh_token|client_secret|code_verifier)$"
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_sensitive(key: str) -> bool:
+    """Whether a key's value is never logged (the keys of log lines are few and repeat)."""
+    return _SENSITIVE_KEYS.match(key) is not None
 
 
 class Redactor:
@@ -54,11 +64,13 @@ class Redactor:
     def add(self, secrets: Iterable[SecretStr | str | None]) -> None:
         for secret in secrets:
             value = secret.reveal() if isinstance(secret, SecretStr) else secret
-            if value and len(value) >= 8 and value not in self._secrets:
+            if value and len(value) >= SHORTEST_SECRET and value not in self._secrets:
                 self._secrets.append(value)
         self._secrets.sort(key=len, reverse=True)
 
     def text(self, value: str) -> str:
+        if len(value) < SHORTEST_SECRET:  # most of a line's values: a level, a method
+            return value
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
@@ -75,9 +87,7 @@ class Redactor:
             return REDACTED
         if isinstance(value, dict):
             return {
-                k: REDACTED
-                if isinstance(k, str) and _SENSITIVE_KEYS.match(k)
-                else self.value(v, depth + 1)
+                k: REDACTED if isinstance(k, str) and _is_sensitive(k) else self.value(v, depth + 1)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
@@ -90,7 +100,7 @@ class Redactor:
         self, _: Any, __: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         for key in list(event_dict):
-            if _SENSITIVE_KEYS.match(key):
+            if _is_sensitive(key):
                 event_dict[key] = REDACTED
             else:
                 event_dict[key] = self.value(event_dict[key])
