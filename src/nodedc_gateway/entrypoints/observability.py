@@ -19,6 +19,8 @@ ASGIApp = Any
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 log = get_logger("nodedc_gateway.access")
+#: Label sets whose metric children are kept at hand, per metric, at most.
+MAX_LABEL_SETS = 1024
 
 
 class Metrics:
@@ -45,6 +47,35 @@ class Metrics:
             ["tool", "outcome"],
             registry=self.registry,
         )
+
+        # Each label set's children, found once: `labels()` checks the values and takes a
+        # lock on every call, a few µs per request. Bounded (a client names the method).
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._tool_children: dict[tuple[str, str], Any] = {}
+
+    def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count a request and observe its duration."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            if len(self._request_children) >= MAX_LABEL_SETS:
+                self._request_children.clear()
+            children = self._request_children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def tool_call(self, tool: str, outcome: str) -> None:
+        """Count an MCP tool call by its outcome."""
+        key = (tool, outcome)
+        child = self._tool_children.get(key)
+        if child is None:
+            if len(self._tool_children) >= MAX_LABEL_SETS:
+                self._tool_children.clear()
+            child = self._tool_children[key] = self.tool_calls.labels(tool, outcome)
+        child.inc()
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -86,8 +117,7 @@ class ObservabilityMiddleware:
                     else "unmatched"
                 )
                 method = scope.get("method", "")
-                self.metrics.requests.labels(method, route, str(status)).inc()
-                self.metrics.latency.labels(method, route).observe(elapsed)
+                self.metrics.request_done(method, route, status, elapsed)
                 log.info(
                     "request",
                     method=method,

@@ -171,7 +171,7 @@ class ToolDispatcher:
 
     def _count(self, tool: str, outcome: str) -> None:
         if self._metrics is not None:
-            self._metrics.tool_calls.labels(tool, outcome).inc()
+            self._metrics.tool_call(tool, outcome)
 
 
 def build_mcp_server(
