@@ -44,7 +44,9 @@ Values = dict[str, Any]
 #: A result row of any width.
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
-_KNOWN_SCOPES = frozenset(scope.value for scope in Scope)
+#: Each scope by its stored value (a lookup, not an enum call: a caller's grants are read
+#: on every call).
+_SCOPES_BY_VALUE = {scope.value: scope for scope in Scope}
 
 
 def scopes_to_json(scopes: Iterable[Scope]) -> list[str]:
@@ -54,7 +56,9 @@ def scopes_to_json(scopes: Iterable[Scope]) -> list[str]:
 def scopes_from_json(stored: object) -> frozenset[Scope]:
     if not isinstance(stored, list):
         raise TypeError("stored scopes must be a JSON list")
-    return frozenset(Scope(s) for s in stored if isinstance(s, str) and s in _KNOWN_SCOPES)
+    return frozenset(
+        _SCOPES_BY_VALUE[s] for s in stored if isinstance(s, str) and s in _SCOPES_BY_VALUE
+    )
 
 
 # --- agents -----------------------------------------------------------------------------
