@@ -294,3 +294,11 @@ async def test_a_record_postgresql_aborts_is_left_to_the_unit_of_work(engine: As
 
     assert not recorded
     await _nothing_more_written(engine, agent_id, token, claimed, events=1)
+
+
+def test_only_a_record_written_on_the_event_loop_is_concurrent(either: AsyncEngine) -> None:
+    """On PostgreSQL the statement is the loop's own I/O (psycopg's async connection), so
+    the pipeline may write it while the answer is made; on SQLite it is a write
+    transaction on a thread of its own, which would contend with that work."""
+    recorder = SqlCallRecorder(either)
+    assert recorder.concurrent is (either.dialect.name == "postgresql")

@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from nodedc_gateway.adapters.persistence.memory import MemoryUnitOfWorkFactory
+from nodedc_gateway.adapters.ratelimit.memory import MemoryRateLimitStore
 from nodedc_gateway.application.access_requests import ListAccessRequests
 from nodedc_gateway.application.agents import (
     GetAgent,
@@ -36,6 +38,7 @@ from nodedc_gateway.application.pipeline import (
     OwnerAction,
     RateLimits,
 )
+from nodedc_gateway.application.tools import build_tool
 from nodedc_gateway.domain.audit import AuditDecision, verify_chain
 from nodedc_gateway.domain.errors import (
     AgentInactive,
@@ -57,7 +60,7 @@ from nodedc_gateway.domain.operations import CATALOGUE
 from nodedc_gateway.domain.ratelimit import RatePolicy
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tokens import mint_token
-from tests.support.gateway import MemoryGateway, build_memory_gateway
+from tests.support.gateway import MemoryGateway, build_gateway, build_memory_gateway
 
 DEMO = {"workspace_slug": "demo", "project_id": "DEMO"}
 
@@ -571,3 +574,78 @@ async def test_the_redeem_route_has_a_per_client_budget() -> None:
         await gw.pipeline.run_public(
             "10.9.9.9", RedeemPairingCode(gw.management, {"code": "BBBB-BBBB"})
         )
+
+
+class _Recorder:
+    """A recorder writing on the event loop (as on PostgreSQL) whose one step never
+    applies, so the pipeline records in its unit of work; `fails`: the database is gone."""
+
+    def __init__(self, *, concurrent: bool = True, fails: bool = False) -> None:
+        self.concurrent = concurrent
+        self._fails = fails
+
+    async def record(self, draft: Any, completed: Any, token_use: Any) -> bool:
+        if self._fails:
+            raise ConnectionError("the database went away")
+        return False
+
+
+async def _recording(recorder: _Recorder) -> MemoryGateway:
+    return await build_gateway(MemoryUnitOfWorkFactory(), MemoryRateLimitStore(), recorder=recorder)
+
+
+async def _deferred(gw: MemoryGateway, token: SecretStr, arguments: dict[str, Any]) -> Any:
+    action = build_tool(gw.tools, "create_issue", arguments)
+    admitted = await gw.pipeline.admit(token, action, action.operation)
+    return await gw.pipeline.run_agent_admitted(admitted, action, deferred=True)
+
+
+async def test_a_deferred_call_answers_first_and_its_record_follows() -> None:
+    gw = await _recording(_Recorder())
+    agent_id, token = await gw.agent_with_token()
+    before = len(await gw.audit(agent_id))
+    arguments = {**DEMO, "name": "Later", "idempotency_key": "d"}
+    outcome = await _deferred(gw, token, arguments)
+    assert outcome.body["issue"]["name"] == "Later"
+    assert outcome.closing is not None
+    assert not outcome.closing.done()  # the body is made before the record is written
+    await outcome.closing
+    events = await gw.audit(agent_id)
+    assert len(events) == before + 1
+    assert (events[-1].draft.operation, events[-1].draft.decision) == (
+        "create_issue",
+        AuditDecision.ALLOW,
+    )
+    replay = await gw.call(token, "create_issue", arguments)
+    assert replay.replayed  # the stored response was written with the event
+
+
+async def test_a_deferred_record_that_fails_frees_the_key_for_a_retry() -> None:
+    gw = await _recording(_Recorder(fails=True))
+    _, token = await gw.agent_with_token()
+    arguments = {**DEMO, "name": "Lost", "idempotency_key": "f"}
+    outcome = await _deferred(gw, token, arguments)
+    assert outcome.closing is not None
+    with pytest.raises(ConnectionError):
+        await outcome.closing
+    # Not held in flight: the retry runs (and fails to record the same way).
+    with pytest.raises(ConnectionError):
+        await gw.call(token, "create_issue", arguments)
+
+
+async def test_a_record_written_by_a_thread_of_its_own_is_never_deferred() -> None:
+    """SQLite's: it would contend with the answer being made for the interpreter."""
+    gw = await _recording(_Recorder(concurrent=False))
+    agent_id, token = await gw.agent_with_token()
+    outcome = await _deferred(gw, token, {**DEMO, "name": "Now"})
+    assert outcome.closing is None
+    assert (await gw.audit(agent_id))[-1].draft.operation == "create_issue"
+
+
+async def test_without_deferral_the_record_is_written_before_the_call_returns(
+    gw: MemoryGateway,
+) -> None:
+    agent_id, token = await gw.agent_with_token()
+    outcome = await gw.call(token, "create_issue", {**DEMO, "name": "Now"})
+    assert outcome.closing is None
+    assert (await gw.audit(agent_id))[-1].draft.operation == "create_issue"

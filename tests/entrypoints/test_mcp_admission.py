@@ -23,6 +23,8 @@ TOKEN = mint_token("a" * TOKEN_RANDOM_LENGTH).reveal()
 CHALLENGE = 'Bearer realm="test", resource_metadata="http://test/.well-known/x"'
 TICKET: Any = SimpleNamespace(caller=SimpleNamespace(name="the admitted agent"))
 SDK_BODY = b'{"jsonrpc":"2.0","id":1,"result":{}}'
+AGAIN_BODY = b'{"jsonrpc":"2.0","id":1,"result":{"isError":true}}'
+REQUEST_BODY = b'{"jsonrpc":"2.0","id":1,"method":"tools/call"}'
 #: Only reached when the endpoint waits for the admission before the SDK runs (the defect
 #: the first test catches), which would otherwise hang: never a timing assumption.
 DEADLOCK_S = 30
@@ -53,23 +55,37 @@ class _Pipeline:
 
 class _Sdk:
     """Stands in for the SDK's app: signals that it runs, then (as the tool does) waits for
-    the caller, takes the call when `takes`, and answers 200."""
+    the caller, takes the call when `takes` (handing over `closing` as the call's closing
+    record, when given), and answers 200. Asked again after a failed closing record, it
+    answers `AGAIN_BODY` (as the tool answers `internal_error` then)."""
 
-    def __init__(self, pipeline: _Pipeline, *, takes: bool) -> None:
+    def __init__(
+        self, pipeline: _Pipeline, *, takes: bool, closing: asyncio.Future[None] | None = None
+    ) -> None:
         self._pipeline = pipeline
         self._takes = takes
+        self._closing = closing
         self.callers: list[Any] = []
+        self.bodies: list[bytes] = []
+        self.answering = asyncio.Event()  # set just before the (first) answer is sent
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self._pipeline.sdk_started.set()
+        self.bodies.append((await receive())["body"])
         pending = server._ADMITTED.get()
         assert pending is not None
+        if pending.closing_failed:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": AGAIN_BODY})
+            return
         try:
             self.callers.append(await pending.caller())
             if self._takes:
                 assert pending.take("whoami") is TICKET
+                pending.closing = self._closing
         except Exception:  # noqa: S110 - the tool answers with an error the endpoint drops
             pass
+        self.answering.set()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": SDK_BODY})
 
@@ -80,18 +96,33 @@ class _Endpoint(McpEndpoint):
 
 
 async def _serve(
-    pipeline: _Pipeline, *, takes: bool = True, token: str = TOKEN
+    pipeline: _Pipeline,
+    *,
+    takes: bool = True,
+    token: str = TOKEN,
+    closing: asyncio.Future[None] | None = None,
+    write_after_answer: bool = False,
 ) -> tuple[list[dict[str, Any]], _Sdk]:
-    sdk = _Sdk(pipeline, takes=takes)
+    sdk = _Sdk(pipeline, takes=takes, closing=closing)
+    if write_after_answer:  # the record is written once the SDK is sending its answer
+        assert closing is not None
+
+        async def write() -> None:
+            await sdk.answering.wait()
+            closing.set_result(None)
+
+        writer = asyncio.ensure_future(write())
     services: Any = SimpleNamespace(pipeline=pipeline)
     endpoint = _Endpoint(sdk, lambda: services, CHALLENGE)
     sent: list[dict[str, Any]] = []
-    requests = [{"type": "http.request", "body": b"{}", "more_body": False}]
+    requests = [{"type": "http.request", "body": REQUEST_BODY, "more_body": False}]
 
     async def receive() -> dict[str, Any]:
         return requests.pop(0) if requests else {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
+        if closing is not None:
+            message = {**message, "closing_done": closing.done()}
         sent.append(message)
 
     scope = {
@@ -101,6 +132,8 @@ async def _serve(
         "headers": [(b"authorization", f"Bearer {token}".encode())],
     }
     await asyncio.wait_for(endpoint(scope, receive, send), DEADLOCK_S)
+    if write_after_answer:
+        await writer
     return sent, sdk
 
 
@@ -146,3 +179,23 @@ async def test_a_malformed_token_is_refused_before_any_admission() -> None:
     assert sent[0]["status"] == 401
     assert pipeline.admitted == 0
     assert sdk.callers == []
+
+
+async def test_the_answer_leaves_only_once_the_closing_record_is_written() -> None:
+    pipeline = _Pipeline(TICKET)
+    closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    sent, sdk = await _serve(pipeline, closing=closing, write_after_answer=True)
+    assert [m.get("status") for m in sent] == [200, None]
+    assert all(m["closing_done"] for m in sent)
+    assert sent[1]["body"] == SDK_BODY
+    assert len(sdk.bodies) == 1
+
+
+async def test_a_closing_record_that_fails_has_the_sdk_answer_the_request_again() -> None:
+    pipeline = _Pipeline(TICKET)
+    closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    closing.set_exception(ConnectionError("the database went away"))
+    sent, sdk = await _serve(pipeline, closing=closing)
+    assert [m.get("body") for m in sent] == [None, AGAIN_BODY]  # the first answer dropped
+    assert sdk.bodies == [REQUEST_BODY, REQUEST_BODY]  # the same request, read again
+    assert pipeline.abandoned == []  # the call ran: its key is the record's to free

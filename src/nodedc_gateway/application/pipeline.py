@@ -17,7 +17,8 @@ idempotent response commit together. Two transactions of the gateway's own per c
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
@@ -90,10 +91,12 @@ class RateLimits:
 
 @attrs.frozen
 class Outcome:
-    """A use case's JSON body, and whether it is an idempotent replay."""
+    """A use case's JSON body, and whether it is an idempotent replay. `closing`: the
+    call's closing record, still being written (`run_agent_admitted(deferred=True)`)."""
 
     body: Mapping[str, Any]
     replayed: bool = False
+    closing: asyncio.Future[None] | None = None
 
 
 @attrs.frozen
@@ -398,10 +401,20 @@ class Pipeline:
         decision = await self._rate_limits.check(key, policy, now)
         return await self.run_agent_admitted(AdmittedCall(caller, now, decision, None), action)
 
-    async def run_agent_admitted(self, admitted: AdmittedCall, action: AgentAction[Any]) -> Outcome:
+    async def run_agent_admitted(
+        self, admitted: AdmittedCall, action: AgentAction[Any], *, deferred: bool = False
+    ) -> Outcome:
         """Run an admitted call: refused if its budget was spent; run on the key it
         claimed; or, when its key already existed, that record judged (replay, reuse,
-        in flight or taken over) as `claim_and_run` judges it."""
+        in flight or taken over) as `claim_and_run` judges it.
+
+        `deferred`: a successful call whose closing record the recorder writes on the
+        event loop's own I/O (`CallRecorder.concurrent`; and no gateway state of the
+        action's own) returns as soon as its body is made, the record (the audit event
+        and the stored response) still being written, as `Outcome.closing`; its caller
+        may prepare the answer meanwhile, and must not send it before `closing` is done,
+        nor at all if `closing` failed (its key is then freed, as when the record fails
+        undeferred)."""
         caller, operation = admitted.caller, action.operation
         call = AgentCall(caller, admitted.now, action.idempotency_key, admitted.workspace_policy)
         draft = partial(agent_draft, self._ids, caller.agent, operation, admitted.now)
@@ -414,10 +427,10 @@ class Pipeline:
             await refused(error)
             raise error
         if admitted.claimed is not None or not _is_keyed_write(action):
-            return await self._agent_body(call, action, admitted.claimed)
+            return await self._agent_body(call, action, admitted.claimed, deferred)
 
         async def body(record: IdempotencyRecord | None) -> Outcome:
-            return await self._agent_body(call, action, record)
+            return await self._agent_body(call, action, record, deferred)
 
         async def replayed(record: IdempotencyRecord) -> Outcome:
             replay = {"replayed": True}
@@ -437,7 +450,11 @@ class Pipeline:
         )
 
     async def _agent_body(
-        self, call: AgentCall, action: AgentAction[Any], record: IdempotencyRecord | None
+        self,
+        call: AgentCall,
+        action: AgentAction[Any],
+        record: IdempotencyRecord | None,
+        deferred: bool = False,
     ) -> Outcome:
         operation = action.operation
         draft = partial(agent_draft, self._ids, call.agent, operation, call.now)
@@ -460,16 +477,10 @@ class Pipeline:
                 action.describe(result),
             )
             completed = record.completed(StoredResponse(True, body)) if record else None
-            if not _writes_state(action) and await self._recorded(allowed, completed, call):
-                return Outcome(body)
-            async with self._uow() as uow:
-                await action.persist(uow, call, result)
-                if completed is not None:
-                    await uow.idempotency.complete(completed)
-                await self._note_token_use(uow, call)
-                # Last: the chain's head stays locked only for its own insert and the commit.
-                await uow.audit.append([allowed])
-                await uow.commit()
+            closing = self._close(call, action, result, allowed, completed)
+            if deferred and self._defers(action):
+                return Outcome(body, closing=asyncio.ensure_future(self._freeing(closing, record)))
+            await closing
             return Outcome(body)
         except _Refused as refused:
             decision = refused.decision
@@ -497,6 +508,46 @@ class Pipeline:
             )
             await self._settle(record, error, failed, call)
             raise
+        except BaseException:
+            if record is not None:
+                await release(self._uow, record)
+            raise
+
+    async def _close(
+        self,
+        call: AgentCall,
+        action: AgentAction[Any],
+        result: Any,
+        allowed: AuditDraft,
+        completed: IdempotencyRecord | None,
+    ) -> None:
+        """A successful call's closing record: in the recorder's one step when it can,
+        else in a unit of work with the gateway state the action writes."""
+        if not _writes_state(action) and await self._recorded(allowed, completed, call):
+            return
+        async with self._uow() as uow:
+            await action.persist(uow, call, result)
+            if completed is not None:
+                await uow.idempotency.complete(completed)
+            await self._note_token_use(uow, call)
+            # Last: the chain's head stays locked only for its own insert and the commit.
+            await uow.audit.append([allowed])
+            await uow.commit()
+
+    def _defers(self, action: AgentAction[Any]) -> bool:
+        """Whether a call's closing record may be written while its answer is made: when
+        it is the recorder's one step (no gateway state of the action's own), written on
+        the event loop's own I/O."""
+        return (
+            self._recorder is not None and self._recorder.concurrent and not _writes_state(action)
+        )
+
+    async def _freeing(self, closing: Awaitable[None], record: IdempotencyRecord | None) -> None:
+        """A deferred closing record; when it fails, the key it would have completed is
+        freed (as `_agent_body` frees it when the record fails undeferred) and the
+        failure raised."""
+        try:
+            await closing
         except BaseException:
             if record is not None:
                 await release(self._uow, record)

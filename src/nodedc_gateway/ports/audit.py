@@ -46,6 +46,12 @@ class AuditLog(Protocol):
 
 
 class CallRecorder(Protocol):
+    #: Whether a record is written on the event loop's own I/O (a statement on an async
+    #: driver), so that other work of the loop can go on meanwhile; False when it is
+    #: written by a thread of its own, which would contend with that work for the
+    #: interpreter (SQLite): then the caller waits for it instead.
+    concurrent: bool
+
     async def record(
         self,
         draft: AuditDraft,

@@ -7,14 +7,17 @@ refused on the very next request. A `tools/call` is admitted here in the same st
 read), so the SDK's dispatch goes straight to the tool. The admission's statement is sent
 before the SDK reads the request, and the database answers it while the SDK parses and
 validates; the tool waits for it, and the SDK's answer is held until it is known
-(`_Gate`). A missing or bad token is HTTP 401 with a `WWW-Authenticate: Bearer` challenge
-naming the Protected Resource Metadata (RFC 9728 §5.1, how an OAuth-capable MCP client
-discovers where to sign in), answered here instead of anything the SDK would say.
+(`_Gate`), and then until the call's closing record, when it is written while the SDK
+makes the answer (PostgreSQL), is on disk. A missing or bad token is HTTP 401 with a
+`WWW-Authenticate: Bearer` challenge naming the Protected Resource Metadata (RFC 9728
+§5.1, how an OAuth-capable MCP client discovers where to sign in), answered here instead
+of anything the SDK would say.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -97,8 +100,8 @@ class McpEndpoint:
             name, action = call
             admission = asyncio.ensure_future(pipeline.admit(SecretStr(token), action, MCP_REQUEST))
             admitted = AdmittedToolCall(name, action, admission)
-            # One turn of the loop: the admission sends its statement, and the SDK reads
-            # the request while the database answers it.
+            # One turn of the loop: the admission sends its statement (on SQLite, hands
+            # its transaction to its thread), and the SDK reads the request meanwhile.
             await asyncio.sleep(0)
         gate = _Gate(send, admitted, self._unauthenticated)
         try:
@@ -113,6 +116,11 @@ class McpEndpoint:
             scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "root_path": ""}
             with acting_as(caller, admitted):  # the caller travels typed; the token stops here
                 await self._app(scope, receive, gate.send)
+                if admitted is not None and admitted.closing_failed:
+                    # The tool ran, and its closing record failed: the SDK's answer was
+                    # held and dropped. The SDK answers the same request again, and the
+                    # tool answers `internal_error` this time (it runs nothing).
+                    await self._app(scope, _once(body), send)
             gate.raise_failure()
         finally:
             if admitted is not None:
@@ -171,8 +179,21 @@ class _Gate:
                 await self._unauthenticated(self._send)
             except Exception as error:  # raised again by raise_failure
                 self._dropping, self._failure = True, error
+            else:
+                await self._closed(self._admitted)
         if not self._dropping:
             await self._send(message)
+
+    async def _closed(self, admitted: AdmittedToolCall) -> None:
+        """Wait for the call's closing record, if it ran one: the answer leaves only once
+        the record is written; if it failed, this answer is dropped (and the request
+        answered again: `McpEndpoint`)."""
+        if admitted.closing is None:
+            return
+        try:
+            await admitted.closing
+        except Exception:  # logged and counted by the dispatcher; its key freed
+            self._dropping = admitted.closing_failed = True
 
     def raise_failure(self) -> None:
         if self._failure is not None:
@@ -182,13 +203,27 @@ class _Gate:
 async def _settle(pipeline: Pipeline, admitted: AdmittedToolCall) -> None:
     """Once the SDK is done: wait for an admission still running (a request the SDK
     answered without a word sent), and free the key of one that succeeded but whose call
-    never ran (a malformed request, say), so a retry is not held in flight."""
+    never ran (a malformed request, say), so a retry is not held in flight; wait for a
+    closing record still being written (a client gone before its answer)."""
     try:
         ticket = await admitted.admission
     except Exception:  # answered (or raised) already: nothing claimed
         return
     if not admitted.taken:
         await pipeline.abandon(ticket)
+    if admitted.closing is not None:
+        with contextlib.suppress(Exception):  # logged and counted by the dispatcher
+            await admitted.closing
+
+
+def _once(body: bytes | None) -> Any:
+    """An ASGI `receive` that hands over `body` once again, then the client's end."""
+    messages = [{"type": "http.request", "body": body or b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    return receive
 
 
 def _json(body: bytes | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -75,12 +76,19 @@ class AdmittedToolCall:
     parses and validates, and the tool awaits it instead of starting over. Until it has
     succeeded nothing runs and nothing is answered (the endpoint holds the SDK's answer;
     it answers a failed admission itself). `taken` tells the endpoint, once the SDK is
-    done, whether the call ran at all."""
+    done, whether the call ran at all.
+
+    A call that ran hands the endpoint its closing record still being written
+    (`closing`): the endpoint holds the SDK's answer until it is done. When it failed
+    (`closing_failed`), the endpoint has the SDK answer the request again, and the tool
+    then answers `internal_error`, as it did when the record failed before it answered."""
 
     name: str
     action: AgentAction[Any]
     admission: asyncio.Future[AdmittedCall]
     taken: bool = False
+    closing: asyncio.Future[None] | None = None
+    closing_failed: bool = False
 
     async def caller(self) -> AgentCaller:
         """The admitted agent, once the admission is done; raises what it raised."""
@@ -124,6 +132,8 @@ class ToolDispatcher:
     async def dispatch(self, ctx: Context, name: str) -> CallToolResult:
         raw = dict((ctx.request_context.params or {}).get("arguments") or {})
         pending = _ADMITTED.get()
+        if pending is not None and pending.closing_failed:
+            return internal_error_result()  # the call ran; its record failed (logged)
         try:
             caller = _CALLER.get() or (await pending.caller() if pending is not None else None)
         except Exception:  # the endpoint answers a failed admission itself
@@ -131,11 +141,19 @@ class ToolDispatcher:
         if caller is None:  # only reachable past the ASGI bearer check
             return error_result(ValidationFailed.field("authorization", "no agent token"))
         svc = self._services()
-        label = "ok"
+        label: str | None = "ok"
         admitted = pending.take(name) if pending is not None else None
         try:
             if admitted is not None and pending is not None:
-                outcome = await svc.pipeline.run_agent_admitted(admitted, pending.action)
+                # The closing record is written while the SDK makes the answer, which
+                # the endpoint holds until it is done.
+                outcome = await svc.pipeline.run_agent_admitted(
+                    admitted, pending.action, deferred=True
+                )
+                if outcome.closing is not None:
+                    pending.closing = outcome.closing
+                    outcome.closing.add_done_callback(functools.partial(self._closed, name))
+                    label = None  # counted once the record is written
             else:
                 outcome = await svc.pipeline.run_as(caller, build_tool(svc.tools, name, raw))
         except GatewayError as error:
@@ -146,7 +164,8 @@ class ToolDispatcher:
             log.exception("tool call failed unexpectedly", tool=name)
             return internal_error_result()
         finally:
-            self._count(name, label)
+            if label is not None:
+                self._count(name, label)
         body = dict(outcome.body)
         if CATALOGUE[name].is_write:
             body["replayed"] = outcome.replayed
@@ -168,6 +187,15 @@ class ToolDispatcher:
                 # The chain hands back the wire form: filter it as such.
                 return {**result, "tools": [t for t in result["tools"] if t.get("name") in visible]}
         return result
+
+    def _closed(self, tool: str, closing: asyncio.Future[None]) -> None:
+        """Count a call whose closing record was deferred, once it is written or failed."""
+        error = None if closing.cancelled() else closing.exception()
+        if closing.cancelled() or error is not None:
+            log.error("tool call failed unexpectedly", tool=tool, exc_info=error)
+            self._count(tool, "internal_error")
+        else:
+            self._count(tool, "ok")
 
     def _count(self, tool: str, outcome: str) -> None:
         if self._metrics is not None:

@@ -122,6 +122,8 @@ def _build(engine: AsyncEngine, completing: bool, using: bool) -> Any:
 class SqlCallRecorder:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # SQLite's record is a write transaction on a thread of its own (`direct`).
+        self.concurrent = not is_sqlite(engine)
         self._heads: dict[str, ChainHead] = {}
         self._turns = Turns()
 
