@@ -199,3 +199,47 @@ async def test_a_closing_record_that_fails_has_the_sdk_answer_the_request_again(
     assert [m.get("body") for m in sent] == [None, AGAIN_BODY]  # the first answer dropped
     assert sdk.bodies == [REQUEST_BODY, REQUEST_BODY]  # the same request, read again
     assert pipeline.abandoned == []  # the call ran: its key is the record's to free
+
+
+async def test_a_call_defers_its_record_only_when_no_other_call_is_in_flight() -> None:
+    """Alone, the record is written while the SDK makes the answer; beside another call
+    the loop is busy with that one meanwhile, and the record is awaited in line."""
+    pipeline = _Pipeline(TICKET)
+    pipeline.sdk_started.set()  # admissions answer at once
+    second_seen = asyncio.Event()
+    defers: list[bool] = []
+
+    async def sdk(scope: Any, receive: Any, send: Any) -> None:
+        pending = server._ADMITTED.get()
+        assert pending is not None
+        defers.append(pending.defer)
+        if len(defers) == 1:
+            await second_seen.wait()  # the first is still in flight
+        else:
+            second_seen.set()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": SDK_BODY})
+
+    services: Any = SimpleNamespace(pipeline=pipeline)
+    endpoint = _Endpoint(sdk, lambda: services, CHALLENGE)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"authorization", f"Bearer {TOKEN}".encode())],
+    }
+
+    async def request() -> None:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": REQUEST_BODY, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await endpoint(scope, receive, send)
+
+    await asyncio.wait_for(asyncio.gather(request(), request()), DEADLOCK_S)
+    await asyncio.wait_for(request(), DEADLOCK_S)  # alone again
+    assert defers == [True, False, True]

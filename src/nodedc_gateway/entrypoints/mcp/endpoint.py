@@ -69,6 +69,8 @@ class McpEndpoint:
         self._app = app
         self._services = services
         self._challenge = challenge.encode()
+        #: Tool calls this process is serving now (see `AdmittedToolCall.defer`).
+        self._calls = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         token = _bearer(scope)
@@ -99,12 +101,17 @@ class McpEndpoint:
         else:
             name, action = call
             admission = asyncio.ensure_future(pipeline.admit(SecretStr(token), action, MCP_REQUEST))
-            admitted = AdmittedToolCall(name, action, admission)
-            # One turn of the loop: the admission sends its statement (on SQLite, hands
-            # its transaction to its thread), and the SDK reads the request meanwhile.
-            await asyncio.sleep(0)
+            # Alone, the call's record is written while the SDK makes its answer; with
+            # others in flight, they keep the loop busy meanwhile anyway.
+            admitted = AdmittedToolCall(name, action, admission, defer=self._calls == 0)
+            self._calls += 1
         gate = _Gate(send, admitted, self._unauthenticated)
         try:
+            if admitted is not None:
+                # One turn of the loop: the admission sends its statement (on SQLite,
+                # hands its transaction to its thread), and the SDK reads the request
+                # meanwhile.
+                await asyncio.sleep(0)
             if scope["method"] != "POST":
                 # Stateless JSON responses: no server-to-client stream and no session to
                 # end. The SDK would hold a GET open forever with nothing ever to send; the
@@ -124,6 +131,7 @@ class McpEndpoint:
             gate.raise_failure()
         finally:
             if admitted is not None:
+                self._calls -= 1
                 await _settle(pipeline, admitted)
 
     async def _unauthenticated(self, send: Any) -> None:

@@ -78,14 +78,19 @@ class AdmittedToolCall:
     it answers a failed admission itself). `taken` tells the endpoint, once the SDK is
     done, whether the call ran at all.
 
-    A call that ran hands the endpoint its closing record still being written
-    (`closing`): the endpoint holds the SDK's answer until it is done. When it failed
-    (`closing_failed`), the endpoint has the SDK answer the request again, and the tool
-    then answers `internal_error`, as it did when the record failed before it answered."""
+    When `defer` (the process serves no other tool call: the loop would otherwise wait
+    idle on the database), a call that ran hands the endpoint its closing record still
+    being written (`closing`): the endpoint holds the SDK's answer until it is done. With
+    other calls in flight they keep the loop busy while the record is written, and a
+    deferred record would only add its own task to their work (16 clients on one agent:
+    2-3 % fewer calls per second). When it failed (`closing_failed`), the endpoint has
+    the SDK answer the request again, and the tool then answers `internal_error`, as it
+    did when the record failed before it answered."""
 
     name: str
     action: AgentAction[Any]
     admission: asyncio.Future[AdmittedCall]
+    defer: bool = False
     taken: bool = False
     closing: asyncio.Future[None] | None = None
     closing_failed: bool = False
@@ -145,10 +150,10 @@ class ToolDispatcher:
         admitted = pending.take(name) if pending is not None else None
         try:
             if admitted is not None and pending is not None:
-                # The closing record is written while the SDK makes the answer, which
-                # the endpoint holds until it is done.
+                # The closing record may be written while the SDK makes the answer,
+                # which the endpoint then holds until it is done.
                 outcome = await svc.pipeline.run_agent_admitted(
-                    admitted, pending.action, deferred=True
+                    admitted, pending.action, deferred=pending.defer
                 )
                 if outcome.closing is not None:
                     pending.closing = outcome.closing
