@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -21,6 +22,7 @@ _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 log = get_logger("nodedc_gateway.access")
 #: Label sets whose metric children are kept at hand, per metric, at most.
 MAX_LABEL_SETS = 1024
+T = TypeVar("T")
 
 
 class Metrics:
@@ -50,35 +52,40 @@ class Metrics:
 
         # Each label set's children, found once: `labels()` checks the values and takes a
         # lock on every call, a few µs per request. Bounded (a client names the method).
-        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._tool_children: dict[tuple[str, str], Any] = {}
+        self._request_children: dict[Any, tuple[Any, Any]] = {}
+        self._tool_children: dict[Any, Any] = {}
 
     def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count a request and observe its duration."""
-        key = (method, route, status)
-        children = self._request_children.get(key)
-        if children is None:
-            if len(self._request_children) >= MAX_LABEL_SETS:
-                self._request_children.clear()
-            children = self._request_children[key] = (
+        counted, timed = _kept(
+            self._request_children,
+            (method, route, status),
+            lambda: (
                 self.requests.labels(method, route, str(status)),
                 self.latency.labels(method, route),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+            ),
+        )
+        counted.inc()
+        timed.observe(seconds)
 
     def tool_call(self, tool: str, outcome: str) -> None:
         """Count an MCP tool call by its outcome."""
         key = (tool, outcome)
-        child = self._tool_children.get(key)
-        if child is None:
-            if len(self._tool_children) >= MAX_LABEL_SETS:
-                self._tool_children.clear()
-            child = self._tool_children[key] = self.tool_calls.labels(tool, outcome)
-        child.inc()
+        _kept(self._tool_children, key, lambda: self.tool_calls.labels(*key)).inc()
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _kept(children: dict[Any, T], key: Any, make: Callable[[], T]) -> T:
+    """The metric children kept under `key`, made on first use; all forgotten at once
+    past MAX_LABEL_SETS (they stay in the registry, so nothing counted is lost)."""
+    found = children.get(key)
+    if found is None:
+        if len(children) >= MAX_LABEL_SETS:
+            children.clear()
+        found = children[key] = make()
+    return found
 
 
 class ObservabilityMiddleware:

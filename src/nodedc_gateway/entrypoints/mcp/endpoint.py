@@ -201,7 +201,7 @@ class _Gate:
         try:
             await admitted.closing
         except Exception:  # logged and counted by the dispatcher; its key freed
-            self._dropping = admitted.closing_failed = True
+            self._dropping = True  # `admitted.closing_failed` now says so too
 
     def raise_failure(self) -> None:
         if self._failure is not None:

@@ -93,7 +93,17 @@ class AdmittedToolCall:
     defer: bool = False
     taken: bool = False
     closing: asyncio.Future[None] | None = None
-    closing_failed: bool = False
+
+    @property
+    def closing_failed(self) -> bool:
+        """Whether the call's closing record was deferred and failed."""
+        closing = self.closing
+        return (
+            closing is not None
+            and closing.done()
+            and not closing.cancelled()
+            and closing.exception() is not None
+        )
 
     async def caller(self) -> AgentCaller:
         """The admitted agent, once the admission is done; raises what it raised."""
