@@ -1,6 +1,7 @@
 """What the CLI imports before it does its work: `--help` needs none of the served
 gateway, and `serve` on a migrated SQLite database never loads the PostgreSQL driver,
-Alembic, or the adapters of backends it does not use; and it starts with the cyclic
+Alembic, the adapters of backends it does not use, or the optional integrations of the
+libraries it uses that it never calls; and it starts with the cyclic
 collector's full collections held back, freezing what start-up made before it listens.
 Checked by what is imported and how the collector is set (in a fresh interpreter), not by
 timing; the times and the memory are measured by
@@ -98,6 +99,10 @@ def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
     assert packages & {"httpx", "markdown_it"} == set()
     # The console's templates: Jinja is loaded when the first page is rendered.
     assert "jinja2" not in packages
+    # Optional integrations of structlog and dependency-injector, never used here
+    # (`entrypoints.libraries`): both are installed beside the gateway (rich by Litestar,
+    # Werkzeug by a test tool).
+    assert packages & {"rich", "pygments", "werkzeug"} == set()
     unused = {
         "sqlalchemy.dialects.postgresql",
         "nodedc_gateway.adapters.persistence.memory",

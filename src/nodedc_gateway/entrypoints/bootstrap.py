@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from dependency_injector import containers, providers
 
 from nodedc_gateway.adapters.clock import SystemClock
 from nodedc_gateway.adapters.hashing import HmacSecretHasher
@@ -26,6 +25,7 @@ from nodedc_gateway.application.pipeline import Pipeline, RateLimits
 from nodedc_gateway.application.targeting import ToolDeps
 from nodedc_gateway.application.workspaces import WorkspaceViews
 from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.entrypoints.libraries import containers, providers
 from nodedc_gateway.entrypoints.logs import Redactor
 from nodedc_gateway.entrypoints.presenter import ContractPresenter
 from nodedc_gateway.entrypoints.settings import Settings

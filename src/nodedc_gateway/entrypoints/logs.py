@@ -24,10 +24,9 @@ import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
-import structlog
-
 from nodedc_gateway.domain.pairing import PAIRING_ALPHABET
 from nodedc_gateway.domain.secret import SecretStr
+from nodedc_gateway.entrypoints.libraries import structlog
 
 REDACTED = "[redacted]"
 _LETTERS = f"[{PAIRING_ALPHABET}]"

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from nodedc_gateway.entrypoints.libraries import structlog
 from nodedc_gateway.entrypoints.logs import get_logger
 from nodedc_gateway.ports.ids import IdGenerator
 

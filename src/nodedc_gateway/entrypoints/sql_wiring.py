@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from dependency_injector import providers
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +19,7 @@ from nodedc_gateway.adapters.persistence.sql.admission import SqlCallerAdmission
 from nodedc_gateway.adapters.persistence.sql.call_record import SqlCallRecorder
 from nodedc_gateway.adapters.ratelimit.sql import SqlRateLimitStore
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
+from nodedc_gateway.entrypoints.libraries import providers
 from nodedc_gateway.entrypoints.settings import Settings, TaskerBackend
 
 

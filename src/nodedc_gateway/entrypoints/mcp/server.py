@@ -23,6 +23,7 @@ from nodedc_gateway.application.tools import TOOLS, build_tool
 from nodedc_gateway.domain.errors import GatewayError, ValidationFailed
 from nodedc_gateway.domain.operations import CATALOGUE, tools_usable_with
 from nodedc_gateway.entrypoints.bootstrap import Services
+from nodedc_gateway.entrypoints.libraries import LEFT_OUT, without
 from nodedc_gateway.entrypoints.logs import get_logger
 from nodedc_gateway.entrypoints.mcp.instructions import INSTRUCTIONS
 from nodedc_gateway.entrypoints.mcp.tools import DECLARATIONS, ToolDeclaration
@@ -222,15 +223,16 @@ def build_mcp_server(
 ) -> MCPServer[Any]:
     """The MCP server; `services()` gives the running app's services at call time."""
     dispatcher = ToolDispatcher(services, metrics)
-    return MCPServer(
-        name=SERVER_NAME,
-        title="NODE.DC Agent Gateway",
-        instructions=INSTRUCTIONS,
-        version=__version__,
-        tools=[mcp_tool(declaration, dispatcher.dispatch) for declaration in DECLARATIONS],
-        middleware=[dispatcher.gatekeeper],
-        log_level="WARNING",
-    )
+    with without(LEFT_OUT["mcp"]):  # its console handler, for a process logging nowhere
+        return MCPServer(
+            name=SERVER_NAME,
+            title="NODE.DC Agent Gateway",
+            instructions=INSTRUCTIONS,
+            version=__version__,
+            tools=[mcp_tool(declaration, dispatcher.dispatch) for declaration in DECLARATIONS],
+            middleware=[dispatcher.gatekeeper],
+            log_level="WARNING",
+        )
 
 
 class _NoArguments(ArgModelBase):
