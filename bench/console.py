@@ -19,7 +19,7 @@ from bench.stats import median, percentile
 from nodedc_gateway.adapters.persistence.sql.migrate import upgrade
 from nodedc_gateway.adapters.tasker.seed import seed_demo
 from nodedc_gateway.entrypoints.bootstrap import build_container, resolve
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 from nodedc_gateway.entrypoints.logs import configure_logging
 from nodedc_gateway.entrypoints.settings import load_settings
 

@@ -33,7 +33,7 @@ from nodedc_gateway.adapters.persistence.sql import create_engine
 from nodedc_gateway.adapters.persistence.sql.migrate import upgrade
 from nodedc_gateway.adapters.tasker.sandbox import SqlSandboxTasker
 from nodedc_gateway.entrypoints.bootstrap import build_container, resolve
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 from nodedc_gateway.entrypoints.logs import configure_logging
 
 

@@ -23,7 +23,7 @@ from nodedc_gateway.entrypoints.console.web import (
     security_headers,
     session_cookie,
 )
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 from nodedc_gateway.entrypoints.settings import Environment
 from tests.support.backends import backend_settings
 from tests.support.console import ConsoleUser, console_link, signed_in

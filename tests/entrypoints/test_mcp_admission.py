@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-import nodedc_gateway.entrypoints.http  # noqa: F401 - first, as the app: it imports the endpoint
 from nodedc_gateway.domain.errors import Unauthenticated
 from nodedc_gateway.domain.tokens import TOKEN_RANDOM_LENGTH, mint_token
 from nodedc_gateway.entrypoints.mcp import server

@@ -37,7 +37,7 @@ SERVE = """
 import asyncio, sys
 from nodedc_gateway.entrypoints import cli
 from nodedc_gateway.entrypoints.bootstrap import build_container, services, shutdown
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 settings = cli._settings()
 asyncio.run(cli._prepare_database(settings))
 container = build_container(settings)
@@ -120,7 +120,8 @@ def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
 COLLECTOR = """
 import gc, json
 import uvicorn
-from nodedc_gateway.entrypoints import cli, http
+from nodedc_gateway.entrypoints import cli
+from nodedc_gateway.entrypoints.http import app as http
 seen = {"before": gc.get_threshold(), "frozen_before": gc.get_freeze_count()}
 build = http.create_app
 def create_app(container):
@@ -167,3 +168,10 @@ def test_the_collector_is_given_back_when_start_up_fails() -> None:
     assert during == [cli.STARTING_THRESHOLDS]
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == frozen  # nothing frozen in a start that failed
+
+
+def test_the_mcp_endpoint_imports_first_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    # It uses the HTTP package's problem titles, and the HTTP app imports it: the package
+    # must not import the app, or importing the endpoint first fails half-initialised.
+    code = "import nodedc_gateway.entrypoints.mcp.endpoint as e; print(e.McpMount.__name__)"
+    assert last_line(code, tmp_path) == "McpMount"

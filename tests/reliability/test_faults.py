@@ -35,7 +35,7 @@ from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
 from nodedc_gateway.application.audit_verification import verify_audit_chains
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.entrypoints.bootstrap import Gateway, build_container, resolve
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 from tests.support import fake_launcher, stand_in
 from tests.support.databases import engine_dsn, migrated_postgres_url
 from tests.support.fake_plane import API_KEY, FakePlane, PlaneSandbox

@@ -24,7 +24,7 @@ from nodedc_gateway.domain.errors import NotFound, TaskerUnavailable
 from nodedc_gateway.domain.secret import SecretStr
 from nodedc_gateway.domain.tasker import Actor, IssueDraft, IssueQuery
 from nodedc_gateway.entrypoints.bootstrap import build_container
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 from tests.reliability.figures import Figure
 from tests.reliability.real_plane import (
     WORKSPACE,

@@ -16,7 +16,7 @@ from litestar import Litestar
 from nodedc_gateway.adapters.clock import FixedClock
 from nodedc_gateway.adapters.tasker.seed import DemoTasker, seed_demo
 from nodedc_gateway.entrypoints.bootstrap import Gateway, Services, build_container, resolve
-from nodedc_gateway.entrypoints.http import create_app
+from nodedc_gateway.entrypoints.http.app import create_app
 from nodedc_gateway.entrypoints.settings import Settings, load_settings
 
 INTERNAL_TOKEN = "internal-token-for-tests-0123456789abcdef"

@@ -436,7 +436,7 @@ async def _serve(
     import uvicorn
 
     from nodedc_gateway.entrypoints.bootstrap import build_container
-    from nodedc_gateway.entrypoints.http import create_app
+    from nodedc_gateway.entrypoints.http.app import create_app
 
     if prepare_local or not settings.is_local:
         await _prepare_database(settings)

@@ -1,3 +1,3 @@
-from nodedc_gateway.entrypoints.http.app import create_app
-
-__all__ = ["create_app"]
+"""The HTTP application (`http.app.create_app`): the internal API, pairing, the console,
+OAuth and the MCP endpoint, on Litestar. The package itself imports nothing, so any of
+its modules (`problems`, say, which the MCP endpoint uses) can be imported first."""
