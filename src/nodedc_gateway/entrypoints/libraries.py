@@ -34,7 +34,9 @@ LEFT_OUT = {"structlog": ("rich",), "mcp": ("rich",), "dependency_injector": ("w
 @contextlib.contextmanager
 def without(names: tuple[str, ...]) -> Iterator[None]:
     """Within the block, importing any of `names` fails as if it were not installed
-    (`ImportError`), unless it is imported already; afterwards it imports as usual."""
+    (`ImportError`), unless it is imported already; afterwards it imports as usual. For
+    start-up: `sys.modules` is the process's, so another thread importing one of `names`
+    meanwhile would be refused as well."""
     hidden = [name for name in names if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # the import system's "absent"
