@@ -113,7 +113,6 @@ class LazyJinja:
 
             engine = JinjaTemplateEngine(directory=self._directory)
             engine.engine.filters["when"] = when
-            engine.engine.filters["short"] = lambda value: str(value or "")[:8]
             for key, template_callable in self._callables:
                 engine.register_template_callable(key, template_callable)
             self._engine = engine
