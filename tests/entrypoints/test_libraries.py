@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nodedc_gateway.entrypoints.libraries import LEFT_OUT, without
+from tests.support.interpreter import last_line
 
 
 @pytest.fixture
@@ -68,14 +68,7 @@ print(json.dumps({"line": stream.getvalue(), "rich": "rich" in sys.modules}))
 
 def test_console_lines_keep_their_redacted_traceback_without_rich() -> None:
     assert LEFT_OUT["structlog"] == ("rich",)
-    done = subprocess.run(
-        [sys.executable, "-c", LOG_AN_EXCEPTION],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen = json.loads(last_line(LOG_AN_EXCEPTION))
     assert seen["rich"] is False
     line = seen["line"]
     assert "tool call failed unexpectedly" in line

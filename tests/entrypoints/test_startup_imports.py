@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from nodedc_gateway.entrypoints import cli
+from tests.support.interpreter import last_line
 
 #: Runs `nodedc-gateway --help` and prints the top-level packages imported.
 HELP = """
@@ -48,23 +49,6 @@ async def start_and_stop():  # what the app's lifespan does
 asyncio.run(start_and_stop())
 print(" ".join(sorted(sys.modules)))
 """
-
-
-def last_line(code: str, cwd: Path) -> str:
-    """What `code`, run in a fresh interpreter in `cwd` (no gateway settings in its
-    environment), printed last."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEDC_")}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()[-1]
 
 
 def imported(code: str, cwd: Path) -> set[str]:
@@ -99,9 +83,9 @@ def test_serve_on_a_migrated_sqlite_database_loads_only_what_it_runs(
     assert packages & {"httpx", "markdown_it"} == set()
     # The console's templates: Jinja is loaded when the first page is rendered.
     assert "jinja2" not in packages
-    # Optional integrations of structlog and dependency-injector, never used here
-    # (`entrypoints.libraries`): both are installed beside the gateway (rich by Litestar,
-    # Werkzeug by a test tool).
+    # Optional integrations that structlog, the MCP SDK and dependency-injector look for,
+    # never used here (`entrypoints.libraries`): both are installed beside the gateway
+    # (rich by Litestar, Werkzeug by a test tool).
     assert packages & {"rich", "pygments", "werkzeug"} == set()
     unused = {
         "sqlalchemy.dialects.postgresql",
