@@ -815,6 +815,33 @@ def test_derived_ids_are_what_new_checkers_get_so_editors_that_drop_ids_agree() 
     assert [c.id for c in parse_card(stripped).checkers] == [c.id for c in card.checkers]
 
 
+def test_a_checker_added_before_one_of_the_same_text_leaves_its_id() -> None:
+    # A person's card, its ids derived from the texts: "Review" under Goal. An agent adds
+    # "Review" to Plan, which comes first: the Goal's checker keeps the id already seen.
+    item = '<ul data-type="taskList"><li data-type="taskItem">Review</li></ul>'
+    card = parse_card(f"<h2>Plan</h2><p>steps</p><h2>Goal</h2>{item}")
+    (seen,) = card.checkers
+    added = reparsed(card.add_checkers(["Review"], block=BlockName.PLAN))
+    assert [(c.block, c.text) for c in added.checkers] == [
+        (BlockName.PLAN, "Review"),
+        (BlockName.GOAL, "Review"),
+    ]
+    assert added.checkers[1].id == seen.id
+    assert added.checkers[0].id != seen.id
+
+
+def test_a_checker_added_before_a_persons_notes_takes_none_of_their_ids() -> None:
+    # The notes are never rewritten, so their checkers keep derived ids: a new checker of
+    # the same text, placed before them, must neither shift those nor take one over.
+    items = '<ul data-type="taskList">' + '<li data-type="taskItem">Review</li>' * 2 + "</ul>"
+    card = parse_card(f"<h2>Plan</h2><p>steps</p><h2>Implementation notes</h2>{items}")
+    seen = [c.id for c in card.checkers]
+    added = reparsed(card.add_checkers(["Review"], block=BlockName.PLAN))
+    assert [c.block for c in added.checkers] == [BlockName.PLAN, NOTES, NOTES]
+    assert [c.id for c in added.checkers[1:]] == seen
+    assert added.checkers[0].id not in seen
+
+
 # Examples: what is refused
 
 

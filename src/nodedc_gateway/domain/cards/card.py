@@ -19,7 +19,13 @@ from nodedc_gateway.domain.cards.parts import (
     ForeignSegment,
     Part,
 )
-from nodedc_gateway.domain.cards.reading import Reading, block_container, read_checkers, split_parts
+from nodedc_gateway.domain.cards.reading import (
+    Reading,
+    block_container,
+    new_checker_ids,
+    read_checkers,
+    split_parts,
+)
 from nodedc_gateway.domain.cards.writing import (
     block_heading,
     check_edits,
@@ -131,9 +137,10 @@ class Card:
         add: Iterable[object] = (),
         block: BlockName = BlockName.ACCEPTANCE,
     ) -> Card:
-        """What an agent's `update_checkers` does: check and uncheck checkers by id, then
-        add unchecked ones by text to `block`, then write every derived id into the markup
-        so it no longer depends on the text. Unknown ids are `ValidationFailed` listing the
+        """What an agent's `update_checkers` does: check and uncheck checkers by id, write
+        every derived id into the markup so it no longer depends on the text, then add
+        unchecked ones by text to `block`, each with an id no checker has or had here
+        (`new_checker_ids`). Unknown ids are `ValidationFailed` listing the
         valid ones. Checkers a person put in `implementation_notes` are read-only here:
         agents only ever append to that block."""
         to_check = checker_ids(check, "check")
@@ -145,7 +152,7 @@ class Card:
         if both:
             raise ValidationFailed.field("uncheck", f"also asked to be checked: {', '.join(both)}")
         states = dict.fromkeys(to_check, True) | dict.fromkeys(to_uncheck, False)
-        return self._with_states(states)._with_new_checkers(texts, block)._with_ids_pinned()
+        return self._with_states(states)._with_ids_pinned()._with_new_checkers(texts, block)
 
     def check(self, ids: Iterable[object]) -> Card:
         return self.update_checkers(check=ids)
@@ -238,7 +245,8 @@ class Card:
             raise ValidationFailed.field(
                 "add", "checkers cannot go in implementation_notes, which agents only add text to"
             )
-        new_items = "".join(new_item(text) for text in texts)
+        ids = new_checker_ids(self._reading, texts)
+        new_items = "".join(new_item(t, i) for t, i in zip(texts, ids, strict=True))
         index = self._index_of(name)
         if index is None:
             where, level = self._insertion_point(name)

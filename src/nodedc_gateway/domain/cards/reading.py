@@ -130,16 +130,17 @@ def read_checkers(parts: Sequence[Part]) -> Reading:
         checkers = []
         for item in items:
             text = inline_text(fragment, task_item_content(item), skip=is_task_list)
-            key = _identity(text)
-            occurrence = occurrences[key]
-            occurrences[key] += 1
             data_id = item.attribute("data-id")
             pinned = data_id is not None and data_id in in_markup and data_id not in claimed
             if data_id is not None and pinned:
                 checker_id = data_id
                 claimed.add(data_id)
             else:
-                checker_id = _derived_id(key, occurrence, used)
+                # Only items without an id of their own count: pinning an id, or adding
+                # a checker with one, never moves the derived id of another.
+                key = _identity(text)
+                checker_id = _derived_id(key, occurrences[key], used)
+                occurrences[key] += 1
                 used.add(checker_id)
             checker = Checker(checker_id, text, task_item_checked(item), section.name, pinned)
             checkers.append(checker)
@@ -147,6 +148,23 @@ def read_checkers(parts: Sequence[Part]) -> Reading:
         by_block[section.name] = tuple(checkers)
     every = tuple(checker for checkers in by_block.values() for checker in checkers)
     return Reading(by_block, every, markups)
+
+
+def new_checker_ids(reading: Reading, texts: Sequence[str]) -> list[str]:
+    """Ids for checkers about to be added to the card `reading` read: derived as if each
+    came after every item without an id of its own, and avoiding every id in use, so that
+    no checker's id moves and no id ever passes to another checker. On a card with none
+    of the same text (a new card), they are what reading the items without ids derives."""
+    used = set(reading.items)
+    occurrences = Counter(_identity(c.text) for c in reading.checkers if not c.id_in_markup)
+    ids = []
+    for text in texts:
+        key = _identity(text)
+        checker_id = _derived_id(key, occurrences[key], used)
+        occurrences[key] += 1
+        used.add(checker_id)
+        ids.append(checker_id)
+    return ids
 
 
 def _task_items(fragment: Fragment) -> Iterator[Element]:

@@ -89,9 +89,11 @@ def task_list(items_html: str) -> str:
     return f'<ul data-type="taskList">{items_html}</ul>'
 
 
-def new_item(text: str) -> str:
+def new_item(text: str, checker_id: str) -> str:
+    """An unchecked task item; `checker_id` is a derived id (`chk-` and hex digits)."""
     return (
-        '<li data-type="taskItem" data-checked="false"><label><input type="checkbox">'
+        f'<li data-type="taskItem" data-checked="false" data-id="{checker_id}"><label>'
+        '<input type="checkbox">'
         f"<span></span></label><div><p>{escape_text(text)}</p></div></li>"
     )
 
