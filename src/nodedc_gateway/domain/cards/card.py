@@ -139,10 +139,10 @@ class Card:
     ) -> Card:
         """What an agent's `update_checkers` does: check and uncheck checkers by id, write
         every derived id into the markup so it no longer depends on the text, then add
-        unchecked ones by text to `block`, each with an id no checker has or had here
-        (`new_checker_ids`). Unknown ids are `ValidationFailed` listing the
-        valid ones. Checkers a person put in `implementation_notes` are read-only here:
-        agents only ever append to that block."""
+        unchecked ones by text to `block`, each with an id no checker of the card has
+        (`new_checker_ids`). Unknown ids are `ValidationFailed` listing the valid ones.
+        Checkers a person put in `implementation_notes` are read-only here: agents only
+        ever append to that block."""
         to_check = checker_ids(check, "check")
         to_uncheck = checker_ids(uncheck, "uncheck")
         texts = checker_texts(add, "add")
@@ -245,7 +245,7 @@ class Card:
             raise ValidationFailed.field(
                 "add", "checkers cannot go in implementation_notes, which agents only add text to"
             )
-        ids = new_checker_ids(self._reading, texts)
+        ids = new_checker_ids(self._reading, [new_item(text) for text in texts])
         new_items = "".join(new_item(t, i) for t, i in zip(texts, ids, strict=True))
         index = self._index_of(name)
         if index is None:

@@ -11,7 +11,13 @@ from collections.abc import Iterator, Mapping, Sequence
 import attrs
 
 from nodedc_gateway.domain.cards.block_names import BlockName, block_named
-from nodedc_gateway.domain.cards.parts import BlockSection, Checker, ForeignSegment, Part
+from nodedc_gateway.domain.cards.parts import (
+    DESCRIPTION_FIELD,
+    BlockSection,
+    Checker,
+    ForeignSegment,
+    Part,
+)
 from nodedc_gateway.domain.html_fragment import (
     HEADING_LEVELS,
     Element,
@@ -20,6 +26,7 @@ from nodedc_gateway.domain.html_fragment import (
     Node,
     is_task_item,
     is_task_list,
+    parse_fragment,
     task_item_checked,
     task_item_content,
 )
@@ -150,16 +157,19 @@ def read_checkers(parts: Sequence[Part]) -> Reading:
     return Reading(by_block, every, markups)
 
 
-def new_checker_ids(reading: Reading, texts: Sequence[str]) -> list[str]:
-    """Ids for checkers about to be added to the card `reading` read: derived as if each
-    came after every item without an id of its own, and avoiding every id in use, so that
-    no checker's id moves and no id ever passes to another checker. On a card with none
-    of the same text (a new card), they are what reading the items without ids derives."""
+def new_checker_ids(reading: Reading, items_html: Sequence[str]) -> list[str]:
+    """Ids for task items about to be added (`items_html`, one `<li>` each, without an
+    id) to the card `reading` read: derived from the text each reads back as, as if it
+    came after every item without an id of its own, and never an id a checker of the card
+    has, so that no checker's id moves or passes to another. On a card with no item of
+    the same text (a new card), they are what reading those items without ids derives."""
     used = set(reading.items)
     occurrences = Counter(_identity(c.text) for c in reading.checkers if not c.id_in_markup)
     ids = []
-    for text in texts:
-        key = _identity(text)
+    for item_html in items_html:
+        fragment = parse_fragment(item_html, field=DESCRIPTION_FIELD)
+        (item,) = fragment.root.element_children()
+        key = _identity(inline_text(fragment, task_item_content(item), skip=is_task_list))
         checker_id = _derived_id(key, occurrences[key], used)
         occurrences[key] += 1
         used.add(checker_id)

@@ -89,10 +89,12 @@ def task_list(items_html: str) -> str:
     return f'<ul data-type="taskList">{items_html}</ul>'
 
 
-def new_item(text: str, checker_id: str) -> str:
-    """An unchecked task item; `checker_id` is a derived id (`chk-` and hex digits)."""
+def new_item(text: str, checker_id: str | None = None) -> str:
+    """An unchecked task item, with `checker_id` (a derived id: `chk-` and hex digits)
+    as its `data-id` if given."""
+    data_id = "" if checker_id is None else f' data-id="{checker_id}"'
     return (
-        f'<li data-type="taskItem" data-checked="false" data-id="{checker_id}"><label>'
+        f'<li data-type="taskItem" data-checked="false"{data_id}><label>'
         '<input type="checkbox">'
         f"<span></span></label><div><p>{escape_text(text)}</p></div></li>"
     )
