@@ -136,7 +136,7 @@ def read_checkers(parts: Sequence[Part]) -> Reading:
     for index, section, fragment, items in found:
         checkers = []
         for item in items:
-            text = inline_text(fragment, task_item_content(item), skip=is_task_list)
+            text = _item_text(fragment, item)
             data_id = item.attribute("data-id")
             pinned = data_id is not None and data_id in in_markup and data_id not in claimed
             if data_id is not None and pinned:
@@ -145,10 +145,7 @@ def read_checkers(parts: Sequence[Part]) -> Reading:
             else:
                 # Only items without an id of their own count: pinning an id, or adding
                 # a checker with one, never moves the derived id of another.
-                key = _identity(text)
-                checker_id = _derived_id(key, occurrences[key], used)
-                occurrences[key] += 1
-                used.add(checker_id)
+                checker_id = _next_derived_id(text, occurrences, used)
             checker = Checker(checker_id, text, task_item_checked(item), section.name, pinned)
             checkers.append(checker)
             markups[checker_id] = _ItemMarkup(index, item, checker)
@@ -169,12 +166,23 @@ def new_checker_ids(reading: Reading, items_html: Sequence[str]) -> list[str]:
     for item_html in items_html:
         fragment = parse_fragment(item_html, field=DESCRIPTION_FIELD)
         (item,) = fragment.root.element_children()
-        key = _identity(inline_text(fragment, task_item_content(item), skip=is_task_list))
-        checker_id = _derived_id(key, occurrences[key], used)
-        occurrences[key] += 1
-        used.add(checker_id)
-        ids.append(checker_id)
+        ids.append(_next_derived_id(_item_text(fragment, item), occurrences, used))
     return ids
+
+
+def _item_text(fragment: Fragment, item: Element) -> str:
+    """A task item's text, without the task lists nested in it."""
+    return inline_text(fragment, task_item_content(item), skip=is_task_list)
+
+
+def _next_derived_id(text: str, occurrences: Counter[str], used: set[str]) -> str:
+    """The derived id of the next item without an id of its own that says `text`; counts
+    it in `occurrences` and `used`."""
+    key = _identity(text)
+    checker_id = _derived_id(key, occurrences[key], used)
+    occurrences[key] += 1
+    used.add(checker_id)
+    return checker_id
 
 
 def _task_items(fragment: Fragment) -> Iterator[Element]:
