@@ -27,6 +27,7 @@ from nodedc_gateway.domain.cards import (
 )
 from nodedc_gateway.domain.cards.block_content import block_html
 from nodedc_gateway.domain.cards.block_names import BLOCK_TITLES
+from nodedc_gateway.domain.cards.checker_input import checker_texts
 from nodedc_gateway.domain.errors import CardRuleViolation, ValidationFailed
 from tests.domain.choices import SOUP, Choices, decoded
 
@@ -824,12 +825,23 @@ def ids_read_without_ids(card: Card) -> list[str]:
 @given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4))
 @example(["\ue000"])
 def test_new_checkers_ids_are_derived_again_from_their_markup(texts: list[str]) -> None:
-    # From the text as it reads back, not as given: `\ue000` reads back as nothing.
     try:
         card = new_card(checkers=texts)
     except ValidationFailed:
         return
     assert ids_read_without_ids(card) == [c.id for c in card.checkers]
+
+
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4))
+@example(["\ue000"])  # once the reader's own mark for a line break: read back as nothing
+@example(["a\ue000b"])
+def test_a_new_checkers_text_reads_back_as_given(texts: list[str]) -> None:
+    try:
+        given = checker_texts(texts, "checkers")
+        card = new_card(checkers=given)
+    except ValidationFailed:
+        return
+    assert [c.text for c in reparsed(card).checkers] == given
 
 
 def test_a_checker_added_before_one_of_the_same_text_leaves_its_id() -> None:

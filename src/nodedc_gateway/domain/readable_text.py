@@ -31,9 +31,12 @@ _UNSHOWN = frozenset(
     {"script", "style", "template", "head", "title", "input", "noscript", "iframe", "object"}
 )
 _INLINE_MARKS = {"strong": "**", "b": "**", "em": "*", "i": "*", "s": "~~", "del": "~~"}
-_HARD_BREAK = "\ue000"  # a private-use character standing for <br> until spaces collapse
+#: Stands for `<br>` until spaces collapse: NUL, the one character a text never holds here
+#: (HTML's parser ignores it in text, and so does `_inline`); any other could be the
+#: text's own.
+_HARD_BREAK = "\x00"
 _RUNS_OF_SPACE = re.compile(r"\s+")
-_SPACE_AROUND_BREAK = re.compile(r" ?\ue000 ?")
+_SPACE_AROUND_BREAK = re.compile(r" ?\x00 ?")
 _MAX_LIST_START = 10**9
 
 
@@ -177,7 +180,7 @@ def _inline(
     for node in nodes:
         if isinstance(node, Leaf):
             if node.kind is LeafKind.TEXT:
-                parts.append(fragment.text(node))
+                parts.append(fragment.text(node).replace(_HARD_BREAK, ""))
         elif skip is None or not skip(node):
             parts.append(_inline_element(fragment, node, skip))
     return "".join(parts)
