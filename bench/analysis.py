@@ -355,6 +355,19 @@ def _latency(run: Run) -> list[str]:
         "code made 0.60, 0.66, 0.69 and 0.71 of the bare server's calls per second in four "
         "runs before the one reported here.",
         "",
+        "On 2026-12-07, later, on a fifth machine of the same kind: the bench's own clients "
+        "had cost more CPU per call on whichever server's sessions were opened second (the "
+        "gateway's). Opened one after another in one task, each session's task group "
+        "nested in those before it, and the SDK's tasks walked the whole chain of cancel "
+        "scopes at every checkpoint: 208 scopes per call for the gateway's sessions against "
+        "77 for the bare server's, and 77 against 208 with the order swapped (`cProfile` in "
+        "the bench's process). Each session is now held by a task of its own, 4 scopes per "
+        "call for both, and the clients' CPU per call fell by about a third for both "
+        "servers. It did not help the ratio: with less of the machine going to the "
+        "clients, the calls per second follow the servers' own CPU per call more closely, "
+        "and three runs then gave 0.64, 0.66 and 0.63 (the gateway's process 3.05-3.49 ms "
+        "per call against 1.73-1.98 ms, PostgreSQL 0.27-0.50 ms against 0.05-0.08 ms).",
+        "",
         "The baseline is also the cheapest Tasker there is: the sandbox, in the same "
         "PostgreSQL. A real Tasker or Plane answers a write over the network in several "
         "milliseconds, so the same absolute overhead is a much smaller ratio in "
