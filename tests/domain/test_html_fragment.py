@@ -124,9 +124,9 @@ def test_readable_text_reads_like_markdown() -> None:
 
 
 def test_readable_text_keeps_every_character_a_person_wrote() -> None:
-    # The reader marks a `<br>` with a character of its own until spaces collapse: text
-    # holding the character a private-use one once was, or a NUL, is read as written
-    # (NUL is left out, as HTML's parser leaves it out of text), never as a line break.
+    # The reader marks a `<br>` with a character of its own until spaces collapse. Text
+    # holding U+E000 (that mark until e14e7a6) reads as written; a NUL (the mark now) is
+    # left out, as HTML's parser leaves it out of text: neither reads as a line break.
     assert _text("<p>a\ue000b<br>c</p>") == "a\ue000b\nc"
     assert _text("<p>\ue000</p>") == "\ue000"
     assert _text("<p>a\x00 b<br>c</p>") == "a b\nc"
